@@ -155,6 +155,7 @@ public static class Activations
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> destination)
     {
         CheckUnary(x, destination);
+        if (x.IsEmpty) return; // TensorPrimitives.Sigmoid rejects empty spans
         TensorPrimitives.Sigmoid(x, destination);
     }
 
