@@ -169,6 +169,21 @@ public static class TestData
     public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what)
         => AssertClose(ToDouble(expected), actual, tol, what);
 
+    /// <summary>Asserts |actual − expected| ≤ tol element-wise (absolute), naming the first failing index.</summary>
+    public static void AssertAbsClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double tol, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double d = Math.Abs((double)actual[i] - expected[i]);
+            if (double.IsNaN(d)) d = double.PositiveInfinity;
+            if (d > worst) { worst = d; at = i; }
+        }
+        Assert.True(worst <= tol, $"{what}: max abs error {worst:E3} at index {at} (expected {(at >= 0 ? expected[at] : 0)}, got {(at >= 0 ? actual[at] : 0)}), tol {tol}");
+    }
+
     /// <summary>Lengths 0..300 plus a large odd length, as the kernel sweeps use.</summary>
     public static IEnumerable<int> SweepLengths()
     {

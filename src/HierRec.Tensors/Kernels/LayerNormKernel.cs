@@ -23,8 +23,12 @@ public static class LayerNormKernel
             var xr = x.Slice(r * cols, cols);
             var yr = y.Slice(r * cols, cols);
             float mu = TensorPrimitives.Sum(xr) / cols;
-            // Two-pass variance: Σ(x − μ)², exact enough where E[x²] − μ² would cancel.
+            // Corrected two-pass algorithm: centre, then remove the residual mean that float rounding of the first
+            // sum left behind (it matters for rows with a large mean, e.g. |μ| ≫ σ, and for sequential sums).
             TensorPrimitives.Subtract(xr, mu, yr);
+            float residual = TensorPrimitives.Sum(yr) / cols;
+            mu += residual;
+            TensorPrimitives.Subtract(yr, residual, yr);
             float var = TensorPrimitives.SumOfSquares(yr) / cols;
             float rs = 1f / MathF.Sqrt(var + eps);
             TensorPrimitives.Multiply(yr, rs, yr);
