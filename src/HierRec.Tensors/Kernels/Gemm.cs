@@ -141,36 +141,14 @@ public sealed unsafe class ManagedGemm : IGemmProvider
             }
 
             long work = (long)m * n * k;
-            int threads = work >= ParallelThreshold ? Math.Min(MaxThreads, 2 * Environment.ProcessorCount) : 1;
+            int threads = work >= ParallelThreshold ? Math.Min(MaxThreads, Environment.ProcessorCount) : 1;
+            threads = Math.Min(threads, (m + _kernel.MR - 1) / _kernel.MR);
             if (threads <= 1)
             {
                 Blocked(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
                 return;
             }
-
-            // Split the larger output dimension into thread-owned stripes aligned to the micro-tile.
-            bool splitM = m >= n;
-            int extent = splitM ? m : n, unit = splitM ? _kernel.MR : _kernel.NR;
-            int units = (extent + unit - 1) / unit;
-            threads = Math.Min(threads, units);
-            nint aAddr = (nint)pa, bAddr = (nint)pb, cAddr = (nint)pc;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                int u0 = (int)((long)units * t / threads), u1 = (int)((long)units * (t + 1) / threads);
-                int start = u0 * unit, end = Math.Min(extent, u1 * unit);
-                if (end <= start) return;
-                float* A = (float*)aAddr, B = (float*)bAddr, C = (float*)cAddr;
-                if (splitM)
-                {
-                    float* aPart = transA ? A + start : A + (long)start * lda;
-                    Blocked(transA, transB, end - start, n, k, alpha, aPart, lda, B, ldb, C + (long)start * ldc, ldc);
-                }
-                else
-                {
-                    float* bPart = transB ? B + (long)start * ldb : B + start;
-                    Blocked(transA, transB, m, end - start, k, alpha, A, lda, bPart, ldb, C + start, ldc);
-                }
-            });
+            BlockedParallel(threads, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, pc, ldc);
         }
     }
 
@@ -234,17 +212,7 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                         {
                             int mc = Math.Min(MC, m - ic);
                             PackA(transA, a, lda, ic, pc, mc, kc, mr, packA);
-                            for (int jr = 0; jr < nc; jr += nr)
-                            {
-                                int cols = Math.Min(nr, nc - jr);
-                                float* bp = packB + (long)jr * kc;
-                                for (int ir = 0; ir < mc; ir += mr)
-                                {
-                                    int rows = Math.Min(mr, mc - ir);
-                                    float* cTile = c + (long)(ic + ir) * ldc + jc + jr;
-                                    _kernel.Run(kc, packA + (long)ir * kc, bp, cTile, ldc, alpha, rows, cols);
-                                }
-                            }
+                            MacroKernel(packA, packB, c + (long)ic * ldc + jc, ldc, mc, nc, kc, alpha);
                         }
                     }
                 }
@@ -254,6 +222,87 @@ public sealed unsafe class ManagedGemm : IGemmProvider
         {
             System.Buffers.ArrayPool<float>.Shared.Return(bufA);
             System.Buffers.ArrayPool<float>.Shared.Return(bufB);
+        }
+    }
+
+    /// <summary>
+    /// The parallel schedule (BLIS-style): for each kc×nc panel of B, the threads first pack disjoint micro-panels of
+    /// it into one shared buffer, then each thread multiplies its own stripe of M (aligned to MR, its own packed A
+    /// blocks) by the whole shared panel. Nothing is packed twice.
+    /// </summary>
+    private void BlockedParallel(int threads, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        int mr = _kernel.MR, nr = _kernel.NR;
+        int ncMax = Math.Min(NC, RoundUp(n, nr));
+        int kcMax = Math.Min(KC, k);
+        int mcMax = Math.Min(MC, RoundUp(m, mr));
+        float[] bufB = System.Buffers.ArrayPool<float>.Shared.Rent(kcMax * ncMax + 16);
+        var bufA = new float[threads][];
+        for (int t = 0; t < threads; t++) bufA[t] = System.Buffers.ArrayPool<float>.Shared.Rent(kcMax * mcMax + 16);
+        int mUnits = (m + mr - 1) / mr;
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        try
+        {
+            fixed (float* packB0 = bufB)
+            {
+                nint packBAddr = (nint)Align64(packB0), aAddr = (nint)a, bAddr = (nint)b, cAddr = (nint)c;
+                for (int jc = 0; jc < n; jc += NC)
+                {
+                    int nc = Math.Min(NC, n - jc);
+                    int panels = (nc + nr - 1) / nr;
+                    for (int pc = 0; pc < k; pc += KC)
+                    {
+                        int kc = Math.Min(KC, k - pc);
+                        int jcc = jc, pcc = pc;
+                        Parallel.For(0, threads, options, t =>
+                        {
+                            int p0 = (int)((long)panels * t / threads), p1 = (int)((long)panels * (t + 1) / threads);
+                            if (p1 <= p0) return;
+                            int cols = Math.Min(nc, p1 * nr) - p0 * nr;
+                            PackB(transB, (float*)bAddr, ldb, pcc, jcc + p0 * nr, kc, cols, nr, (float*)packBAddr + (long)p0 * nr * kc);
+                        });
+                        Parallel.For(0, threads, options, t =>
+                        {
+                            int u0 = (int)((long)mUnits * t / threads), u1 = (int)((long)mUnits * (t + 1) / threads);
+                            int m0 = u0 * mr, m1 = Math.Min(m, u1 * mr);
+                            if (m1 <= m0) return;
+                            fixed (float* packA0 = bufA[t])
+                            {
+                                float* packA = Align64(packA0);
+                                float* packB = (float*)packBAddr;
+                                for (int ic = m0; ic < m1; ic += MC)
+                                {
+                                    int mc = Math.Min(MC, m1 - ic);
+                                    PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, mr, packA);
+                                    MacroKernel(packA, packB, (float*)cAddr + (long)ic * ldc + jcc, ldc, mc, nc, kc, alpha);
+                                }
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var buf in bufA) System.Buffers.ArrayPool<float>.Shared.Return(buf);
+            System.Buffers.ArrayPool<float>.Shared.Return(bufB);
+        }
+    }
+
+    /// <summary>C[mc×nc] += alpha · packedA(mc×kc) · packedB(kc×nc), micro-tile by micro-tile.</summary>
+    private void MacroKernel(float* packA, float* packB, float* c, int ldc, int mc, int nc, int kc, float alpha)
+    {
+        int mr = _kernel.MR, nr = _kernel.NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int cols = Math.Min(nr, nc - jr);
+            float* bp = packB + (long)jr * kc;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int rows = Math.Min(mr, mc - ir);
+                _kernel.Run(kc, packA + (long)ir * kc, bp, c + (long)ir * ldc + jr, ldc, alpha, rows, cols);
+            }
         }
     }
 
@@ -308,7 +357,13 @@ public sealed unsafe class ManagedGemm : IGemmProvider
                 {
                     float* src = b + (long)(pc + p) * ldb + jc + jr;
                     float* d = panel + p * nr;
-                    if (cols == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr));
+                    if (cols == nr)
+                    {
+                        // Full panel row: NR contiguous floats, copied a vector at a time.
+                        int j = 0;
+                        for (; j <= nr - 8; j += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + j), d + j);
+                        for (; j < nr; j++) d[j] = src[j];
+                    }
                     else
                     {
                         for (int j = 0; j < cols; j++) d[j] = src[j];
