@@ -226,18 +226,21 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     }
 
     /// <summary>
-    /// The parallel schedule (BLIS-style): for each kc×nc panel of B, the threads first pack disjoint micro-panels of
-    /// it into one shared buffer, then each thread multiplies its own stripe of M (aligned to MR, its own packed A
-    /// blocks) by the whole shared panel. Nothing is packed twice.
+    /// The parallel schedule (BLIS-style, two fork-joins per column panel): for each panel of nc columns, the threads
+    /// first pack disjoint micro-panels of every k-block of B into one shared buffer; then each thread multiplies its
+    /// own stripe of M (aligned to MR, with its own packed A blocks) by all of it. Nothing is packed twice, and there
+    /// is no synchronisation inside the k-loop.
     /// </summary>
     private void BlockedParallel(int threads, bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float* c, int ldc)
     {
         int mr = _kernel.MR, nr = _kernel.NR;
-        int ncMax = Math.Min(NC, RoundUp(n, nr));
+        // Keep the packed panel (k × nc floats) within 16 MiB, well inside a shared L3.
+        int ncLimit = Math.Max(nr, Math.Min(NC, (4 << 20) / Math.Max(k, 1) / nr * nr));
+        int ncMax = Math.Min(ncLimit, RoundUp(n, nr));
         int kcMax = Math.Min(KC, k);
         int mcMax = Math.Min(MC, RoundUp(m, mr));
-        float[] bufB = System.Buffers.ArrayPool<float>.Shared.Rent(kcMax * ncMax + 16);
+        float[] bufB = System.Buffers.ArrayPool<float>.Shared.Rent(k * ncMax + 16);
         var bufA = new float[threads][];
         for (int t = 0; t < threads; t++) bufA[t] = System.Buffers.ArrayPool<float>.Shared.Rent(kcMax * mcMax + 16);
         int mUnits = (m + mr - 1) / mr;
@@ -247,39 +250,46 @@ public sealed unsafe class ManagedGemm : IGemmProvider
             fixed (float* packB0 = bufB)
             {
                 nint packBAddr = (nint)Align64(packB0), aAddr = (nint)a, bAddr = (nint)b, cAddr = (nint)c;
-                for (int jc = 0; jc < n; jc += NC)
+                for (int jc = 0; jc < n; jc += ncLimit)
                 {
-                    int nc = Math.Min(NC, n - jc);
+                    int nc = Math.Min(ncLimit, n - jc);
                     int panels = (nc + nr - 1) / nr;
-                    for (int pc = 0; pc < k; pc += KC)
+                    int jcc = jc;
+                    // Phase 1: pack B[0..k, jc..jc+nc) as consecutive k-blocks, each laid out in NR-column micro-panels.
+                    Parallel.For(0, threads, options, t =>
                     {
-                        int kc = Math.Min(KC, k - pc);
-                        int jcc = jc, pcc = pc;
-                        Parallel.For(0, threads, options, t =>
+                        int p0 = (int)((long)panels * t / threads), p1 = (int)((long)panels * (t + 1) / threads);
+                        if (p1 <= p0) return;
+                        int cols = Math.Min(nc, p1 * nr) - p0 * nr;
+                        for (int pc = 0; pc < k; pc += KC)
                         {
-                            int p0 = (int)((long)panels * t / threads), p1 = (int)((long)panels * (t + 1) / threads);
-                            if (p1 <= p0) return;
-                            int cols = Math.Min(nc, p1 * nr) - p0 * nr;
-                            PackB(transB, (float*)bAddr, ldb, pcc, jcc + p0 * nr, kc, cols, nr, (float*)packBAddr + (long)p0 * nr * kc);
-                        });
-                        Parallel.For(0, threads, options, t =>
+                            int kc = Math.Min(KC, k - pc);
+                            float* block = (float*)packBAddr + (long)pc * RoundUp(nc, nr);
+                            PackB(transB, (float*)bAddr, ldb, pc, jcc + p0 * nr, kc, cols, nr, block + (long)p0 * nr * kc);
+                        }
+                    });
+                    // Phase 2: every thread runs the whole k-loop over its own rows.
+                    Parallel.For(0, threads, options, t =>
+                    {
+                        int u0 = (int)((long)mUnits * t / threads), u1 = (int)((long)mUnits * (t + 1) / threads);
+                        int m0 = u0 * mr, m1 = Math.Min(m, u1 * mr);
+                        if (m1 <= m0) return;
+                        fixed (float* packA0 = bufA[t])
                         {
-                            int u0 = (int)((long)mUnits * t / threads), u1 = (int)((long)mUnits * (t + 1) / threads);
-                            int m0 = u0 * mr, m1 = Math.Min(m, u1 * mr);
-                            if (m1 <= m0) return;
-                            fixed (float* packA0 = bufA[t])
+                            float* packA = Align64(packA0);
+                            for (int pc = 0; pc < k; pc += KC)
                             {
-                                float* packA = Align64(packA0);
-                                float* packB = (float*)packBAddr;
+                                int kc = Math.Min(KC, k - pc);
+                                float* packB = (float*)packBAddr + (long)pc * RoundUp(nc, nr);
                                 for (int ic = m0; ic < m1; ic += MC)
                                 {
                                     int mc = Math.Min(MC, m1 - ic);
-                                    PackA(transA, (float*)aAddr, lda, ic, pcc, mc, kc, mr, packA);
+                                    PackA(transA, (float*)aAddr, lda, ic, pc, mc, kc, mr, packA);
                                     MacroKernel(packA, packB, (float*)cAddr + (long)ic * ldc + jcc, ldc, mc, nc, kc, alpha);
                                 }
                             }
-                        });
-                    }
+                        }
+                    });
                 }
             }
         }
@@ -313,33 +323,41 @@ public sealed unsafe class ManagedGemm : IGemmProvider
     /// <summary>Packs op(A)[ic.., pc..] (mc×kc) into MR-row micro-panels laid out k-major: panel[p·MR + i].</summary>
     private static void PackA(bool transA, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
-        for (int ir = 0; ir < mc; ir += mr)
+        int full = mc / mr * mr;
+        if (!transA)
         {
-            int rows = Math.Min(mr, mc - ir);
-            float* panel = dst + (long)ir * kc;
-            if (!transA)
+            // A row-major M×K: each of a panel's MR rows is contiguous in k.
+            for (int ir = 0; ir < mc; ir += mr)
             {
-                // A row-major M×K: each of the MR rows is contiguous in k.
+                int rows = Math.Min(mr, mc - ir);
+                float* panel = dst + (long)ir * kc;
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = a + (long)(ic + ir + i) * lda + pc;
                     for (int p = 0; p < kc; p++) panel[p * mr + i] = src[p];
                 }
+                for (int i = rows; i < mr; i++)
+                    for (int p = 0; p < kc; p++) panel[p * mr + i] = 0f;
             }
-            else
+            return;
+        }
+        // A stored K×M: row p of storage holds op(A)[.., p] contiguously, so read each storage row once, across
+        // every micro-panel, rather than MR floats of it per panel.
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = a + (long)(pc + p) * lda + ic;
+            int ir = 0;
+            for (; ir < full; ir += mr)
             {
-                // A stored K×M: for each k the MR values are contiguous.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = a + (long)(pc + p) * lda + ic + ir;
-                    float* d = panel + p * mr;
-                    for (int i = 0; i < rows; i++) d[i] = src[i];
-                }
+                float* d = dst + (long)ir * kc + p * mr;
+                for (int i = 0; i < mr; i++) d[i] = src[ir + i];
             }
-            if (rows < mr)
+            if (ir < mc)
             {
-                for (int p = 0; p < kc; p++)
-                    for (int i = rows; i < mr; i++) panel[p * mr + i] = 0f;
+                float* d = dst + (long)ir * kc + p * mr;
+                int rows = mc - ir;
+                for (int i = 0; i < rows; i++) d[i] = src[ir + i];
+                for (int i = rows; i < mr; i++) d[i] = 0f;
             }
         }
     }
