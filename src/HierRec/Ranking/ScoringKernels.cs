@@ -127,10 +127,11 @@ internal static unsafe class ScoringKernels
     /// <summary>Largest |q| maps to 4095; returns the scale that maps int16 back to float.</summary>
     public static float QuantizeQuery(ReadOnlySpan<float> q, Span<short> destination)
     {
-        float max = q.Length == 0 ? 0 : TensorPrimitives.MaxMagnitude(q);
+        // MaxMagnitude returns the signed value of largest magnitude, so take |·| before testing it.
+        float max = q.Length == 0 ? 0 : Math.Abs(TensorPrimitives.MaxMagnitude(q));
         destination.Clear();
         if (!(max > 0)) return 0f;
-        float s = 4095f / Math.Abs(max);
+        float s = 4095f / max;
         for (int i = 0; i < q.Length; i++) destination[i] = (short)MathF.Round(q[i] * s);
         return 1f / s;
     }
