@@ -33,7 +33,7 @@ public static class Softmax
             return;
         }
         TensorPrimitives.Subtract(x, max, y);
-        TensorPrimitives.Exp(y, y);
+        Exponential.Exp(y, y);
         float sum = TensorPrimitives.Sum(y);
         TensorPrimitives.Multiply(y, 1f / sum, y);
     }
@@ -89,7 +89,7 @@ public static class Softmax
         float[]? rented = null;
         Span<float> tmp = x.Length <= 1024 ? stackalloc float[x.Length] : (rented = System.Buffers.ArrayPool<float>.Shared.Rent(x.Length)).AsSpan(0, x.Length);
         TensorPrimitives.Subtract(x, max, tmp);
-        TensorPrimitives.Exp(tmp, tmp);
+        Exponential.Exp(tmp, tmp);
         float s = TensorPrimitives.Sum(tmp);
         if (rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
         return max + MathF.Log(s);

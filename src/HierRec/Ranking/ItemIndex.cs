@@ -28,7 +28,7 @@ namespace HierRec.Ranking;
 /// </remarks>
 public sealed unsafe class ItemIndex : IDisposable
 {
-    private const int BlockRows = 256;
+    private const int BlockRows = 1024; // scores of one block stay in L1; larger blocks keep the memory stream busy longer
     private const long ParallelElements = 1L << 21; // ~8 MB of float32 rows before a second core helps
 
     private readonly float[] _f32;        // (count, stride) float32, zero-padded
@@ -368,11 +368,54 @@ public sealed unsafe class ItemIndex : IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Offers a block of scores (items first.. first + count) to the heap. Eight scores at a time are compared with
+    /// the current bar (the k-th best score, or MinScore) in one vector compare, so the common case, nothing in the
+    /// block beats the bar, costs a fraction of a cycle per item; the filter is consulted only for real candidates.
+    /// </summary>
+    private static void OfferBlock(ReadOnlySpan<float> scores, int first, ref TopKHeap heap, ItemFilter? filter, float minScore)
+    {
+        float bar = Math.Max(heap.Threshold, minScore);
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            ref float s0 = ref MemoryMarshal.GetReference(scores);
+            var vbar = System.Runtime.Intrinsics.Vector256.Create(bar);
+            for (; i <= scores.Length - 8; i += 8)
+            {
+                var v = System.Runtime.Intrinsics.Vector256.LoadUnsafe(ref s0, (nuint)i);
+                uint mask = System.Runtime.Intrinsics.Vector256.ExtractMostSignificantBits(System.Runtime.Intrinsics.Vector256.GreaterThanOrEqual(v, vbar));
+                while (mask != 0)
+                {
+                    int j = i + System.Numerics.BitOperations.TrailingZeroCount(mask);
+                    mask &= mask - 1;
+                    if (Offer(scores[j], first + j, ref heap, filter, minScore))
+                    {
+                        bar = Math.Max(heap.Threshold, minScore);
+                        vbar = System.Runtime.Intrinsics.Vector256.Create(bar);
+                    }
+                }
+            }
+        }
+        // Tail (and no SIMD): scalar compares against the same bar.
+        for (; i < scores.Length; i++)
+        {
+            if (scores[i] >= bar && Offer(scores[i], first + i, ref heap, filter, minScore)) bar = Math.Max(heap.Threshold, minScore);
+        }
+    }
+
+    private static bool Offer(float v, int id, ref TopKHeap heap, ItemFilter? filter, float minScore)
+    {
+        if (v < minScore || !heap.Accepts(v, id)) return false;
+        if (filter is not null && !filter.Allows(id)) return false;
+        heap.Push(v, id);
+        return true;
+    }
+
     /// <summary>Scores items [start, end) block by block, folding every score into the log-sum-exp and the best into the heap.</summary>
     private LogSumExp ScanRange(float* q, short[]? q16, float qScale, float qInv, float invT, int start, int end, ref TopKHeap heap, RankOptions options)
     {
         float* scores = stackalloc float[BlockRows];
-        float* scratch = stackalloc float[BlockRows];
         float[]? f16Scratch = Precision == VectorPrecision.Float16 ? ArrayPool<float>.Shared.Rent(32 * Stride) : null;
         var lse = LogSumExp.Empty;
         var filter = options.Filter;
@@ -404,21 +447,9 @@ public sealed unsafe class ItemIndex : IDisposable
                     var s = new Span<float>(scores, rows);
                     if (Similarity == Similarity.Cosine) ApplyCosine(s, r0, qInv);
                     // Exact log-sum-exp over every item (the softmax's denominator), in the same pass.
-                    var z = new Span<float>(scratch, rows);
-                    TensorPrimitives.Multiply(s, invT, z);
-                    lse.Add(z, z);
+                    lse.AddScaled(s, invT);
                     // Only scores that beat the current k-th best reach the heap, and only they meet the filter.
-                    float threshold = heap.Threshold;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        float v = scores[i];
-                        if (v < threshold || v < minScore) continue;
-                        int id = r0 + i;
-                        if (!heap.Accepts(v, id)) continue;
-                        if (filter is not null && !filter.Allows(id)) continue;
-                        heap.Push(v, id);
-                        threshold = heap.Threshold;
-                    }
+                    OfferBlock(s, r0, ref heap, filter, minScore);
                 }
             }
         }
@@ -501,7 +532,6 @@ public sealed unsafe class ItemIndex : IDisposable
                 lses[t][i] = LogSumExp.Empty;
             }
             var block = new float[nq * ItemBlock];
-            var scratch = new float[ItemBlock];
             float[]? converted = Precision == VectorPrecision.Float32 ? null : new float[ItemBlock * Stride];
             for (int r0 = start; r0 < end; r0 += ItemBlock)
             {
@@ -519,20 +549,8 @@ public sealed unsafe class ItemIndex : IDisposable
                 {
                     var s = block.AsSpan(i * rows, rows);
                     if (Similarity == Similarity.Cosine) ApplyCosine(s, r0, qInv[i]);
-                    var z = scratch.AsSpan(0, rows);
-                    TensorPrimitives.Multiply(s, invT, z);
-                    lses[t][i].Add(z, z);
-                    ref var heap = ref heaps[i];
-                    float threshold = heap.Threshold;
-                    for (int j = 0; j < rows; j++)
-                    {
-                        float v = s[j];
-                        if (v < threshold || v < options.MinScore) continue;
-                        int id = r0 + j;
-                        if (!heap.Accepts(v, id) || (filter is not null && !filter.Allows(id))) continue;
-                        heap.Push(v, id);
-                        threshold = heap.Threshold;
-                    }
+                    lses[t][i].AddScaled(s, invT);
+                    OfferBlock(s, r0, ref heaps[i], filter, options.MinScore);
                 }
             }
             for (int i = 0; i < nq; i++) heapCounts[t][i] = heaps[i].DrainSorted(heapScores[t][i], heapIds[t][i]);

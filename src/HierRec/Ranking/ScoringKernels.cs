@@ -96,22 +96,26 @@ internal static unsafe class ScoringKernels
         int r = 0;
         if (Avx2.IsSupported)
         {
-            for (; r <= rows - 2; r += 2)
+            var qs = Vector128.Create(qScale);
+            for (; r <= rows - 4; r += 4)
             {
-                sbyte* x0 = items + (long)r * stride, x1 = x0 + stride;
-                Vector256<int> a0 = default, a1 = default, c0 = default, c1 = default;
-                for (int j = 0; j < stride; j += 32)
+                sbyte* x0 = items + (long)r * stride, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride;
+                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < stride; j += 16)
                 {
                     // Sign-extend 16 int8 → 16 int16, multiply by the int16 query and add adjacent pairs into int32.
-                    var qa = Avx.LoadVector256(q + j);
-                    var qb = Avx.LoadVector256(q + j + 16);
-                    a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x0 + j), qa));
-                    c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x0 + j + 16), qb));
-                    a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x1 + j), qa));
-                    c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x1 + j + 16), qb));
+                    var qv = Avx.LoadVector256(q + j);
+                    a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x0 + j), qv));
+                    a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x1 + j), qv));
+                    a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x2 + j), qv));
+                    a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(x3 + j), qv));
                 }
-                scores[r] = Vector256.Sum(Avx2.Add(a0, c0)) * itemScales[r] * qScale;
-                scores[r + 1] = Vector256.Sum(Avx2.Add(a1, c1)) * itemScales[r + 1] * qScale;
+                // One reduction for four rows: two rounds of horizontal adds leave, per 128-bit lane, the partial sums
+                // of rows 0..3; adding the two lanes gives the four totals.
+                var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(a0, a1), Avx2.HorizontalAdd(a2, a3));
+                var total = Sse2.Add(h.GetLower(), h.GetUpper());
+                var f = Sse2.ConvertToVector128Single(total) * Vector128.Load(itemScales + r) * qs;
+                f.Store(scores + r);
             }
         }
         // Remaining rows, or no AVX2: scalar integer loop (same arithmetic, so the same result).

@@ -124,6 +124,21 @@ internal struct LogSumExp
         Max = m;
     }
 
+    /// <summary>
+    /// Folds in a block of raw scores as z = score·invT in one fused pass: block max, then Σ e^{z − m} with the
+    /// scaling, subtraction, exponential and sum done per vector (no intermediate array).
+    /// </summary>
+    public void AddScaled(ReadOnlySpan<float> scores, float invT)
+    {
+        if (scores.IsEmpty) return;
+        float blockMax = System.Numerics.Tensors.TensorPrimitives.Max(scores) * invT;
+        if (float.IsNegativeInfinity(blockMax) || float.IsNaN(blockMax)) return;
+        float m = Math.Max(Max, blockMax);
+        double sum = HierRec.Tensors.Kernels.Exponential.SumExp(scores, invT, -m);
+        Sum = Sum * Math.Exp(Max - m) + sum;
+        Max = m;
+    }
+
     public void Merge(LogSumExp other)
     {
         if (float.IsNegativeInfinity(other.Max)) return;

@@ -131,6 +131,33 @@ public class ElementwiseKernelTests
     }
 
     [Fact]
+    public void Exp_MatchesDoubleReference_ForEveryLength_AndRange()
+    {
+        foreach (int n in TestData.SweepLengths())
+        {
+            var x = TestData.Normal(n, (ulong)n + 3, 30f);
+            var y = new float[n];
+            Exponential.Exp(x, y);
+            for (int i = 0; i < n; i++)
+            {
+                double e = Math.Exp(x[i]);
+                if (x[i] < -87.3) Assert.True(y[i] == 0f || Math.Abs(y[i] - e) <= 1e-38, $"n={n} x={x[i]}");
+                else if (e > float.MaxValue) Assert.Equal(float.PositiveInfinity, y[i]);
+                else Assert.True(Math.Abs(y[i] - e) <= 2e-7 * e, $"exp n={n} x={x[i]}: {y[i]} vs {e}");
+            }
+            double sum = Exponential.SumExp(x, 0.5f, -3f);
+            double expected = x.Sum(v => Math.Exp(v * 0.5 - 3));   // |x|·0.5 − 3 stays inside float range here
+            Assert.True(Math.Abs(sum - expected) <= 1e-6 * (expected + 1e-30), $"sumexp n={n}: {sum} vs {expected}");
+        }
+        var special = new[] { float.NegativeInfinity, -1000f, 0f, 1000f, float.PositiveInfinity, float.NaN, -0f, 1e-8f };
+        var ys = new float[special.Length];
+        Exponential.Exp(special, ys);
+        Assert.Equal(new[] { 0f, 0f, 1f, float.PositiveInfinity, float.PositiveInfinity }, ys[..5]);
+        Assert.True(float.IsNaN(ys[5]));
+        Assert.Equal(1f, ys[6]);
+    }
+
+    [Fact]
     public void EmbeddingGather_ThrowsNamingTheBadId()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddingKernel.Gather(new float[6], 2, new[] { 0, 3 }, new float[4]));

@@ -194,7 +194,7 @@ public sealed class ItemIndexTests : IDisposable
     }
 
     [Fact]
-    public void ConcurrentReaders_WithAnUpdatingWriter_NeverSeeATornVector()
+    public async Task ConcurrentReaders_WithAnUpdatingWriter_NeverSeeATornVector()
     {
         // Every vector is c·(1, …, 1) for one c; a torn write would make the score differ from d·c·q.
         int n = 20000, d = 32;
@@ -223,9 +223,9 @@ public sealed class ItemIndexTests : IDisposable
                 }
             }
         })).ToArray();
-        Task.WaitAll(readers);
+        await Task.WhenAll(readers);
         cts.Cancel();
-        writer.Wait();
+        await writer;
     }
 
     [Theory]
