@@ -1,12 +1,21 @@
 using BenchmarkDotNet.Running;
+using HierRec.Benchmarks.Ranking;
 
 namespace HierRec.Benchmarks;
 
-/// <summary>Runs the suites: <c>dotnet run -c Release --project benchmarks/HierRec.Benchmarks -- --filter '*Gemm*'</c>.</summary>
+/// <summary>
+/// Runs the suites: <c>dotnet run -c Release --project benchmarks/HierRec.Benchmarks -- --filter '*Gemm*'</c>.
+/// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
+/// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "recall")
+        {
+            RecallMeasurement.Run(Console.Out);
+            return 0;
+        }
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }

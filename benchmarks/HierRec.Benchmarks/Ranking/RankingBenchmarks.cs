@@ -13,10 +13,11 @@ namespace HierRec.Benchmarks.Ranking;
 /// <summary>Seeded catalogues shared by the ranking suites.</summary>
 internal static class Catalogue
 {
+    /// <summary>Uniform(−1, 1) values: quick to generate for 256M-value catalogues, and as good as Gaussian for timing.</summary>
     public static float[] Make(int n, int d, ulong seed)
     {
         var a = new float[(long)n * d];
-        new Rng(seed).FillNormal(a, 0, 1);
+        new Rng(seed).FillUniform(a, -1f, 1f);
         return a;
     }
 }
@@ -27,7 +28,10 @@ internal static class Catalogue
 /// floor no float32 scan can beat.
 /// </summary>
 [Config(typeof(BandwidthConfig))]
-[SimpleJob(warmupCount: 1, iterationCount: 6)]
+[InProcess]
+[WarmupCount(1)]
+[IterationCount(6)]
+[IterationTime(250)]
 [MemoryDiagnoser]
 public class SingleQueryBenchmarks
 {
@@ -46,23 +50,46 @@ public class SingleQueryBenchmarks
     [Params(64, 128, 256)]
     public int D { get; set; }
 
-    [GlobalSetup]
-    public void Setup()
+    private void MakeData()
     {
         _items = Catalogue.Make(N, D, 1);
         _query = Catalogue.Make(1, D, 2);
         _scores = new float[N];
+    }
+
+    [GlobalSetup(Targets = [nameof(Naive), nameof(Linq), nameof(PerRowDot), nameof(Stream), nameof(StreamTwo)])]
+    public void SetupBaselines() => MakeData();
+
+    [GlobalSetup(Targets = [nameof(F32One), nameof(F32Two)])]
+    public void SetupF32()
+    {
+        MakeData();
         _f32 = ItemIndex.Create(_items, N, D, VectorPrecision.Float32);
+    }
+
+    [GlobalSetup(Targets = [nameof(F16One), nameof(F16Two)])]
+    public void SetupF16()
+    {
+        MakeData();
         _f16 = ItemIndex.Create(_items, N, D, VectorPrecision.Float16);
+    }
+
+    [GlobalSetup(Targets = [nameof(I8One), nameof(I8Two)])]
+    public void SetupI8()
+    {
+        MakeData();
         _i8 = ItemIndex.Create(_items, N, D, VectorPrecision.Int8);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _f32.Dispose();
-        _f16.Dispose();
-        _i8.Dispose();
+        _f32?.Dispose();
+        _f16?.Dispose();
+        _i8?.Dispose();
+        _f32 = _f16 = _i8 = null!;
+        _items = [];
+        GC.Collect();
     }
 
     [Benchmark(Baseline = true, Description = "naive loop")]
@@ -174,7 +201,9 @@ public class SingleQueryBenchmarks
 
 /// <summary>64 queries × 100k items × d = 64: one query at a time (baseline) against the blocked GEMM batch path.</summary>
 [Config(typeof(GflopsBatchConfig))]
-[SimpleJob(warmupCount: 2, iterationCount: 10)]
+[InProcess]
+[WarmupCount(2)]
+[IterationCount(10)]
 [MemoryDiagnoser]
 public class BatchScoringBenchmarks
 {
@@ -245,7 +274,10 @@ public class BatchScoringBenchmarks
 }
 
 /// <summary>Softmax of a score vector alone: naive (double) against HierRec's kernel and TensorPrimitives.SoftMax.</summary>
-[SimpleJob(warmupCount: 2, iterationCount: 10)]
+[InProcess]
+[WarmupCount(2)]
+[IterationCount(10)]
+[IterationTime(250)]
 [MemoryDiagnoser]
 public class SoftmaxBenchmarks
 {

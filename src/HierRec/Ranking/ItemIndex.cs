@@ -172,7 +172,12 @@ public sealed unsafe class ItemIndex : IDisposable
         v.CopyTo(row);
         float norm = TensorPrimitives.Norm(v);
         _invNorm[i] = norm > 0 ? 1f / norm : 0f;
-        if (_f16 is not null) TensorPrimitives.ConvertToHalf(row, _f16.AsSpan(i * Stride, Stride));
+        if (_f16 is not null)
+        {
+            // Halves top out at ±65504; clamp so the scan never sees ±∞ (the exact re-rank uses the float32 row).
+            var h = _f16.AsSpan(i * Stride, Stride);
+            for (int j = 0; j < Stride; j++) h[j] = (Half)Math.Clamp(row[j], -65504f, 65504f);
+        }
         if (_i8 is not null) _i8Scale![i] = ScoringKernels.QuantizeRow(v, _i8.AsSpan(i * Int8Stride, Int8Stride));
     }
 
@@ -346,7 +351,9 @@ public sealed unsafe class ItemIndex : IDisposable
         int n = candidates.DrainSorted(candScores, candIds);
         if (Precision != VectorPrecision.Float32)
         {
-            var exact = new TopKHeap(new float[k], new int[k], k);
+            // Re-score the pool exactly, and swap each candidate's approximate term in Z for its exact one, so the
+            // probabilities returned are consistent with the exact scores returned (the pool holds most of the mass).
+            var exactScores = new float[n];
             fixed (float* items = _f32)
             {
                 for (int i = 0; i < n; i++)
@@ -354,9 +361,12 @@ public sealed unsafe class ItemIndex : IDisposable
                     int id = candIds[i];
                     float s = TensorPrimitives.Dot(new ReadOnlySpan<float>(q, Stride), new ReadOnlySpan<float>(items + (long)id * Stride, Stride));
                     if (Similarity == Similarity.Cosine) s *= _invNorm[id] * qInv;
-                    if (s >= options.MinScore) exact.Push(s, id);
+                    exactScores[i] = s;
                 }
             }
+            lse = lse.ReplaceTerms(candScores.AsSpan(0, n), exactScores, invT);
+            var exact = new TopKHeap(new float[k], new int[k], k);
+            for (int i = 0; i < n; i++) if (exactScores[i] >= options.MinScore) exact.Push(exactScores[i], candIds[i]);
             n = exact.DrainSorted(candScores, candIds);
         }
         n = Math.Min(n, k);

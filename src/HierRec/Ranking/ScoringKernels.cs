@@ -43,6 +43,26 @@ internal static unsafe class ScoringKernels
                 scores[r + 3] = Vector512.Sum(a3);
             }
         }
+        else if (Vector256.IsHardwareAccelerated && stride >= 128)
+        {
+            // Wide rows: one row at a time with four accumulators, so memory is read in one sequential stream.
+            for (; r < rows; r++)
+            {
+                float* x = items + (long)r * stride;
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < stride; j += 32)
+                {
+                    a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x + j), Vector256.Load(q + j), a0);
+                    a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x + j + 8), Vector256.Load(q + j + 8), a1);
+                    if (j + 16 < stride)
+                    {
+                        a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x + j + 16), Vector256.Load(q + j + 16), a2);
+                        a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x + j + 24), Vector256.Load(q + j + 24), a3);
+                    }
+                }
+                scores[r] = Vector256.Sum((a0 + a1) + (a2 + a3));
+            }
+        }
         else if (Vector256.IsHardwareAccelerated)
         {
             for (; r <= rows - 4; r += 4)
@@ -76,15 +96,47 @@ internal static unsafe class ScoringKernels
         }
     }
 
-    /// <summary>scores[r] = ⟨q, items[r]⟩ for float16 rows, converted a block at a time into an L1-resident buffer.</summary>
+    /// <summary>
+    /// scores[r] = ⟨q, items[r]⟩ for float16 rows. With AVX2 the halves are widened to float in registers (bit
+    /// arithmetic: shift the exponent and mantissa into place, rescale by 2^112, restore the sign; exact for normal
+    /// and subnormal halves, and the index never stores ±∞ or NaN); otherwise a block at a time goes through
+    /// TensorPrimitives' conversion into <paramref name="scratch"/>.
+    /// </summary>
     public static void DotF16(float* q, Half* items, int stride, int rows, float* scores, float* scratch, int scratchRows)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var magic = Vector256.Create(5.192297e33f); // 2^112
+            var absMask = Vector256.Create(0x7FFFu);
+            var signMask = Vector256.Create(0x8000u);
+            for (int r = 0; r < rows; r++)
+            {
+                ushort* x = (ushort*)(items + (long)r * stride);
+                Vector256<float> a0 = default, a1 = default;
+                for (int j = 0; j < stride; j += 16)
+                {
+                    var h = Vector256.Load(x + j);
+                    var (lo, hi) = Vector256.Widen(h);
+                    a0 = Vector256.FusedMultiplyAdd(HalfToSingle(lo, magic, absMask, signMask), Vector256.Load(q + j), a0);
+                    a1 = Vector256.FusedMultiplyAdd(HalfToSingle(hi, magic, absMask, signMask), Vector256.Load(q + j + 8), a1);
+                }
+                scores[r] = Vector256.Sum(a0 + a1);
+            }
+            return;
+        }
         for (int r0 = 0; r0 < rows; r0 += scratchRows)
         {
             int n = Math.Min(scratchRows, rows - r0);
             TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(items + (long)r0 * stride, n * stride), new Span<float>(scratch, n * stride));
             DotF32(q, scratch, stride, n, scores + r0);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfToSingle(Vector256<uint> h, Vector256<float> magic, Vector256<uint> absMask, Vector256<uint> signMask)
+    {
+        var magnitude = Vector256.ShiftLeft(h & absMask, 13).AsSingle() * magic;
+        return (magnitude.AsUInt32() | Vector256.ShiftLeft(h & signMask, 16)).AsSingle();
     }
 
     /// <summary>

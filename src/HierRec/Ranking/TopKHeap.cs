@@ -139,6 +139,23 @@ internal struct LogSumExp
         Max = m;
     }
 
+    /// <summary>
+    /// A copy in which the terms e^{old·invT} are replaced by e^{new·invT} (used when approximate scores are re-scored
+    /// exactly). Computed relative to the larger maximum; the result never drops below the new terms' own sum.
+    /// </summary>
+    public readonly LogSumExp ReplaceTerms(ReadOnlySpan<float> oldScores, ReadOnlySpan<float> newScores, float invT)
+    {
+        float newMax = float.NegativeInfinity;
+        foreach (float v in newScores) newMax = Math.Max(newMax, v * invT);
+        float m = Math.Max(Max, newMax);
+        if (float.IsNegativeInfinity(m)) return this;
+        double removed = 0, added = 0;
+        foreach (float v in oldScores) removed += Math.Exp(v * (double)invT - m);
+        foreach (float v in newScores) added += Math.Exp(v * (double)invT - m);
+        double rest = Math.Max(0, Sum * Math.Exp(Max - m) - removed);
+        return new LogSumExp { Max = m, Sum = rest + added };
+    }
+
     public void Merge(LogSumExp other)
     {
         if (float.IsNegativeInfinity(other.Max)) return;

@@ -158,6 +158,45 @@ public class ElementwiseKernelTests
     }
 
     [Fact]
+    public void Attention_MatchesReference_ForEveryKeyLengthUpTo300()
+    {
+        for (int tk = 1; tk <= 300; tk++)
+        {
+            int tq = 2, heads = 2, d = 3, c = heads * d;
+            var q = TestData.Normal(tq * c, (ulong)tk);
+            var k = TestData.Normal(tk * c, (ulong)tk + 1);
+            var v = TestData.Normal(tk * c, (ulong)tk + 2);
+            var mask = Enumerable.Range(0, tk).Select(j => j % 7 == 6 ? 0f : 1f).ToArray();
+            mask[0] = 1;
+            var o = new float[tq * c];
+            AttentionKernel.Forward(q, k, v, mask, o, default, 1, tq, tk, heads, d);
+            var expected = Reference.Attention(TestData.ToDouble(q), TestData.ToDouble(k), TestData.ToDouble(v), TestData.ToDouble(mask), 1, tq, tk, heads, d);
+            TestData.AssertClose(expected, o, 1e-5, $"attention tk={tk}");
+        }
+    }
+
+    [Fact]
+    public void BroadcastAddAndMul_MatchReference_ForEveryLength()
+    {
+        foreach (int n in TestData.SweepLengths())
+        {
+            var a = TestData.Normal(3 * n, (ulong)n);
+            var b = TestData.Normal(n, (ulong)n + 1);
+            var sum = Ops.Add(new Tensor(a, 3, n), new Tensor(b, n));
+            var prod = Ops.Mul(new Tensor(a, 3, n), new Tensor(b, 1, n));
+            var expectedSum = new double[3 * n];
+            var expectedProd = new double[3 * n];
+            for (int i = 0; i < 3 * n; i++)
+            {
+                expectedSum[i] = (double)a[i] + b[i % n];
+                expectedProd[i] = (double)a[i] * b[i % n];
+            }
+            TestData.AssertClose(expectedSum, sum.Data, 1e-6, $"add n={n}");
+            TestData.AssertClose(expectedProd, prod.Data, 1e-6, $"mul n={n}");
+        }
+    }
+
+    [Fact]
     public void EmbeddingGather_ThrowsNamingTheBadId()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddingKernel.Gather(new float[6], 2, new[] { 0, 3 }, new float[4]));

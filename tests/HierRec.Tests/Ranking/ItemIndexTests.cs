@@ -194,6 +194,17 @@ public sealed class ItemIndexTests : IDisposable
     }
 
     [Fact]
+    public void Float16Index_ClampsValuesBeyondHalfRange_AndStillReturnsExactScores()
+    {
+        var items = new float[] { 1e6f, 0, 1, 1, -1e6f, 0 };
+        using var index = ItemIndex.Create(items, 3, 2, VectorPrecision.Float16);
+        var top = index.Rank(new float[] { 1, 0 }, 3);
+        Assert.Equal(new[] { 0, 1, 2 }, top.Select(t => t.ItemIndex));
+        Assert.Equal(1e6f, top[0].Score);
+        Assert.All(top, t => Assert.True(float.IsFinite(t.Probability)));
+    }
+
+    [Fact]
     public async Task ConcurrentReaders_WithAnUpdatingWriter_NeverSeeATornVector()
     {
         // Every vector is c·(1, …, 1) for one c; a torn write would make the score differ from d·c·q.

@@ -68,6 +68,23 @@ public unsafe class ScoringKernelTests
     }
 
     [Fact]
+    public void DotF16_ConvertsSubnormalAndLargeHalvesExactly()
+    {
+        int stride = 16;
+        float[] values = [6e-8f, -6e-8f, 3e-5f, 1e-4f, -65504f, 65504f, 0.5f, -0f, 1f, 2f, 3.14159f, -2.5f, 1e-3f, 7f, -8f, 100f];
+        var half = values.Select(v => (Half)v).ToArray();
+        var q = Enumerable.Range(0, stride).Select(i => 1f + i).ToArray();
+        float score;
+        var scratch = new float[32 * stride];
+        fixed (float* pq = q, sc = scratch)
+        fixed (Half* ph = half)
+            ScoringKernels.DotF16(pq, ph, stride, 1, &score, sc, 32);
+        double expected = 0;
+        for (int j = 0; j < stride; j++) expected += q[j] * (double)(float)half[j];
+        Assert.True(Math.Abs(expected - score) <= 1e-6 * Math.Abs(expected), $"{expected} vs {score}");
+    }
+
+    [Fact]
     public void DotI8_SimdEqualsIntegerArithmetic_ForEveryDimensionUpTo300()
     {
         for (int d = 1; d <= 300; d++)

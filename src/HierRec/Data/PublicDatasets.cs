@@ -1,0 +1,228 @@
+using System.Text;
+
+namespace HierRec.Data;
+
+/// <summary>MovieLens-100K (GroupLens): <c>u.data</c>, <c>u.item</c> (Latin-1, 19 genre flags), <c>u.user</c>, <c>u.genre</c>.</summary>
+/// <remarks>
+/// Items carry <c>title</c> (text), <c>genres</c> (tags, named from <c>u.genre</c>) and <c>year</c> (numeric, NaN when the
+/// release date is missing); users carry <c>age</c> (numeric), <c>gender</c>, <c>occupation</c> and <c>zip</c>
+/// (categorical). Interaction values are the 1–5 ratings; timestamps are Unix seconds. The licence forbids
+/// redistribution: read the files from where the user keeps them.
+/// </remarks>
+public static class MovieLens100K
+{
+    /// <summary>Loads the dataset from <paramref name="folder"/>.</summary>
+    /// <exception cref="DataFormatException">A missing file or a malformed line (in strict mode), naming file, line and column.</exception>
+    public static Dataset Load(string folder, LoadOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= LoadOptions.Default;
+        var genres = ReadGenres(Path.Combine(folder, "u.genre"), options);
+        var items = new IdMap();
+        var itemTitles = new List<string?>();
+        var itemGenres = new List<string[]>();
+        var itemYears = new List<float>();
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.item"), '|', Encoding.Latin1, quoting: false))
+        {
+            while (r.Read(out var f))
+            {
+                if (!Fields.Count(r, f, 5 + genres.Length, options)) continue;
+                if (!Fields.Int(r, f, 0, options, out _)) continue;
+                if (items.TryGetDense(f[0], out _))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 1, $"item {f[0]} is listed twice"));
+                    continue;
+                }
+                var g = new List<string>();
+                bool ok = true;
+                for (int j = 0; j < genres.Length; j++)
+                {
+                    string flag = f[5 + j];
+                    if (flag == "1") g.Add(genres[j]);
+                    else if (flag != "0")
+                    {
+                        options.Fail(new DataFormatException(r.File, r.Line, 6 + j, $"genre flag '{flag}' is not 0 or 1"));
+                        ok = false;
+                        break;
+                    }
+                }
+                if (!ok) continue;
+                items.GetOrAdd(f[0]);
+                itemTitles.Add(f[1]);
+                itemGenres.Add(g.ToArray());
+                itemYears.Add(ParseYear(f[2]));
+            }
+        }
+        var users = new IdMap();
+        var ages = new List<float>();
+        var genders = new List<string?>();
+        var occupations = new List<string?>();
+        var zips = new List<string?>();
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.user"), '|', Encoding.Latin1, quoting: false))
+        {
+            while (r.Read(out var f))
+            {
+                if (!Fields.Count(r, f, 5, options) || !Fields.Int(r, f, 0, options, out _) || !Fields.Int(r, f, 1, options, out int age)) continue;
+                if (users.TryGetDense(f[0], out _))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 1, $"user {f[0]} is listed twice"));
+                    continue;
+                }
+                users.GetOrAdd(f[0]);
+                ages.Add(age);
+                genders.Add(f[2]);
+                occupations.Add(f[3]);
+                zips.Add(f[4]);
+            }
+        }
+        var interactions = new List<Interaction>(100_000);
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.data"), '\t', Encoding.Latin1, quoting: false))
+        {
+            while (r.Read(out var f))
+            {
+                if (!Fields.Count(r, f, 4, options)) continue;
+                if (!users.TryGetDense(f[0], out int u))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 1, $"user {f[0]} is not in u.user"));
+                    continue;
+                }
+                if (!items.TryGetDense(f[1], out int i))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 2, $"item {f[1]} is not in u.item"));
+                    continue;
+                }
+                if (!Fields.Float(r, f, 2, options, out float rating) || !Fields.Long(r, f, 3, options, out long ts)) continue;
+                interactions.Add(new Interaction(u, i, rating, ts));
+            }
+        }
+        var itemFeatures = new FeatureTable(items.Count);
+        itemTitles.CopyTo(itemFeatures.Text("title"));
+        itemGenres.CopyTo(itemFeatures.Tags("genres"));
+        itemYears.CopyTo(itemFeatures.Numeric("year"));
+        var userFeatures = new FeatureTable(users.Count);
+        ages.CopyTo(userFeatures.Numeric("age"));
+        genders.CopyTo(userFeatures.Categorical("gender"));
+        occupations.CopyTo(userFeatures.Categorical("occupation"));
+        zips.CopyTo(userFeatures.Categorical("zip"));
+        return new Dataset("ml-100k", users, items, interactions, userFeatures, itemFeatures);
+    }
+
+    private static string[] ReadGenres(string path, LoadOptions options)
+    {
+        var byIndex = new SortedDictionary<int, string>();
+        using var r = new DelimitedReader(path, '|', Encoding.Latin1, quoting: false);
+        while (r.Read(out var f))
+        {
+            if (!Fields.Count(r, f, 2, options) || !Fields.Int(r, f, 1, options, out int index)) continue;
+            byIndex[index] = f[0];
+        }
+        if (byIndex.Count == 0 || byIndex.Keys.First() != 0 || byIndex.Keys.Last() != byIndex.Count - 1)
+        {
+            throw new DataFormatException(path, 0, 0, "genre indexes are not 0..n-1");
+        }
+        return byIndex.Values.ToArray();
+    }
+
+    private static float ParseYear(string date)
+    {
+        // "01-Jan-1995"; empty for a few films.
+        int dash = date.LastIndexOf('-');
+        return dash >= 0 && int.TryParse(date.AsSpan(dash + 1), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int y) ? y : float.NaN;
+    }
+}
+
+/// <summary>
+/// HetRec 2011 Last.fm-2K: <c>user_artists.dat</c> (listen counts), <c>user_friends.dat</c> (friendships, both
+/// directions listed), <c>artists.dat</c> (names, UTF-8) and <c>tags.dat</c> (the tag vocabulary, Latin-1).
+/// </summary>
+/// <remarks>
+/// Items carry <c>name</c> (text). The tag-assignment files are not part of the copy this loader targets, so tags
+/// cannot be attached to artists; <see cref="ReadTags"/> reads the vocabulary. Interaction values are listen counts;
+/// timestamps are 0 (the source has none). Licence: non-commercial use.
+/// </remarks>
+public static class LastFm2K
+{
+    /// <summary>Loads the dataset from <paramref name="folder"/>.</summary>
+    /// <exception cref="DataFormatException">A missing file or a malformed line (in strict mode).</exception>
+    public static Dataset Load(string folder, LoadOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= LoadOptions.Default;
+        var items = new IdMap();
+        var names = new List<string?>();
+        using (var r = new DelimitedReader(Path.Combine(folder, "artists.dat"), '\t', quoting: false))
+        {
+            ExpectHeader(r, "id", options);
+            while (r.Read(out var f))
+            {
+                if (f.Length < 2)
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 0, $"expected at least 2 fields, found {f.Length}"));
+                    continue;
+                }
+                if (!Fields.Int(r, f, 0, options, out _)) continue;
+                if (items.TryGetDense(f[0], out _))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 1, $"artist {f[0]} is listed twice"));
+                    continue;
+                }
+                items.GetOrAdd(f[0]);
+                names.Add(f[1]);
+            }
+        }
+        var users = new IdMap();
+        var interactions = new List<Interaction>(93_000);
+        using (var r = new DelimitedReader(Path.Combine(folder, "user_artists.dat"), '\t', quoting: false))
+        {
+            ExpectHeader(r, "userID", options);
+            while (r.Read(out var f))
+            {
+                if (!Fields.Count(r, f, 3, options) || !Fields.Int(r, f, 0, options, out _)) continue;
+                if (!items.TryGetDense(f[1], out int item))
+                {
+                    options.Fail(new DataFormatException(r.File, r.Line, 2, $"artist {f[1]} is not in artists.dat"));
+                    continue;
+                }
+                if (!Fields.Float(r, f, 2, options, out float weight)) continue;
+                interactions.Add(new Interaction(users.GetOrAdd(f[0]), item, weight, 0));
+            }
+        }
+        var edges = new List<(int, int)>();
+        using (var r = new DelimitedReader(Path.Combine(folder, "user_friends.dat"), '\t', quoting: false))
+        {
+            ExpectHeader(r, "userID", options);
+            while (r.Read(out var f))
+            {
+                if (!Fields.Count(r, f, 2, options) || !Fields.Int(r, f, 0, options, out _) || !Fields.Int(r, f, 1, options, out _)) continue;
+                // Friends who never listened to anything still belong to the graph: they get ids too.
+                edges.Add((users.GetOrAdd(f[0]), users.GetOrAdd(f[1])));
+            }
+        }
+        var itemFeatures = new FeatureTable(items.Count);
+        names.CopyTo(itemFeatures.Text("name"));
+        return new Dataset("lastfm-2k", users, items, interactions, null, itemFeatures, edges);
+    }
+
+    /// <summary>The tag vocabulary of <c>tags.dat</c> (Latin-1, CRLF).</summary>
+    public static IReadOnlyList<(int Id, string Tag)> ReadTags(string folder, LoadOptions? options = null)
+    {
+        options ??= LoadOptions.Default;
+        var tags = new List<(int, string)>();
+        using var r = new DelimitedReader(Path.Combine(folder, "tags.dat"), '\t', Encoding.Latin1, quoting: false);
+        ExpectHeader(r, "tagID", options);
+        while (r.Read(out var f))
+        {
+            if (!Fields.Count(r, f, 2, options) || !Fields.Int(r, f, 0, options, out int id)) continue;
+            tags.Add((id, f[1]));
+        }
+        return tags;
+    }
+
+    private static void ExpectHeader(DelimitedReader r, string first, LoadOptions options)
+    {
+        if (!r.Read(out var f) || f.Length == 0 || f[0] != first)
+        {
+            throw new DataFormatException(r.File, r.Line, 1, $"expected a header starting with '{first}'");
+        }
+    }
+}

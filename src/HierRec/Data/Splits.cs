@@ -1,0 +1,150 @@
+using HierRec.Tensors;
+
+namespace HierRec.Data;
+
+/// <summary>Train, validation and test interactions over the same users and items.</summary>
+/// <param name="Train">Training interactions.</param>
+/// <param name="Validation">Validation interactions (model selection only).</param>
+/// <param name="Test">Test interactions (reported once, never tuned on).</param>
+public sealed record DataSplit(Dataset Train, Dataset Validation, Dataset Test);
+
+/// <summary>Filtering and splitting, each deterministic for a seed.</summary>
+public static class Splits
+{
+    /// <summary>Keeps interactions with value ≥ <paramref name="threshold"/> as implicit feedback (value 1).</summary>
+    public static Dataset ToImplicit(Dataset data, float threshold = float.NegativeInfinity)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return data.WithInteractions(data.Interactions.Where(x => x.Value >= threshold).Select(x => x with { Value = 1f }).ToList());
+    }
+
+    /// <summary>Removes duplicate (user, item) pairs, keeping the first occurrence.</summary>
+    public static Dataset Deduplicate(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var seen = new HashSet<long>();
+        return data.WithInteractions(data.Interactions.Where(x => seen.Add(((long)x.User << 32) | (uint)x.Item)).ToList());
+    }
+
+    /// <summary>
+    /// Repeatedly drops users with fewer than <paramref name="minUser"/> and items with fewer than
+    /// <paramref name="minItem"/> interactions until both hold (the k-core). Ids are kept; dropped entities simply have
+    /// no interactions left.
+    /// </summary>
+    public static Dataset KCore(Dataset data, int minUser, int minItem)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var current = data.Interactions.ToList();
+        while (true)
+        {
+            var uc = new int[data.UserCount];
+            var ic = new int[data.ItemCount];
+            foreach (var x in current) { uc[x.User]++; ic[x.Item]++; }
+            var next = current.Where(x => uc[x.User] >= minUser && ic[x.Item] >= minItem).ToList();
+            if (next.Count == current.Count) return data.WithInteractions(next);
+            current = next;
+        }
+    }
+
+    /// <summary>
+    /// Per user, a random split of the user's interactions by ratio (RecBole's 'RS' with group_by user, e.g. 8:1:1).
+    /// The counts per user are ⌊n·ratio⌋ for validation and test, rounded as RecBole does, and the rest train.
+    /// </summary>
+    public static DataSplit RandomRatioPerUser(Dataset data, double train, double validation, double test, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        double total = train + validation + test;
+        if (!(train > 0) || validation < 0 || test < 0) throw new ArgumentOutOfRangeException(nameof(train), "Ratios must be non-negative and train positive.");
+        var rng = new Rng(seed);
+        var tr = new List<Interaction>();
+        var va = new List<Interaction>();
+        var te = new List<Interaction>();
+        foreach (var group in ByUser(data))
+        {
+            var items = group.ToArray();
+            rng.Shuffle(items.AsSpan());
+            int n = items.Length;
+            // RecBole: split points at int(cumulative_ratio · n), so train = ⌊0.8n⌋, valid = ⌊0.9n⌋ − ⌊0.8n⌋, test = the rest.
+            int a = (int)Math.Floor(train / total * n), b = (int)Math.Floor((train + validation) / total * n);
+            tr.AddRange(items[..a]);
+            va.AddRange(items[a..b]);
+            te.AddRange(items[b..]);
+        }
+        return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
+    }
+
+    /// <summary>Per user, by time: the last interaction is test, the second-last validation, the rest train.</summary>
+    public static DataSplit LeaveOneOut(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var tr = new List<Interaction>();
+        var va = new List<Interaction>();
+        var te = new List<Interaction>();
+        foreach (var group in ByUser(data))
+        {
+            var items = group.OrderBy(x => x.Timestamp).ToArray(); // stable: ties keep source order
+            if (items.Length >= 3)
+            {
+                tr.AddRange(items[..^2]);
+                va.Add(items[^2]);
+                te.Add(items[^1]);
+            }
+            else tr.AddRange(items);
+        }
+        return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
+    }
+
+    /// <summary>Per user, by time: the earliest share is train, then validation, then test (RecBole's 'TO' by user).</summary>
+    public static DataSplit ChronologicalRatioPerUser(Dataset data, double train, double validation, double test)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        double total = train + validation + test;
+        var tr = new List<Interaction>();
+        var va = new List<Interaction>();
+        var te = new List<Interaction>();
+        foreach (var group in ByUser(data))
+        {
+            var items = group.OrderBy(x => x.Timestamp).ToArray();
+            int n = items.Length;
+            int a = (int)Math.Floor(train / total * n), b = (int)Math.Floor((train + validation) / total * n);
+            tr.AddRange(items[..a]);
+            va.AddRange(items[a..b]);
+            te.AddRange(items[b..]);
+        }
+        return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
+    }
+
+    private static IEnumerable<IGrouping<int, Interaction>> ByUser(Dataset data) => data.Interactions.GroupBy(x => x.User).OrderBy(g => g.Key);
+}
+
+/// <summary>Descriptive statistics of a dataset's interactions.</summary>
+/// <param name="Users">Users with at least one interaction.</param>
+/// <param name="Items">Items with at least one interaction.</param>
+/// <param name="Interactions">Number of interactions.</param>
+/// <param name="Density">Interactions / (users × items).</param>
+/// <param name="UserLengthP50">Median interactions per user.</param>
+/// <param name="UserLengthP90">90th percentile of interactions per user.</param>
+/// <param name="UserLengthMin">Fewest interactions of a user.</param>
+/// <param name="UserLengthMax">Most interactions of a user.</param>
+public sealed record DatasetStatistics(int Users, int Items, int Interactions, double Density, double UserLengthP50, double UserLengthP90, int UserLengthMin, int UserLengthMax)
+{
+    /// <summary>Computes the statistics.</summary>
+    public static DatasetStatistics Of(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var perUser = data.Interactions.GroupBy(x => x.User).Select(g => g.Count()).Order().ToArray();
+        int items = data.Interactions.Select(x => x.Item).Distinct().Count();
+        int users = perUser.Length;
+        return new DatasetStatistics(users, items, data.Interactions.Count,
+            users == 0 || items == 0 ? 0 : data.Interactions.Count / ((double)users * items),
+            Percentile(perUser, 0.5), Percentile(perUser, 0.9), users == 0 ? 0 : perUser[0], users == 0 ? 0 : perUser[^1]);
+    }
+
+    private static double Percentile(int[] sorted, double p)
+    {
+        if (sorted.Length == 0) return 0;
+        double pos = p * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = (int)Math.Ceiling(pos);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+    }
+}
