@@ -33,12 +33,14 @@ public static class Exponential
         return p * BitConverter.Int32BitsToSingle((n1 + 127) << 23) * BitConverter.Int32BitsToSingle((n2 + 127) << 23);
     }
 
+    /// <summary>e^x for eight lanes (the kernel behind the span overloads).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> Exp(Vector256<float> x)
     {
         var tooSmall = Vector256.LessThan(x, Vector256.Create(Lo));
         var tooLarge = Vector256.GreaterThan(x, Vector256.Create(Hi));
-        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(Lo)), Vector256.Create(Hi));
+        // MinNative/MaxNative compile to single vminps/vmaxps; NaN is restored at the end.
+        var xc = Vector256.MinNative(Vector256.MaxNative(x, Vector256.Create(Lo)), Vector256.Create(Hi));
         var n = Vector256.Round(xc * Vector256.Create(Log2E));
         var r = xc - n * Vector256.Create(C1) - n * Vector256.Create(C2);
         var p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), r, Vector256.Create(P1));
@@ -48,7 +50,7 @@ public static class Exponential
         p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(P5));
         p = Vector256.FusedMultiplyAdd(p, r * r, r) + Vector256<float>.One;
         // 2^n as two factors so that n = 128 (e^x near float.MaxValue) and n = −126 both stay representable.
-        var ni = Vector256.ConvertToInt32(n);
+        var ni = Vector256.ConvertToInt32Native(n); // n is in [−126, 128] after the clamp: no saturation needed
         var n1 = Vector256.ShiftRightArithmetic(ni, 1);
         var n2 = ni - n1;
         var result = p * Vector256.ShiftLeft(n1 + Vector256.Create(127), 23).AsSingle() * Vector256.ShiftLeft(n2 + Vector256.Create(127), 23).AsSingle();

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using HierRec.Tensors;
 using Tensor = HierRec.Tensors.Tensor;
 using HierRec.Tensors.Autograd;
@@ -565,8 +566,14 @@ public sealed unsafe class ItemIndex : IDisposable
             }
             for (int i = 0; i < nq; i++) heapCounts[t][i] = heaps[i].DrainSorted(heapScores[t][i], heapIds[t][i]);
         }
-        if (threads == 1) Part(0);
-        else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, Part);
+        void PartItemMajor(int t)
+        {
+            int start = (int)((long)Count * t / threads), end = (int)((long)Count * (t + 1) / threads);
+            ScanItemMajor(qPad, qInv, nq, pool, invT, options, start, end, out heapScores[t], out heapIds[t], out lses[t], out heapCounts[t]);
+        }
+        Action<int> part = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? PartItemMajor : Part;
+        if (threads == 1) part(0);
+        else Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part);
 
         fixed (float* qAll = qPad)
         {
@@ -582,6 +589,118 @@ public sealed unsafe class ItemIndex : IDisposable
                 counts[i] = Finish(qAll + (long)i * Stride, qInv[i], ref merged, kk, invT, lse, options, destination.Slice(i * k, k));
             }
         }
+    }
+
+    /// <summary>
+    /// The batch scan on Vector256 hardware: scores a block of items against all queries with
+    /// <see cref="BatchScoring"/> (item rows read in place, item-major output), then folds the block into every
+    /// query's log-sum-exp and heap with vector operations across queries (eight queries per instruction).
+    /// </summary>
+    private void ScanItemMajor(float[] qPad, float[] qInv, int nq, int pool, float invT, RankOptions options, int start, int end,
+        out float[][] heapScores, out int[][] heapIds, out LogSumExp[] lses, out int[] heapCounts)
+    {
+        const int ItemBlock = 512;
+        int panels = (nq + BatchScoring.QueryPanel - 1) / BatchScoring.QueryPanel, ld = panels * BatchScoring.QueryPanel, vecs = ld / 8;
+        var packedQ = BatchScoring.PackQueries(qPad, nq, Stride);
+        var heaps = new TopKHeap[nq];
+        heapScores = new float[nq][];
+        heapIds = new int[nq][];
+        lses = new LogSumExp[nq];
+        heapCounts = new int[nq];
+        for (int i = 0; i < nq; i++)
+        {
+            heapScores[i] = new float[pool];
+            heapIds[i] = new int[pool];
+            heaps[i] = new TopKHeap(heapScores[i], heapIds[i], pool);
+            lses[i] = LogSumExp.Empty;
+        }
+        var bars = new float[ld];
+        for (int i = 0; i < ld; i++) bars[i] = i < nq ? options.MinScore : float.PositiveInfinity; // padding lanes never pass
+        var qScale = new float[ld];
+        for (int i = 0; i < nq; i++) qScale[i] = qInv[i];
+        var block = new float[ItemBlock * ld];
+        var blockMax = new float[ld];
+        var blockSum = new float[ld];
+        float[]? converted = Precision == VectorPrecision.Float32 ? null : new float[ItemBlock * Stride];
+        var vInvT = System.Runtime.Intrinsics.Vector256.Create(invT);
+        var filter = options.Filter;
+        fixed (float* f32 = _f32)
+        fixed (float* conv = converted)
+        fixed (float* pq = packedQ)
+        fixed (float* sc = block)
+        fixed (float* bmax = blockMax)
+        fixed (float* bsum = blockSum)
+        fixed (float* bar = bars)
+        fixed (float* qs = qScale)
+        {
+            for (int r0 = start; r0 < end; r0 += ItemBlock)
+            {
+                int rows = Math.Min(ItemBlock, end - r0);
+                float* itemRows = f32 + (long)r0 * Stride;
+                if (Precision != VectorPrecision.Float32)
+                {
+                    DequantizeRows(r0, rows, converted!);
+                    itemRows = conv;
+                }
+                BatchScoring.Score(itemRows, Stride, rows, pq, panels, sc, ld);
+                if (Similarity == Similarity.Cosine)
+                {
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var scale = System.Runtime.Intrinsics.Vector256.Create(_invNorm[r0 + r]);
+                        for (int v = 0; v < vecs; v++)
+                        {
+                            float* row = sc + (long)r * ld + v * 8;
+                            (System.Runtime.Intrinsics.Vector256.Load(row) * scale * System.Runtime.Intrinsics.Vector256.Load(qs + v * 8)).Store(row);
+                        }
+                    }
+                }
+                // Per-query block maxima, then Σ e^{s/T − m} per query, eight queries per vector.
+                for (int v = 0; v < vecs; v++)
+                {
+                    var mx = System.Runtime.Intrinsics.Vector256.Create(float.NegativeInfinity);
+                    for (int r = 0; r < rows; r++) mx = System.Runtime.Intrinsics.Vector256.MaxNative(mx, System.Runtime.Intrinsics.Vector256.Load(sc + (long)r * ld + v * 8));
+                    (mx * vInvT).Store(bmax + v * 8);
+                }
+                for (int i = 0; i < nq; i++) bmax[i] = Math.Max(bmax[i], lses[i].Max);
+                for (int v = 0; v < vecs; v++)
+                {
+                    var m = System.Runtime.Intrinsics.Vector256.Load(bmax + v * 8);
+                    var acc = System.Runtime.Intrinsics.Vector256<float>.Zero;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var z = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(System.Runtime.Intrinsics.Vector256.Load(sc + (long)r * ld + v * 8), vInvT, -m);
+                        acc += HierRec.Tensors.Kernels.Exponential.Exp(z);
+                    }
+                    acc.Store(bsum + v * 8);
+                }
+                for (int i = 0; i < nq; i++)
+                {
+                    ref var l = ref lses[i];
+                    float m = bmax[i];
+                    if (float.IsNegativeInfinity(m)) continue;
+                    l.Sum = l.Sum * Math.Exp(l.Max - m) + bsum[i];
+                    l.Max = m;
+                }
+                // Offers: one vector compare of a row's scores against the queries' bars.
+                for (int r = 0; r < rows; r++)
+                {
+                    float* row = sc + (long)r * ld;
+                    for (int v = 0; v < vecs; v++)
+                    {
+                        uint mask = System.Runtime.Intrinsics.Vector256.ExtractMostSignificantBits(
+                            System.Runtime.Intrinsics.Vector256.GreaterThanOrEqual(System.Runtime.Intrinsics.Vector256.Load(row + v * 8), System.Runtime.Intrinsics.Vector256.Load(bar + v * 8)));
+                        while (mask != 0)
+                        {
+                            int qi = v * 8 + System.Numerics.BitOperations.TrailingZeroCount(mask);
+                            mask &= mask - 1;
+                            if (Offer(row[qi], r0 + r, ref heaps[qi], filter, options.MinScore)) bar[qi] = Math.Max(heaps[qi].Threshold, options.MinScore);
+                        }
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < nq; i++) heapCounts[i] = heaps[i].DrainSorted(heapScores[i], heapIds[i]);
     }
 
     /// <summary>Expands quantised rows back to float32 (what the batch path scores, so batch and single agree per precision).</summary>

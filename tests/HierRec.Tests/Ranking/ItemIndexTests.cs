@@ -153,29 +153,33 @@ public sealed class ItemIndexTests : IDisposable
     }
 
     [Theory]
-    [InlineData(VectorPrecision.Float32)]
-    [InlineData(VectorPrecision.Float16)]
-    public void RankBatch_AgreesWithSingleQueries(VectorPrecision precision)
+    [InlineData(VectorPrecision.Float32, Similarity.DotProduct)]
+    [InlineData(VectorPrecision.Float16, Similarity.DotProduct)]
+    [InlineData(VectorPrecision.Int8, Similarity.Cosine)]
+    [InlineData(VectorPrecision.Float32, Similarity.Cosine)]
+    public void RankBatch_AgreesWithSingleQueries(VectorPrecision precision, Similarity sim)
     {
-        int n = 3000, d = 24, nq = 9, k = 15;
+        int n = 3001, d = 24, nq = 19, k = 15;
         var items = Normal(n * d, 10);
-        using var index = ItemIndex.Create(items, n, d, precision);
+        using var index = ItemIndex.Create(items, n, d, precision, sim);
         var queries = Normal(nq * d, 11);
         var dest = new RankedItem[nq * k];
         var counts = new int[nq];
-        index.RankBatch(queries, nq, k, dest, counts, new RankOptions { Threads = 2 });
+        var options = new RankOptions { Threads = 2, Filter = ItemFilter.Where(id => id % 3 != 1), Temperature = 0.5f };
+        index.RankBatch(queries, nq, k, dest, counts, options);
         for (int i = 0; i < nq; i++)
         {
             Assert.Equal(k, counts[i]);
-            var single = index.Rank(queries.AsSpan(i * d, d), k);
-            var exactIds = FullSort(items, n, d, queries.AsSpan(i * d, d).ToArray()).Take(k).Select(e => e.Id).ToArray();
+            var single = index.Rank(queries.AsSpan(i * d, d), k, options);
+            var batch = dest.Skip(i * k).Take(k).ToArray();
+            Assert.Equal(single.Select(s => s.ItemIndex), batch.Select(s => s.ItemIndex));
+            Assert.All(batch, b => Assert.NotEqual(1, b.ItemIndex % 3));
             if (precision == VectorPrecision.Float32)
             {
-                Assert.Equal(single.Select(s => s.ItemIndex), dest.Skip(i * k).Take(k).Select(s => s.ItemIndex));
-                Assert.Equal(exactIds, dest.Skip(i * k).Take(k).Select(s => s.ItemIndex));
+                var exactIds = FullSort(items, n, d, queries.AsSpan(i * d, d).ToArray(), sim).Where(e => e.Id % 3 != 1).Take(k).Select(e => e.Id);
+                Assert.Equal(exactIds, batch.Select(s => s.ItemIndex));
             }
-            Assert.Equal(single.Select(s => s.ItemIndex), dest.Skip(i * k).Take(k).Select(s => s.ItemIndex));
-            for (int j = 0; j < k; j++) Assert.True(Math.Abs(single[j].Probability - dest[i * k + j].Probability) <= 1e-4 * single[j].Probability + 1e-9, $"query {i} rank {j}");
+            for (int j = 0; j < k; j++) Assert.True(Math.Abs(single[j].Probability - batch[j].Probability) <= 1e-4 * single[j].Probability + 1e-9, $"query {i} rank {j}");
         }
     }
 
