@@ -1,9 +1,6 @@
 using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using HierRec.Ranking;
 using HierRec.Tensors;
 using HierRec.Tensors.Kernels;
@@ -169,33 +166,13 @@ public class SingleQueryBenchmarks
 
     private sealed class BandwidthConfig : ManualConfig
     {
-        public BandwidthConfig() => AddColumn(new BandwidthColumn());
-    }
-
-    /// <summary>Bytes of catalogue read per query / mean time: 4·N·D for float32 scans, 2·N·D float16, N·D int8.</summary>
-    private sealed class BandwidthColumn : IColumn
-    {
-        public string Id => "GBps";
-        public string ColumnName => "GB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Catalogue bytes streamed per query / mean time";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        /// <summary>Bytes of catalogue read per query: 4·N·D for float32 scans, 2·N·D float16, N·D int8.</summary>
+        public BandwidthConfig() => AddColumn(new MetricColumn("GBps", "GB/s", "Catalogue bytes streamed per query / mean time", c =>
         {
-            var report = summary[benchmarkCase];
-            if (report?.ResultStatistics is null) return "NA";
-            double n = Convert.ToDouble(benchmarkCase.Parameters["N"]), d = Convert.ToDouble(benchmarkCase.Parameters["D"]);
-            string name = benchmarkCase.Descriptor.WorkloadMethodDisplayInfo;
-            double bytesPerValue = name.Contains("float16") ? 2 : name.Contains("int8") ? 1 : 4;
-            return (n * d * bytesPerValue / report.ResultStatistics.Mean).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        }
+            double n = Convert.ToDouble(c.Parameters["N"]), d = Convert.ToDouble(c.Parameters["D"]);
+            string name = c.Descriptor.WorkloadMethodDisplayInfo;
+            return n * d * (name.Contains("float16") ? 2 : name.Contains("int8") ? 1 : 4);
+        }));
     }
 }
 
@@ -247,29 +224,7 @@ public class BatchScoringBenchmarks
 
     private sealed class GflopsBatchConfig : ManualConfig
     {
-        public GflopsBatchConfig() => AddColumn(new GflopsColumn());
-    }
-
-    private sealed class GflopsColumn : IColumn
-    {
-        public string Id => "GFLOPS";
-        public string ColumnName => "GFLOP/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "2·Q·N·D / mean time (scoring flops only)";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var report = summary[benchmarkCase];
-            return report?.ResultStatistics is null ? "NA"
-                : (2.0 * Q * N * D / report.ResultStatistics.Mean).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        }
+        public GflopsBatchConfig() => AddColumn(new MetricColumn("GFLOPS", "GFLOP/s", "2·Q·N·D / mean time (scoring flops only)", _ => 2.0 * Q * N * D));
     }
 }
 

@@ -1,8 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 using HierRec.Tensors;
 using HierRec.Tensors.Kernels;
 
@@ -66,31 +63,10 @@ public class GemmBenchmarks
 
     private sealed class GflopsConfig : ManualConfig
     {
-        public GflopsConfig() => AddColumn(new GflopsColumn());
-    }
-
-    /// <summary>2·M·N·K / mean time.</summary>
-    private sealed class GflopsColumn : IColumn
-    {
-        public string Id => "GFLOPS";
-        public string ColumnName => "GFLOP/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Billions of floating-point operations per second, 2·M·N·K / mean";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+        public GflopsConfig() => AddColumn(new MetricColumn("GFLOPS", "GFLOP/s", "2·M·N·K / mean time", c =>
         {
-            var report = summary[benchmarkCase];
-            if (report?.ResultStatistics is null) return "NA";
-            var shape = (string)benchmarkCase.Parameters["Shape"];
-            var d = shape.Split(' ')[0].Split('x').Select(double.Parse).ToArray();
-            return (2 * d[0] * d[1] * d[2] / report.ResultStatistics.Mean).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-        }
+            var d = ((string)c.Parameters["Shape"]).Split(' ')[0].Split('x').Select(double.Parse).ToArray();
+            return 2 * d[0] * d[1] * d[2];
+        }));
     }
 }

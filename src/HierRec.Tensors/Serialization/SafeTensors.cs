@@ -243,17 +243,8 @@ public static class SafeTensors
         }
     }
 
-    private static bool TryReadExactly(Stream s, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = s.Read(buffer[total..]);
-            if (n == 0) return false;
-            total += n;
-        }
-        return true;
-    }
+    /// <summary>Reads exactly buffer.Length bytes; false if the stream ends first.</summary>
+    private static bool TryReadExactly(Stream s, Span<byte> buffer) => s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) == buffer.Length;
 
     /// <summary>UTF-8 without BOM, for headers written by other tools.</summary>
     internal static readonly Encoding Utf8 = new UTF8Encoding(false);

@@ -63,12 +63,7 @@ public static class Splits
         {
             var items = group.ToArray();
             rng.Shuffle(items.AsSpan());
-            int n = items.Length;
-            // RecBole: split points at int(cumulative_ratio · n), so train = ⌊0.8n⌋, valid = ⌊0.9n⌋ − ⌊0.8n⌋, test = the rest.
-            int a = (int)Math.Floor(train / total * n), b = (int)Math.Floor((train + validation) / total * n);
-            tr.AddRange(items[..a]);
-            va.AddRange(items[a..b]);
-            te.AddRange(items[b..]);
+            SplitByRatio(items, train / total, (train + validation) / total, tr, va, te);
         }
         return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
     }
@@ -105,13 +100,22 @@ public static class Splits
         foreach (var group in ByUser(data))
         {
             var items = group.OrderBy(x => x.Timestamp).ToArray();
-            int n = items.Length;
-            int a = (int)Math.Floor(train / total * n), b = (int)Math.Floor((train + validation) / total * n);
-            tr.AddRange(items[..a]);
-            va.AddRange(items[a..b]);
-            te.AddRange(items[b..]);
+            SplitByRatio(items, train / total, (train + validation) / total, tr, va, te);
         }
         return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
+    }
+
+    /// <summary>
+    /// RecBole's split points: at ⌊cumulative ratio · n⌋, so with 8:1:1 train = ⌊0.8n⌋, validation = ⌊0.9n⌋ − ⌊0.8n⌋,
+    /// test = the rest.
+    /// </summary>
+    private static void SplitByRatio(Interaction[] items, double trainEnd, double validationEnd, List<Interaction> tr, List<Interaction> va, List<Interaction> te)
+    {
+        int n = items.Length;
+        int a = (int)Math.Floor(trainEnd * n), b = (int)Math.Floor(validationEnd * n);
+        tr.AddRange(items[..a]);
+        va.AddRange(items[a..b]);
+        te.AddRange(items[b..]);
     }
 
     private static IEnumerable<IGrouping<int, Interaction>> ByUser(Dataset data) => data.Interactions.GroupBy(x => x.User).OrderBy(g => g.Key);

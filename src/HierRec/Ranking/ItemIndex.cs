@@ -824,17 +824,8 @@ public sealed unsafe class ItemIndex : IDisposable
         return index;
     }
 
-    private static bool ReadExactly(Stream s, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = s.Read(buffer[total..]);
-            if (n == 0) return false;
-            total += n;
-        }
-        return true;
-    }
+    /// <summary>Reads exactly buffer.Length bytes; false if the stream ends first.</summary>
+    private static bool ReadExactly(Stream s, Span<byte> buffer) => s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false) == buffer.Length;
 
     /// <summary>Releases the lock's resources.</summary>
     public void Dispose() => _lock.Dispose();
