@@ -1,0 +1,72 @@
+using HierRec.Baselines;
+using HierRec.Data;
+using HierRec.Evaluation;
+
+namespace HierRec.Tests.Baselines;
+
+public class BaselineTests
+{
+    private static Dataset Make(int users, int items, IEnumerable<(int U, int I)> pairs)
+    {
+        var um = new IdMap();
+        var im = new IdMap();
+        for (int u = 0; u < users; u++) um.GetOrAdd("u" + u);
+        for (int i = 0; i < items; i++) im.GetOrAdd("i" + i);
+        return new Dataset("t", um, im, pairs.Select(p => new Interaction(p.U, p.I, 1, 0)).ToList());
+    }
+
+    private static float[] Scores(IScoringModel m, int user)
+    {
+        var s = new float[m.ItemCount];
+        m.ScoreUsers([user], s);
+        return s;
+    }
+
+    [Fact]
+    public void ItemKnn_ScoresAreSumsOfShrunkCosines()
+    {
+        // Items 0 and 1 share users 0 and 1; item 2 has user 1 only. User 2 has item 0.
+        var d = Make(3, 3, [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (2, 0)]);
+        var knn = new ItemKnn(d, k: 10, shrink: 1);
+        var s = Scores(knn, 2);
+        // |U0| = 3, |U1| = 2, |U2| = 1; co(0,1) = 2, co(0,2) = 1.
+        Assert.Equal(2 / (Math.Sqrt(3) * Math.Sqrt(2) + 1), s[1], 5);
+        Assert.Equal(1 / (Math.Sqrt(3) * Math.Sqrt(1) + 1), s[2], 5);
+        Assert.Equal(0f, s[0]); // an item is not its own neighbour
+    }
+
+    [Fact]
+    public void Ease_MatchesTheClosedForm_OnASmallCase()
+    {
+        var d = Make(4, 3, [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1), (2, 2), (3, 0)]);
+        double lambda = 2;
+        var ease = new Ease(d, lambda);
+        // G = XᵀX + λI, P = G⁻¹, B_ij = −P_ij / P_jj (i ≠ j); user 3 has item 0, so its scores are row 0 of B.
+        var g = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(new double[,] { { 3 + lambda, 2, 0 }, { 2, 3 + lambda, 1 }, { 0, 1, 1 + lambda } });
+        var p = g.Inverse();
+        var s = Scores(ease, 3);
+        Assert.Equal(0f, s[0]);
+        Assert.Equal(-p[0, 1] / p[1, 1], s[1], 5);
+        Assert.Equal(-p[0, 2] / p[2, 2], s[2], 5);
+    }
+
+    [Fact]
+    public void BprMf_LearnsPlantedClusters_WellAboveMostPopular()
+    {
+        // Two groups of users, each consuming its own half of the catalogue; popularity alone cannot tell them apart.
+        var rng = new HierRec.Tensors.Rng(5);
+        var pairs = new List<(int, int)>();
+        for (int u = 0; u < 200; u++)
+        {
+            int half = u % 2;
+            foreach (int i in Enumerable.Range(0, 60).Select(_ => half * 50 + rng.NextInt(50)).Distinct()) pairs.Add((u, i));
+        }
+        var split = Splits.RandomRatioPerUser(Make(200, 100, pairs), 0.8, 0.1, 0.1, 1);
+        var bpr = BprMf.Fit(split.Train, split.Validation, new BprOptions { Dimension = 16, LearningRate = 0.01f, BatchSize = 256, MaxEpochs = 40, Patience = 5 });
+        var eval = new Evaluator { Ks = [10] };
+        double ndcgBpr = eval.Evaluate(bpr, split.Test, split.Train, split.Validation)["ndcg@10"];
+        double ndcgPop = eval.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
+        Assert.True(ndcgBpr > ndcgPop + 0.1, $"BPR ndcg@10 {ndcgBpr:F3} vs MostPopular {ndcgPop:F3}");
+        Assert.InRange(bpr.BestEpoch, 1, 40);
+    }
+}
