@@ -69,4 +69,22 @@ public class BaselineTests
         Assert.True(ndcgBpr > ndcgPop + 0.1, $"BPR ndcg@10 {ndcgBpr:F3} vs MostPopular {ndcgPop:F3}");
         Assert.InRange(bpr.BestEpoch, 1, 40);
     }
+
+    [Fact]
+    public void LightGcn_LearnsPlantedClusters_WellAboveMostPopular()
+    {
+        var rng = new HierRec.Tensors.Rng(6);
+        var pairs = new List<(int, int)>();
+        for (int u = 0; u < 200; u++)
+        {
+            int half = u % 2;
+            foreach (int i in Enumerable.Range(0, 60).Select(_ => half * 50 + rng.NextInt(50)).Distinct()) pairs.Add((u, i));
+        }
+        var split = Splits.RandomRatioPerUser(Make(200, 100, pairs), 0.8, 0.1, 0.1, 2);
+        var gcn = LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { Dimension = 16, LearningRate = 0.01f, BatchSize = 256, MaxEpochs = 30, Patience = 5 });
+        var eval = new Evaluator { Ks = [10] };
+        double ndcgGcn = eval.Evaluate(gcn, split.Test, split.Train, split.Validation)["ndcg@10"];
+        double ndcgPop = eval.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
+        Assert.True(ndcgGcn > ndcgPop + 0.1, $"LightGCN ndcg@10 {ndcgGcn:F3} vs MostPopular {ndcgPop:F3}");
+    }
 }
