@@ -97,12 +97,10 @@ public sealed class BprMf : IScoringModel
         var qi = new Tensor(itemArray, ni, d) { RequiresGrad = true };
         var adam = new AdamW([new ParameterGroup([pu, qi], 0f)], options.LearningRate);
         var model = new BprMf(nu, ni, d, userArray, itemArray);
-        var pairs = new (int U, int I)[x.NonZeros];
-        for (int u = 0, t = 0; u < nu; u++) foreach (int i in x.Row(u)) pairs[t++] = (u, i);
+        var pairs = BprTraining.Pairs(x);
         var evaluator = new Evaluator { Ks = [10] };
-        double best = double.NegativeInfinity;
+        var stopper = new EarlyStopper(options.Patience);
         float[]? bestU = null, bestI = null;
-        int sinceBest = 0;
         var gu = new Tensor(nu, d);
         var gi = new Tensor(ni, d);
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
@@ -123,15 +121,12 @@ public sealed class BprMf : IScoringModel
                 for (int t = 0; t < b; t++)
                 {
                     var (u, i) = pairs[start + t];
-                    int j;
-                    do j = rng.NextInt(ni); while (x.Row(u).BinarySearch(j) >= 0);
+                    int j = BprTraining.SampleNegative(x, u, rng);
                     var pv = P.Slice(u * d, d);
                     var qiv = Q.Slice(i * d, d);
                     var qjv = Q.Slice(j * d, d);
                     float diff = System.Numerics.Tensors.TensorPrimitives.Dot(pv, qiv) - System.Numerics.Tensors.TensorPrimitives.Dot(pv, qjv);
-                    // loss = −log σ(diff) = softplus(−diff); d loss / d diff = −σ(−diff).
-                    lossSum += diff > 0 ? Math.Log(1 + Math.Exp(-diff)) : -diff + Math.Log(1 + Math.Exp(diff));
-                    float g = -1f / (1f + MathF.Exp(diff)) * inv;
+                    float g = BprTraining.Term(diff, inv, ref lossSum);
                     var dpu = dP.Slice(u * d, d);
                     var dqi = dQ.Slice(i * d, d);
                     var dqj = dQ.Slice(j * d, d);
@@ -151,15 +146,14 @@ public sealed class BprMf : IScoringModel
             if (validation is not null)
             {
                 ndcg = evaluator.Evaluate(model, validation, train)["ndcg@10"];
-                if (ndcg > best)
+                bool stop = stopper.Observe(epoch, ndcg, out bool improved);
+                if (improved)
                 {
-                    best = ndcg;
                     bestU = (float[])userArray.Clone();
                     bestI = (float[])itemArray.Clone();
                     model.BestEpoch = epoch;
-                    sinceBest = 0;
                 }
-                else if (++sinceBest >= options.Patience) break;
+                if (stop) break;
             }
             else model.BestEpoch = epoch;
             progress?.Report(new EpochReport(epoch, lossSum / pairs.Length, ndcg));

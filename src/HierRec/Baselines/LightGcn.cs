@@ -80,16 +80,14 @@ public sealed class LightGcn : IScoringModel
         var adam = new AdamW([new ParameterGroup([e0], 0f)], options.LearningRate);
         var final = new float[n * d];
         var model = new LightGcn(nu, ni, d, final);
-        var pairs = new (int U, int I)[x.NonZeros];
-        for (int u = 0, t = 0; u < nu; u++) foreach (int i in x.Row(u)) pairs[t++] = (u, i);
+        var pairs = BprTraining.Pairs(x);
         var bufA = new float[n * d];
         var bufB = new float[n * d];
         var grad = new float[n * d];
         var gradAcc = new Tensor(n, d);
         var evaluator = new Evaluator { Ks = [10] };
-        double best = double.NegativeInfinity;
+        var stopper = new EarlyStopper(options.Patience);
         float[]? bestFinal = null;
-        int sinceBest = 0;
         float scale = 1f / (layers + 1);
         for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
         {
@@ -106,15 +104,13 @@ public sealed class LightGcn : IScoringModel
                 for (int t = 0; t < b; t++)
                 {
                     var (u, i) = pairs[start + t];
-                    int j;
-                    do j = rng.NextInt(ni); while (x.Row(u).BinarySearch(j) >= 0);
+                    int j = BprTraining.SampleNegative(x, u, rng);
                     int ui = u, ii = nu + i, ji = nu + j;
                     var eu = final.AsSpan(ui * d, d);
                     var ei = final.AsSpan(ii * d, d);
                     var ej = final.AsSpan(ji * d, d);
                     float diff = TensorPrimitives.Dot(eu, ei) - TensorPrimitives.Dot(eu, ej);
-                    lossSum += diff > 0 ? Math.Log(1 + Math.Exp(-diff)) : -diff + Math.Log(1 + Math.Exp(diff));
-                    float g = -1f / (1f + MathF.Exp(diff)) * inv;
+                    float g = BprTraining.Term(diff, inv, ref lossSum);
                     var gu = grad.AsSpan(ui * d, d);
                     var gi = grad.AsSpan(ii * d, d);
                     var gj = grad.AsSpan(ji * d, d);
@@ -155,14 +151,13 @@ public sealed class LightGcn : IScoringModel
             if (validation is not null)
             {
                 ndcg = evaluator.Evaluate(model, validation, train)["ndcg@10"];
-                if (ndcg > best)
+                bool stop = stopper.Observe(epoch, ndcg, out bool improved);
+                if (improved)
                 {
-                    best = ndcg;
                     bestFinal = (float[])final.Clone();
                     model.BestEpoch = epoch;
-                    sinceBest = 0;
                 }
-                else if (++sinceBest >= options.Patience) break;
+                if (stop) break;
             }
             else model.BestEpoch = epoch;
             progress?.Report(new EpochReport(epoch, lossSum / pairs.Length, ndcg));
