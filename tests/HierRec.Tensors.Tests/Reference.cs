@@ -105,7 +105,7 @@ public static class Reference
     }
 
     /// <summary>Multi-head attention with heads side by side in C; mask (B, Tk) 1 = valid or null.</summary>
-    public static double[] Attention(double[] q, double[] k, double[] v, double[]? mask, int batch, int tq, int tk, int heads, int d)
+    public static double[] Attention(double[] q, double[] k, double[] v, double[]? mask, int batch, int tq, int tk, int heads, int d, double[]? dropScale = null)
     {
         int c = heads * d;
         var o = new double[batch * tq * c];
@@ -128,8 +128,11 @@ public static class Reference
                     double sum = 0;
                     for (int j = 0; j < tk; j++) sum += s[j] = Math.Exp(s[j] - max);
                     for (int j = 0; j < tk; j++)
+                    {
+                        double w = s[j] / sum * (dropScale is null ? 1 : dropScale[((b * heads + h) * tq + i) * tk + j]);
                         for (int x = 0; x < d; x++)
-                            o[(b * tq + i) * c + h * d + x] += s[j] / sum * v[(b * tk + j) * c + h * d + x];
+                            o[(b * tq + i) * c + h * d + x] += w * v[(b * tk + j) * c + h * d + x];
+                    }
                 }
         return o;
     }

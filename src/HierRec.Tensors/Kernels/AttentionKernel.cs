@@ -21,6 +21,15 @@ public static class AttentionKernel
     /// </summary>
     public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> keyMask,
         Span<float> output, Span<float> probs, int batch, int tq, int tk, int heads, int headDim)
+        => Forward(q, k, v, keyMask, default, output, probs, batch, tq, tk, heads, headDim);
+
+    /// <summary>
+    /// As above, with dropout on the attention probabilities: <paramref name="dropScale"/> (B, H, Tq, Tk) holds 0 for a
+    /// dropped weight and 1/(1−p) for a kept one (empty for none). <paramref name="probs"/> receives the probabilities
+    /// before dropout, which is what the backward pass needs.
+    /// </summary>
+    public static void Forward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> keyMask,
+        ReadOnlySpan<float> dropScale, Span<float> output, Span<float> probs, int batch, int tq, int tk, int heads, int headDim)
     {
         int c = heads * headDim;
         CheckLength(q, batch * tq * c, nameof(q));
@@ -29,14 +38,15 @@ public static class AttentionKernel
         CheckLength(output, batch * tq * c, nameof(output));
         if (!keyMask.IsEmpty) CheckLength(keyMask, batch * tk, nameof(keyMask));
         if (!probs.IsEmpty) CheckLength(probs, batch * heads * tq * tk, nameof(probs));
+        if (!dropScale.IsEmpty) CheckLength(dropScale, batch * heads * tq * tk, nameof(dropScale));
         if (batch == 0 || tq == 0) return;
         float scale = 1f / MathF.Sqrt(headDim);
         unsafe
         {
-            fixed (float* pq = q, pk = k, pv = v, pm = keyMask, po = output, pp = probs)
+            fixed (float* pq = q, pk = k, pv = v, pm = keyMask, po = output, pp = probs, pd = dropScale)
             {
-                nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, am = (nint)pm, ao = (nint)po, ap = (nint)pp;
-                bool keepProbs = !probs.IsEmpty, hasMask = !keyMask.IsEmpty;
+                nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, am = (nint)pm, ao = (nint)po, ap = (nint)pp, ad = (nint)pd;
+                bool keepProbs = !probs.IsEmpty, hasMask = !keyMask.IsEmpty, hasDrop = !dropScale.IsEmpty;
                 RunPairs(batch * heads, (long)tq * tk * headDim * 2, pair =>
                 {
                     int b = pair / heads, h = pair % heads;
@@ -66,8 +76,16 @@ public static class AttentionKernel
                             }
                             Softmax.Row(row, row);
                         }
-                        // O = P V  (Tq × D), written into the head's column block.
-                        Gemm.Multiply(false, false, tq, headDim, tk, 1f, p, tk, vs, c, 0f, os, c);
+                        // O = P V  (Tq × D), written into the head's column block; with dropout, O = (P ⊙ scale) V.
+                        if (hasDrop)
+                        {
+                            float[] dropped = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
+                            var pd2 = dropped.AsSpan(0, rows);
+                            TensorPrimitives.Multiply(p, new ReadOnlySpan<float>((float*)ad + (long)pair * rows, rows), pd2);
+                            Gemm.Multiply(false, false, tq, headDim, tk, 1f, pd2, tk, vs, c, 0f, os, c);
+                            System.Buffers.ArrayPool<float>.Shared.Return(dropped);
+                        }
+                        else Gemm.Multiply(false, false, tq, headDim, tk, 1f, p, tk, vs, c, 0f, os, c);
                     }
                     finally
                     {
@@ -84,16 +102,24 @@ public static class AttentionKernel
     /// </summary>
     public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> probs,
         ReadOnlySpan<float> dOut, Span<float> dq, Span<float> dk, Span<float> dv, int batch, int tq, int tk, int heads, int headDim)
+        => Backward(q, k, v, probs, default, dOut, dq, dk, dv, batch, tq, tk, heads, headDim);
+
+    /// <summary>
+    /// As above, for a forward pass with dropout scale <paramref name="dropScale"/>: dV = (P ⊙ s)ᵀ dO and
+    /// dP = (dO Vᵀ) ⊙ s before the softmax backward.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> probs,
+        ReadOnlySpan<float> dropScale, ReadOnlySpan<float> dOut, Span<float> dq, Span<float> dk, Span<float> dv, int batch, int tq, int tk, int heads, int headDim)
     {
         int c = heads * headDim;
         if (batch == 0 || tq == 0 || tk == 0) return;
         float scale = 1f / MathF.Sqrt(headDim);
         unsafe
         {
-            fixed (float* pq = q, pk = k, pv = v, pp = probs, pdo = dOut, pdq = dq, pdk = dk, pdv = dv)
+            fixed (float* pq = q, pk = k, pv = v, pp = probs, pdo = dOut, pdq = dq, pdk = dk, pdv = dv, pds = dropScale)
             {
-                nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, ap = (nint)pp, ado = (nint)pdo, adq = (nint)pdq, adk = (nint)pdk, adv = (nint)pdv;
-                bool wantQ = !dq.IsEmpty, wantK = !dk.IsEmpty, wantV = !dv.IsEmpty;
+                nint aq = (nint)pq, ak = (nint)pk, av = (nint)pv, ap = (nint)pp, ado = (nint)pdo, adq = (nint)pdq, adk = (nint)pdk, adv = (nint)pdv, ads = (nint)pds;
+                bool wantQ = !dq.IsEmpty, wantK = !dk.IsEmpty, wantV = !dv.IsEmpty, hasDrop = !dropScale.IsEmpty;
                 RunPairs(batch * heads, (long)tq * tk * headDim * 8, pair =>
                 {
                     int b = pair / heads, h = pair % heads;
@@ -102,13 +128,25 @@ public static class AttentionKernel
                     int qLen = (tq - 1) * c + headDim, kLen = (tk - 1) * c + headDim;
                     var p = new ReadOnlySpan<float>((float*)ap + (long)pair * rows, rows);
                     var dO = new ReadOnlySpan<float>((float*)ado + qOff, qLen);
-                    if (wantV) Gemm.Multiply(true, false, tk, headDim, tq, 1f, p, tk, dO, c, 1f, new Span<float>((float*)adv + kOff, kLen), c);
+                    var ds0 = hasDrop ? new ReadOnlySpan<float>((float*)ads + (long)pair * rows, rows) : default;
+                    if (wantV)
+                    {
+                        if (hasDrop)
+                        {
+                            float[] dropped = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
+                            TensorPrimitives.Multiply(p, ds0, dropped.AsSpan(0, rows));
+                            Gemm.Multiply(true, false, tk, headDim, tq, 1f, dropped.AsSpan(0, rows), tk, dO, c, 1f, new Span<float>((float*)adv + kOff, kLen), c);
+                            System.Buffers.ArrayPool<float>.Shared.Return(dropped);
+                        }
+                        else Gemm.Multiply(true, false, tk, headDim, tq, 1f, p, tk, dO, c, 1f, new Span<float>((float*)adv + kOff, kLen), c);
+                    }
                     if (!wantQ && !wantK) return;
                     float[] rented = System.Buffers.ArrayPool<float>.Shared.Rent(rows);
                     try
                     {
                         var ds = rented.AsSpan(0, rows);
                         Gemm.Multiply(false, true, tq, tk, headDim, 1f, dO, c, new ReadOnlySpan<float>((float*)av + kOff, kLen), c, 0f, ds, tk);
+                        if (hasDrop) TensorPrimitives.Multiply(ds, ds0, ds); // gradient w.r.t. the undropped P
                         for (int i = 0; i < tq; i++)
                         {
                             var pr = p.Slice(i * tk, tk);

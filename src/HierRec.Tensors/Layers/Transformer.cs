@@ -15,14 +15,17 @@ public sealed class MultiHeadAttention : Module
         Key = RegisterModule("key", new Linear(dim, dim, rng, initStd: initStd));
         Value = RegisterModule("value", new Linear(dim, dim, rng, initStd: initStd));
         Output = RegisterModule("output", new Linear(dim, dim, rng, initStd: initStd));
+        if (attentionDropout < 0f || attentionDropout >= 1f) throw new ArgumentOutOfRangeException(nameof(attentionDropout), attentionDropout, "Dropout probability must be in [0, 1).");
         AttentionDropout = attentionDropout;
-        if (attentionDropout > 0) throw new NotSupportedException("Dropout on attention probabilities is not implemented; pass 0 (BERT fine-tuning commonly disables it).");
+        _rng = attentionDropout > 0f ? rng.Fork() : null; // no fork without dropout: initialisation streams stay as they were
     }
+
+    private readonly Rng? _rng;
 
     /// <summary>Number of heads.</summary>
     public int Heads { get; }
 
-    /// <summary>Dropout on attention probabilities (only 0 is supported).</summary>
+    /// <summary>Dropout on the attention probabilities, applied in training mode.</summary>
     public float AttentionDropout { get; }
 
     /// <summary>Query projection.</summary>
@@ -51,7 +54,7 @@ public sealed class MultiHeadAttention : Module
         var q = Query.Forward(query);
         var k = Key.Forward(context);
         var v = Value.Forward(context);
-        var a = Ops.Attention(q, k, v, Heads, keyMask, out probabilities, keepProbabilities);
+        var a = Ops.Attention(q, k, v, Heads, keyMask, out probabilities, keepProbabilities, IsTraining ? AttentionDropout : 0f, _rng);
         return Output.Forward(a);
     }
 }
@@ -64,10 +67,18 @@ public sealed class MultiHeadAttention : Module
 public sealed class TransformerEncoderLayer : Module
 {
     /// <summary>Creates the layer.</summary>
-    public TransformerEncoderLayer(int dim, int heads, int feedForward, Rng rng, float dropout = 0.1f, float layerNormEps = 1e-12f, float? initStd = null)
+    /// <param name="dim">Channels.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="feedForward">Hidden size of the feed-forward block.</param>
+    /// <param name="rng">Initialisation and dropout generator.</param>
+    /// <param name="dropout">Residual (hidden) dropout.</param>
+    /// <param name="layerNormEps">LayerNorm ε.</param>
+    /// <param name="initStd">N(0, initStd) initialisation, or PyTorch's default when null.</param>
+    /// <param name="attentionDropout">Dropout on the attention probabilities (BERT: 0.1). Default 0.</param>
+    public TransformerEncoderLayer(int dim, int heads, int feedForward, Rng rng, float dropout = 0.1f, float layerNormEps = 1e-12f, float? initStd = null, float attentionDropout = 0f)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        Attention = RegisterModule("attention", new MultiHeadAttention(dim, heads, rng, 0f, initStd));
+        Attention = RegisterModule("attention", new MultiHeadAttention(dim, heads, rng, attentionDropout, initStd));
         Norm1 = RegisterModule("norm1", new LayerNorm(dim, layerNormEps));
         Linear1 = RegisterModule("linear1", new Linear(dim, feedForward, rng, initStd: initStd));
         Linear2 = RegisterModule("linear2", new Linear(feedForward, dim, rng, initStd: initStd));

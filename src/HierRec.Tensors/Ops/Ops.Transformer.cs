@@ -39,7 +39,16 @@ public static partial class Ops
 
     /// <inheritdoc cref="Attention(Tensor, Tensor, Tensor, int, Tensor?)"/>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, Tensor? keyMask, out Tensor? probabilities, bool keepProbabilities = true)
+        => Attention(q, k, v, heads, keyMask, out probabilities, keepProbabilities, 0f, null);
+
+    /// <summary>
+    /// As above, with inverted dropout of probability <paramref name="dropout"/> on the attention weights (drawn from
+    /// <paramref name="rng"/>); the returned probabilities are those before dropout.
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, Tensor? keyMask, out Tensor? probabilities, bool keepProbabilities, float dropout, Rng? rng)
     {
+        if (dropout < 0f || dropout >= 1f) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout probability must be in [0, 1).");
+        if (dropout > 0f) ArgumentNullException.ThrowIfNull(rng);
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(k);
         ArgumentNullException.ThrowIfNull(v);
@@ -62,12 +71,19 @@ public static partial class Ops
         bool record = GradMode.ShouldRecord([q, k, v]);
         var y = new Tensor(b, tq, c);
         var probs = record || keepProbabilities ? new Tensor(b, heads, tq, tk) : null;
-        AttentionKernel.Forward(q.Data, k.Data, v.Data, keyMask is null ? default : keyMask.Data, y.Data,
+        float[]? dropScale = null;
+        if (dropout > 0f)
+        {
+            dropScale = new float[b * heads * tq * tk];
+            float keep = 1f / (1f - dropout);
+            for (int i = 0; i < dropScale.Length; i++) dropScale[i] = rng!.NextFloat() >= dropout ? keep : 0f;
+        }
+        AttentionKernel.Forward(q.Data, k.Data, v.Data, keyMask is null ? default : keyMask.Data, dropScale, y.Data,
             probs is null ? default : probs.Data, b, tq, tk, heads, d);
         probabilities = keepProbabilities ? probs : null;
         if (record)
         {
-            y.GradFn = new LambdaNode("Attention", (o, g) => AttentionKernel.Backward(q.Data, k.Data, v.Data, probs!.Data, g,
+            y.GradFn = new LambdaNode("Attention", (o, g) => AttentionKernel.Backward(q.Data, k.Data, v.Data, probs!.Data, dropScale, g,
                 q.IsTracked ? q.GradBuffer() : default, k.IsTracked ? k.GradBuffer() : default, v.IsTracked ? v.GradBuffer() : default,
                 b, tq, tk, heads, d), q, k, v);
         }

@@ -192,6 +192,21 @@ public class GradientTests
     }
 
     [Fact]
+    public void Attention_WithDropoutOnProbabilities_MatchesFiniteDifferences()
+    {
+        int b = 2, tq = 3, tk = 4, h = 2, d = 3, c = h * d;
+        var mask = new float[] { 1, 1, 1, 0, 1, 1, 1, 1 };
+        // The op draws one uniform per probability, in (B, H, Tq, Tk) order; the reference replays the same stream.
+        var rng = new Rng(99);
+        var scale = new double[b * h * tq * tk];
+        for (int i = 0; i < scale.Length; i++) scale[i] = rng.NextFloat() >= 0.3f ? 1 / 0.7 : 0;
+        Assert.Contains(0.0, scale);
+        Run("attention dropout", t => Ops.Attention(t[0], t[1], t[2], h, new Tensor(mask, b, tk), out _, false, 0.3f, new Rng(99)),
+            x => Reference.Attention(x[0], x[1], x[2], TestData.ToDouble(mask), b, tq, tk, h, d, scale), 31,
+            new Input([b, tq, c]), new Input([b, tk, c]), new Input([b, tk, c]));
+    }
+
+    [Fact]
     public void Embedding_MatchesFiniteDifferences_WithRepeatedIds()
     {
         int[] ids = [2, 0, 2, 3];

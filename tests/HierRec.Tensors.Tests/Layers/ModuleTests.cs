@@ -51,4 +51,15 @@ public class ModuleTests
         layer.Train();
         Assert.NotEqual(layer.Forward(x).ToArray(), layer.Forward(x).ToArray());
     }
+
+    [Fact]
+    public void AttentionDropout_ActsOnlyInTrainingMode()
+    {
+        var layer = new TransformerEncoderLayer(8, 2, 16, new Rng(1), dropout: 0f, attentionDropout: 0.5f);
+        var x = Tensor.RandomNormal(new Rng(2), 1f, 1, 6, 8);
+        Assert.NotEqual(layer.Forward(x).ToArray(), layer.Forward(x).ToArray());
+        layer.Eval();
+        Assert.Equal(layer.Forward(x).ToArray(), layer.Forward(x).ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MultiHeadAttention(8, 2, new Rng(1), attentionDropout: 1f));
+    }
 }
