@@ -50,12 +50,6 @@ public sealed class Ease : IScoringModel
     public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
     {
         int n = _x.Items;
-        for (int k = 0; k < users.Length; k++)
-        {
-            var dst = scores.Slice(k * n, n);
-            dst.Clear();
-            if (users[k] >= _x.Users) continue;
-            foreach (int i in _x.Row(users[k])) System.Numerics.Tensors.TensorPrimitives.Add(dst, _b.AsSpan(i * n, n), dst);
-        }
+        _x.ScoreFromHistory(users, scores, (i, dst) => System.Numerics.Tensors.TensorPrimitives.Add(dst, _b.AsSpan(i * n, n), dst));
     }
 }

@@ -37,6 +37,25 @@ public sealed class InteractionMatrix
     /// <summary>The items of user <paramref name="u"/>, sorted.</summary>
     public ReadOnlySpan<int> Row(int u) => Columns.AsSpan(RowStart[u], RowStart[u + 1] - RowStart[u]);
 
+    /// <summary>Adds item <c>item</c>'s contribution to a user's score row.</summary>
+    public delegate void ItemContribution(int item, Span<float> scores);
+
+    /// <summary>
+    /// Scores users from their history: each user's row (users.Length × Items) is the sum of <paramref name="add"/>
+    /// over the items the user has; users this matrix does not know score 0 everywhere.
+    /// </summary>
+    public void ScoreFromHistory(ReadOnlySpan<int> users, Span<float> scores, ItemContribution add)
+    {
+        ArgumentNullException.ThrowIfNull(add);
+        for (int k = 0; k < users.Length; k++)
+        {
+            var dst = scores.Slice(k * Items, Items);
+            dst.Clear();
+            if ((uint)users[k] >= (uint)Users) continue;
+            foreach (int i in Row(users[k])) add(i, dst);
+        }
+    }
+
     /// <summary>Interactions per item.</summary>
     public int[] ItemCounts()
     {

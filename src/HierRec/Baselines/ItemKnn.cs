@@ -60,20 +60,10 @@ public sealed class ItemKnn : IScoringModel
     public int ItemCount => _x.Items;
 
     /// <inheritdoc />
-    public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
+    public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores) => _x.ScoreFromHistory(users, scores, (i, dst) =>
     {
-        int n = _x.Items;
-        for (int k = 0; k < users.Length; k++)
-        {
-            var dst = scores.Slice(k * n, n);
-            dst.Clear();
-            if (users[k] >= _x.Users) continue;
-            foreach (int i in _x.Row(users[k]))
-            {
-                var nb = _neighbours[i];
-                var w = _weights[i];
-                for (int t = 0; t < nb.Length; t++) dst[nb[t]] += w[t];
-            }
-        }
-    }
+        var nb = _neighbours[i];
+        var w = _weights[i];
+        for (int t = 0; t < nb.Length; t++) dst[nb[t]] += w[t];
+    });
 }
