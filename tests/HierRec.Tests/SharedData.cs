@@ -23,6 +23,34 @@ public static class SharedData
     }
 }
 
+/// <summary>Finds the real tokenizer files: ../shared/models beside the repository.</summary>
+public static class SharedModels
+{
+    public static string? Folder { get; } = SharedData.Folder is null ? FindBesideRepository() : Path.GetFullPath(Path.Combine(SharedData.Folder, "..", "models"));
+
+    private static string? FindBesideRepository()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "HierRec.sln")))
+            {
+                var candidate = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "models"));
+                return Directory.Exists(candidate) ? candidate : null;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>A theory reported as skipped where ../shared/models is absent.</summary>
+public sealed class RealModelsTheoryAttribute : TheoryAttribute
+{
+    public RealModelsTheoryAttribute()
+    {
+        if (SharedModels.Folder is null || !Directory.Exists(SharedModels.Folder)) Skip = "skipped: tokenizer files not present (../shared/models)";
+    }
+}
+
 /// <summary>A fact that is reported as skipped, with the reason, where the real data folder is absent.</summary>
 public sealed class RealDataFactAttribute : FactAttribute
 {

@@ -1,0 +1,368 @@
+using System.Globalization;
+using System.Text;
+
+namespace HierRec.Text;
+
+/// <summary>Options of <see cref="BertTokenizer"/>. Defaults are those of bert-base-uncased.</summary>
+public sealed class BertTokenizerOptions
+{
+    /// <summary>Lower-case the text (then strip accents, unless <see cref="StripAccents"/> is false). Default true.</summary>
+    public bool LowerCase { get; init; } = true;
+
+    /// <summary>Strip accents: null follows <see cref="LowerCase"/> (Hugging Face's convention). Default null.</summary>
+    public bool? StripAccents { get; init; }
+
+    /// <summary>Put spaces around CJK ideographs so each is its own token. Default true.</summary>
+    public bool TokenizeChineseChars { get; init; } = true;
+
+    /// <summary>Words longer than this many code points become [UNK]. Default 100.</summary>
+    public int MaxInputCharsPerWord { get; init; } = 100;
+
+    /// <summary>Special tokens, matched verbatim in the input before normalisation.</summary>
+    public IReadOnlyList<string> SpecialTokens { get; init; } = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+}
+
+/// <summary>One encoded input: ids with [CLS]/[SEP], token type ids and the attention mask (1 for tokens, 0 for padding).</summary>
+/// <param name="Ids">Token ids.</param>
+/// <param name="TypeIds">0 for the first segment, 1 for the second.</param>
+/// <param name="AttentionMask">1 for real tokens, 0 for padding.</param>
+public sealed record Encoding(int[] Ids, int[] TypeIds, int[] AttentionMask);
+
+/// <summary>
+/// BERT's tokenizer: a basic tokenizer (remove control characters, map whitespace to spaces, isolate CJK ideographs,
+/// optional lower-casing and accent stripping, split on whitespace and punctuation) followed by greedy
+/// longest-match-first WordPiece with the "##" continuation prefix. Reproduces the Hugging Face tokenizers id for id
+/// on the committed golden corpus.
+/// </summary>
+/// <remarks>Immutable after creation and safe for concurrent use.</remarks>
+public sealed class BertTokenizer
+{
+    private readonly Dictionary<string, int> _vocab;
+    private readonly string[] _tokens;
+    private readonly BertTokenizerOptions _options;
+
+    private BertTokenizer(Dictionary<string, int> vocab, string[] tokens, BertTokenizerOptions options)
+    {
+        _vocab = vocab;
+        _tokens = tokens;
+        _options = options;
+        UnknownId = Id("[UNK]");
+        ClsId = Id("[CLS]");
+        SepId = Id("[SEP]");
+        PadId = Id("[PAD]");
+        MaskId = Id("[MASK]");
+    }
+
+    /// <summary>Reads a vocab.txt (one token per line, the line number is the id).</summary>
+    /// <exception cref="InvalidDataException">A special token is missing or a token repeats, naming the file and line.</exception>
+    public static BertTokenizer Create(string vocabPath, BertTokenizerOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(vocabPath);
+        using var s = File.OpenRead(vocabPath);
+        return Create(s, options, vocabPath);
+    }
+
+    /// <summary>Reads a vocab.txt from a stream; <paramref name="sourceName"/> appears in error messages.</summary>
+    public static BertTokenizer Create(Stream vocab, BertTokenizerOptions? options = null, string sourceName = "vocab")
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        options ??= new BertTokenizerOptions();
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tokens = new List<string>();
+        using var reader = new StreamReader(vocab, new UTF8Encoding(false, true));
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            if (!map.TryAdd(line, tokens.Count))
+            {
+                throw new InvalidDataException($"{sourceName}:{tokens.Count + 1}: token '{line}' appears twice (first at line {map[line] + 1}).");
+            }
+            tokens.Add(line);
+        }
+        foreach (var special in options.SpecialTokens)
+        {
+            if (!map.ContainsKey(special)) throw new InvalidDataException($"{sourceName}: the special token {special} is not in the vocabulary.");
+        }
+        return new BertTokenizer(map, tokens.ToArray(), options);
+    }
+
+    /// <summary>Vocabulary size.</summary>
+    public int VocabularySize => _tokens.Length;
+
+    /// <summary>Id of [UNK].</summary>
+    public int UnknownId { get; }
+
+    /// <summary>Id of [CLS].</summary>
+    public int ClsId { get; }
+
+    /// <summary>Id of [SEP].</summary>
+    public int SepId { get; }
+
+    /// <summary>Id of [PAD].</summary>
+    public int PadId { get; }
+
+    /// <summary>Id of [MASK].</summary>
+    public int MaskId { get; }
+
+    /// <summary>The id of a token.</summary>
+    public int Id(string token) => _vocab.TryGetValue(token, out int id) ? id : throw new KeyNotFoundException($"'{token}' is not in the vocabulary.");
+
+    /// <summary>The token of an id.</summary>
+    public string Token(int id) => _tokens[id];
+
+    /// <summary>WordPiece tokens of <paramref name="text"/>, without special tokens.</summary>
+    public IReadOnlyList<string> Tokenize(string text) => TokenizeToIds(text).Select(i => _tokens[i]).ToList();
+
+    /// <summary>Ids of <paramref name="text"/>, without special tokens.</summary>
+    public List<int> TokenizeToIds(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        foreach (var (piece, isSpecial) in SplitSpecial(text))
+        {
+            if (isSpecial)
+            {
+                ids.Add(_vocab[piece]);
+                continue;
+            }
+            foreach (var word in PreTokenize(Normalize(piece))) WordPiece(word, ids);
+        }
+        return ids;
+    }
+
+    /// <summary>
+    /// Encodes one text, or a pair, as [CLS] a [SEP] (b [SEP]). With <paramref name="maxLength"/>, the longer segment is
+    /// truncated first until the whole fits; with <paramref name="padToLength"/>, [PAD] fills up to that length.
+    /// </summary>
+    public Encoding Encode(string text, string? pair = null, int? maxLength = null, int? padToLength = null)
+    {
+        var a = TokenizeToIds(text);
+        var b = pair is null ? null : TokenizeToIds(pair);
+        int specials = b is null ? 2 : 3;
+        if (maxLength is int max)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(max, specials, nameof(maxLength));
+            while (a.Count + (b?.Count ?? 0) + specials > max)
+            {
+                if (b is not null && b.Count > a.Count) b.RemoveAt(b.Count - 1);
+                else a.RemoveAt(a.Count - 1);
+            }
+        }
+        var ids = new List<int>(a.Count + (b?.Count ?? 0) + specials) { ClsId };
+        ids.AddRange(a);
+        ids.Add(SepId);
+        int firstLength = ids.Count;
+        if (b is not null)
+        {
+            ids.AddRange(b);
+            ids.Add(SepId);
+        }
+        int length = ids.Count;
+        int total = padToLength is int pad && pad > length ? pad : length;
+        var idArray = new int[total];
+        var types = new int[total];
+        var maskArray = new int[total];
+        for (int i = 0; i < total; i++)
+        {
+            idArray[i] = i < length ? ids[i] : PadId;
+            types[i] = i >= firstLength && i < length ? 1 : 0;
+            maskArray[i] = i < length ? 1 : 0;
+        }
+        return new Encoding(idArray, types, maskArray);
+    }
+
+    /// <summary>Encodes a batch, padded to the longest member (or truncated to <paramref name="maxLength"/>).</summary>
+    public Encoding[] EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var raw = texts.Select(t => Encode(t, null, maxLength)).ToArray();
+        int longest = raw.Length == 0 ? 0 : raw.Max(e => e.Ids.Length);
+        return texts.Select(t => Encode(t, null, maxLength, longest)).ToArray();
+    }
+
+    private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecial(string text)
+    {
+        int start = 0;
+        while (start < text.Length)
+        {
+            int best = -1;
+            string? found = null;
+            foreach (var s in _options.SpecialTokens)
+            {
+                int at = text.IndexOf(s, start, StringComparison.Ordinal);
+                if (at >= 0 && (best < 0 || at < best || (at == best && s.Length > found!.Length))) { best = at; found = s; }
+            }
+            if (found is null)
+            {
+                yield return (text[start..], false);
+                yield break;
+            }
+            if (best > start) yield return (text[start..best], false);
+            yield return (found, true);
+            start = best + found.Length;
+        }
+    }
+
+    /// <summary>Clean control characters, map whitespace to spaces, isolate CJK, then lower-case and strip accents.</summary>
+    internal string Normalize(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int cp = rune.Value;
+            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
+            sb.Append(IsWhitespace(rune) ? " " : rune.ToString());
+        }
+        string s = sb.ToString();
+        if (_options.TokenizeChineseChars)
+        {
+            // Per UTF-16 unit, as the reference implementation does (ideographs outside the BMP are left in place).
+            var cjk = new StringBuilder(s.Length + 16);
+            foreach (char ch in s)
+            {
+                if (IsChineseChar(ch)) cjk.Append(' ').Append(ch).Append(' ');
+                else cjk.Append(ch);
+            }
+            s = cjk.ToString();
+        }
+        bool strip = _options.StripAccents ?? _options.LowerCase;
+        if (_options.LowerCase) s = LowerCaseFull(s);
+        if (strip)
+        {
+            var d = s.Normalize(NormalizationForm.FormD);
+            var kept = new StringBuilder(d.Length);
+            foreach (var rune in d.EnumerateRunes())
+            {
+                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) kept.Append(rune.ToString());
+            }
+            s = kept.ToString();
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Unicode full lower-casing as JavaScript's toLowerCase does it: the invariant simple mapping, plus the two rules it
+    /// lacks: U+0130 (İ) becomes "i" + U+0307, and Σ at the end of a word becomes final sigma ς.
+    /// </summary>
+    internal static string LowerCaseFull(string s)
+    {
+        if (s.IndexOf('\u0130') < 0 && s.IndexOf('\u03A3') < 0) return s.ToLowerInvariant();
+        var sb = new StringBuilder(s.Length + 4);
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (c == '\u0130') sb.Append("i\u0307");
+            else if (c == '\u03A3') sb.Append(IsFinalSigma(s, i) ? '\u03C2' : '\u03C3');
+            else sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Unicode's Final_Sigma condition: a cased letter before (skipping case-ignorables) and none after.</summary>
+    private static bool IsFinalSigma(string s, int i)
+    {
+        int j = i - 1;
+        while (j >= 0 && IsCaseIgnorable(s[j])) j--;
+        if (j < 0 || !char.IsLetter(s[j])) return false;
+        int k = i + 1;
+        while (k < s.Length && IsCaseIgnorable(s[k])) k++;
+        return k >= s.Length || !char.IsLetter(s[k]);
+    }
+
+    private static bool IsCaseIgnorable(char c) => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
+        or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
+        || c is '\'' or '.' or ':' or '\u00B7' or '\u2019';
+
+    /// <summary>Words and single punctuation marks, split on whitespace.</summary>
+    internal static List<string> PreTokenize(string text)
+    {
+        var words = new List<string>();
+        var current = new StringBuilder();
+        foreach (var rune in text.Trim().EnumerateRunes())
+        {
+            if (IsWhitespace(rune))
+            {
+                Flush();
+                continue;
+            }
+            if (IsPunctuation(rune))
+            {
+                Flush();
+                words.Add(rune.ToString());
+                continue;
+            }
+            current.Append(rune.ToString());
+        }
+        Flush();
+        return words;
+
+        void Flush()
+        {
+            if (current.Length == 0) return;
+            words.Add(current.ToString());
+            current.Clear();
+        }
+    }
+
+    private void WordPiece(string word, List<int> output)
+    {
+        var runes = word.EnumerateRunes().Select(r => r.ToString()).ToArray();
+        if (runes.Length > _options.MaxInputCharsPerWord)
+        {
+            output.Add(UnknownId);
+            return;
+        }
+        var pieces = new List<int>();
+        int start = 0;
+        while (start < runes.Length)
+        {
+            int end = runes.Length, found = -1;
+            while (start < end)
+            {
+                string sub = string.Concat(runes[start..end]);
+                if (start > 0) sub = "##" + sub;
+                if (_vocab.TryGetValue(sub, out int id))
+                {
+                    found = id;
+                    break;
+                }
+                end--;
+            }
+            if (found < 0)
+            {
+                output.Add(UnknownId);
+                return;
+            }
+            pieces.Add(found);
+            start = end;
+        }
+        output.AddRange(pieces);
+    }
+
+    private static bool IsControl(Rune r)
+    {
+        if (r.Value is '\t' or '\n' or '\r') return false;
+        var c = Rune.GetUnicodeCategory(r);
+        return c is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
+    }
+
+    /// <summary>JavaScript's \s: Unicode space separators plus the ASCII/Unicode whitespace controls and BOM.</summary>
+    private static bool IsWhitespace(Rune r) => r.Value switch
+    {
+        '\t' or '\n' or '\v' or '\f' or '\r' or ' ' or '\u00a0' or '\u1680' or '\u2028' or '\u2029' or '\u202f' or '\u205f' or '\u3000' or '\ufeff' => true,
+        >= 0x2000 and <= 0x200a => true,
+        _ => false,
+    };
+
+    private static bool IsPunctuation(Rune r)
+    {
+        int cp = r.Value;
+        if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+        return Rune.GetUnicodeCategory(r) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation
+            or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
+    }
+
+    private static bool IsChineseChar(int cp) =>
+        (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F)
+        || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
