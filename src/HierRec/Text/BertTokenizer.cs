@@ -62,6 +62,17 @@ public sealed class BertTokenizer
         return Create(s, options, vocabPath);
     }
 
+    /// <summary>Creates a tokenizer over an in-memory vocabulary (index = id), e.g. one from <see cref="WordPieceTrainer"/>.</summary>
+    public static BertTokenizer Create(IReadOnlyList<string> vocabulary, BertTokenizerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        return Create(new MemoryStream(new UTF8Encoding(false).GetBytes(string.Join("\n", vocabulary) + "\n")), options, "vocabulary");
+    }
+
+    /// <summary>Writes the vocabulary as vocab.txt (one token per line), atomically.</summary>
+    public void SaveVocabulary(string path) =>
+        HierRec.Tensors.Serialization.AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(string.Join("\n", _tokens) + "\n")));
+
     /// <summary>Reads a vocab.txt from a stream; <paramref name="sourceName"/> appears in error messages.</summary>
     public static BertTokenizer Create(Stream vocab, BertTokenizerOptions? options = null, string sourceName = "vocab")
     {
