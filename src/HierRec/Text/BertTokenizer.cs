@@ -142,6 +142,48 @@ public sealed class BertTokenizer
     }
 
     /// <summary>
+    /// Ids of <paramref name="text"/> (without special tokens) with, for each, the [start, end) range of characters of
+    /// <paramref name="text"/> it came from. A word-internal piece ("##ing") covers only its own characters; an [UNK]
+    /// word covers the whole word; accents removed by normalisation stay inside their letter's range.
+    /// </summary>
+    public List<(int Id, int Start, int End)> TokenizeWithOffsets(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new List<(int, int, int)>();
+        int position = 0;
+        foreach (var (piece, isSpecial) in SplitSpecial(text))
+        {
+            if (isSpecial)
+            {
+                result.Add((_vocab[piece], position, position + piece.Length));
+                position += piece.Length;
+                continue;
+            }
+            var (normalized, source) = NormalizeWithMap(piece);
+            foreach (var (wordStart, wordLength) in PreTokenizeSpans(normalized))
+            {
+                var ids = new List<int>();
+                var cuts = new List<int>();
+                WordPiece(normalized.Substring(wordStart, wordLength), ids, cuts);
+                for (int t = 0; t < ids.Count; t++)
+                {
+                    int a = wordStart + cuts[t], b = wordStart + (t + 1 < cuts.Count ? cuts[t + 1] : wordLength);
+                    result.Add((ids[t], position + source[a], position + SourceEnd(piece, source, b - 1)));
+                }
+            }
+            position += piece.Length;
+        }
+        return result;
+    }
+
+    private static int SourceEnd(string piece, int[] source, int lastNormalizedChar)
+    {
+        // End of the source character (or surrogate pair) that produced the piece's last normalised character.
+        int start = source[lastNormalizedChar];
+        return start + (char.IsHighSurrogate(piece[start]) && start + 1 < piece.Length ? 2 : 1);
+    }
+
+    /// <summary>
     /// Encodes one text, or a pair, as [CLS] a [SEP] (b [SEP]). With <paramref name="maxLength"/>, the longer segment is
     /// truncated first until the whole fits; with <paramref name="padToLength"/>, [PAD] fills up to that length.
     /// </summary>
@@ -214,6 +256,74 @@ public sealed class BertTokenizer
         }
     }
 
+    /// <summary>
+    /// <see cref="Normalize"/> with, for every output character, the index of the source character it came from.
+    /// Applies the same steps character by character (per-character NFD equals whole-string NFD once combining marks
+    /// are removed, which is when it is used), and checks that the result equals <see cref="Normalize"/>.
+    /// </summary>
+    internal (string Text, int[] Source) NormalizeWithMap(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        var map = new List<int>(text.Length);
+        bool strip = _options.StripAccents ?? _options.LowerCase;
+        int index = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int at = index;
+            index += rune.Utf16SequenceLength;
+            int cp = rune.Value;
+            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
+            string s = IsWhitespace(rune) ? " " : rune.ToString();
+            if (_options.TokenizeChineseChars && s.Length == 1 && IsChineseChar(s[0])) s = " " + s + " ";
+            foreach (char ch in s)
+            {
+                sb.Append(ch);
+                map.Add(at);
+            }
+        }
+        string cleaned = sb.ToString();
+        var source = map.ToArray();
+        if (_options.LowerCase)
+        {
+            // Lower-casing keeps lengths except İ → i + U+0307; map both produced characters to the source.
+            string lower = LowerCaseFull(cleaned);
+            if (lower.Length != cleaned.Length)
+            {
+                var m2 = new List<int>(lower.Length);
+                for (int i = 0; i < cleaned.Length; i++)
+                {
+                    m2.Add(source[i]);
+                    if (cleaned[i] == '\u0130') m2.Add(source[i]);
+                }
+                source = m2.ToArray();
+            }
+            cleaned = lower;
+        }
+        if (strip)
+        {
+            var kept = new StringBuilder(cleaned.Length);
+            var m3 = new List<int>(cleaned.Length);
+            int i = 0;
+            foreach (var rune in cleaned.EnumerateRunes())
+            {
+                int at = source[i];
+                i += rune.Utf16SequenceLength;
+                foreach (var r in rune.ToString().Normalize(NormalizationForm.FormD).EnumerateRunes())
+                {
+                    if (Rune.GetUnicodeCategory(r) == UnicodeCategory.NonSpacingMark) continue;
+                    foreach (char ch in r.ToString())
+                    {
+                        kept.Append(ch);
+                        m3.Add(at);
+                    }
+                }
+            }
+            cleaned = kept.ToString();
+            source = m3.ToArray();
+        }
+        return (cleaned, source);
+    }
+
     /// <summary>Clean control characters, map whitespace to spaces, isolate CJK, then lower-case and strip accents.</summary>
     internal string Normalize(string text)
     {
@@ -284,6 +394,28 @@ public sealed class BertTokenizer
         or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
         || c is '\'' or '.' or ':' or '\u00B7' or '\u2019';
 
+    /// <summary>As <see cref="PreTokenize"/>, as (start, length) spans of <paramref name="text"/>.</summary>
+    internal static List<(int Start, int Length)> PreTokenizeSpans(string text)
+    {
+        var spans = new List<(int, int)>();
+        int wordStart = -1, i = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int at = i;
+            i += rune.Utf16SequenceLength;
+            if (IsWhitespace(rune) || IsPunctuation(rune))
+            {
+                if (wordStart >= 0) spans.Add((wordStart, at - wordStart));
+                wordStart = -1;
+                if (!IsWhitespace(rune)) spans.Add((at, rune.Utf16SequenceLength));
+                continue;
+            }
+            if (wordStart < 0) wordStart = at;
+        }
+        if (wordStart >= 0) spans.Add((wordStart, i - wordStart));
+        return spans;
+    }
+
     /// <summary>Words and single punctuation marks, split on whitespace.</summary>
     internal static List<string> PreTokenize(string text)
     {
@@ -315,12 +447,13 @@ public sealed class BertTokenizer
         }
     }
 
-    private void WordPiece(string word, List<int> output)
+    private void WordPiece(string word, List<int> output, List<int>? cuts = null)
     {
         var runes = word.EnumerateRunes().Select(r => r.ToString()).ToArray();
         if (runes.Length > _options.MaxInputCharsPerWord)
         {
             output.Add(UnknownId);
+            cuts?.Add(0);
             return;
         }
         var pieces = new List<int>();
@@ -341,10 +474,14 @@ public sealed class BertTokenizer
             }
             if (found < 0)
             {
+                // The whole word becomes [UNK]: drop the cuts of pieces matched before the failure.
                 output.Add(UnknownId);
+                cuts?.Clear();
+                cuts?.Add(0);
                 return;
             }
             pieces.Add(found);
+            cuts?.Add(string.Concat(runes[..start]).Length);
             start = end;
         }
         output.AddRange(pieces);
