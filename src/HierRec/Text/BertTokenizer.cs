@@ -258,8 +258,8 @@ public sealed class BertTokenizer
 
     /// <summary>
     /// <see cref="Normalize"/> with, for every output character, the index of the source character it came from.
-    /// Applies the same steps character by character (per-character NFD equals whole-string NFD once combining marks
-    /// are removed, which is when it is used), and checks that the result equals <see cref="Normalize"/>.
+    /// The steps run character by character; per-character NFD equals whole-string NFD here because NFD is only
+    /// applied when the combining marks it separates are removed.
     /// </summary>
     internal (string Text, int[] Source) NormalizeWithMap(string text)
     {
@@ -325,41 +325,7 @@ public sealed class BertTokenizer
     }
 
     /// <summary>Clean control characters, map whitespace to spaces, isolate CJK, then lower-case and strip accents.</summary>
-    internal string Normalize(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        foreach (var rune in text.EnumerateRunes())
-        {
-            int cp = rune.Value;
-            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
-            sb.Append(IsWhitespace(rune) ? " " : rune.ToString());
-        }
-        string s = sb.ToString();
-        if (_options.TokenizeChineseChars)
-        {
-            // Per UTF-16 unit, as the reference implementation does (ideographs outside the BMP are left in place).
-            var cjk = new StringBuilder(s.Length + 16);
-            foreach (char ch in s)
-            {
-                if (IsChineseChar(ch)) cjk.Append(' ').Append(ch).Append(' ');
-                else cjk.Append(ch);
-            }
-            s = cjk.ToString();
-        }
-        bool strip = _options.StripAccents ?? _options.LowerCase;
-        if (_options.LowerCase) s = LowerCaseFull(s);
-        if (strip)
-        {
-            var d = s.Normalize(NormalizationForm.FormD);
-            var kept = new StringBuilder(d.Length);
-            foreach (var rune in d.EnumerateRunes())
-            {
-                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) kept.Append(rune.ToString());
-            }
-            s = kept.ToString();
-        }
-        return s;
-    }
+    internal string Normalize(string text) => NormalizeWithMap(text).Text;
 
     /// <summary>
     /// Unicode full lower-casing as JavaScript's toLowerCase does it: the invariant simple mapping, plus the two rules it
