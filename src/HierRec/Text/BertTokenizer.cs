@@ -261,7 +261,10 @@ public sealed class BertTokenizer
     /// The steps run character by character; per-character NFD equals whole-string NFD here because NFD is only
     /// applied when the combining marks it separates are removed.
     /// </summary>
-    internal (string Text, int[] Source) NormalizeWithMap(string text)
+    internal (string Text, int[] Source) NormalizeWithMap(string text) => NormalizeCore(text, trackSource: true);
+
+    /// <summary>The normalisation; the source map is built only when <paramref name="trackSource"/> (it is empty otherwise).</summary>
+    private (string Text, int[] Source) NormalizeCore(string text, bool trackSource)
     {
         var sb = new StringBuilder(text.Length);
         var map = new List<int>(text.Length);
@@ -275,19 +278,16 @@ public sealed class BertTokenizer
             if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
             string s = IsWhitespace(rune) ? " " : rune.ToString();
             if (_options.TokenizeChineseChars && s.Length == 1 && IsChineseChar(s[0])) s = " " + s + " ";
-            foreach (char ch in s)
-            {
-                sb.Append(ch);
-                map.Add(at);
-            }
+            sb.Append(s);
+            if (trackSource) foreach (char _ in s) map.Add(at);
         }
         string cleaned = sb.ToString();
-        var source = map.ToArray();
+        var source = trackSource ? map.ToArray() : [];
         if (_options.LowerCase)
         {
             // Lower-casing keeps lengths except İ → i + U+0307; map both produced characters to the source.
             string lower = LowerCaseFull(cleaned);
-            if (lower.Length != cleaned.Length)
+            if (trackSource && lower.Length != cleaned.Length)
             {
                 var m2 = new List<int>(lower.Length);
                 for (int i = 0; i < cleaned.Length; i++)
@@ -299,7 +299,17 @@ public sealed class BertTokenizer
             }
             cleaned = lower;
         }
-        if (strip)
+        if (strip && !trackSource)
+        {
+            // Whole-string NFD, then drop the combining marks.
+            var kept = new StringBuilder(cleaned.Length);
+            foreach (var rune in cleaned.Normalize(NormalizationForm.FormD).EnumerateRunes())
+            {
+                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) kept.Append(rune.ToString());
+            }
+            cleaned = kept.ToString();
+        }
+        else if (strip)
         {
             var kept = new StringBuilder(cleaned.Length);
             var m3 = new List<int>(cleaned.Length);
@@ -325,7 +335,7 @@ public sealed class BertTokenizer
     }
 
     /// <summary>Clean control characters, map whitespace to spaces, isolate CJK, then lower-case and strip accents.</summary>
-    internal string Normalize(string text) => NormalizeWithMap(text).Text;
+    internal string Normalize(string text) => NormalizeCore(text, trackSource: false).Text;
 
     /// <summary>
     /// Unicode full lower-casing as JavaScript's toLowerCase does it: the invariant simple mapping, plus the two rules it
