@@ -110,20 +110,6 @@ internal struct LogSumExp
 
     public static LogSumExp Empty => new() { Max = float.NegativeInfinity, Sum = 0 };
 
-    /// <summary>Folds in a block of already-scaled values z = score/T; <paramref name="scratch"/> is overwritten.</summary>
-    public void Add(ReadOnlySpan<float> z, Span<float> scratch)
-    {
-        if (z.IsEmpty) return;
-        float blockMax = System.Numerics.Tensors.TensorPrimitives.Max(z);
-        if (float.IsNegativeInfinity(blockMax)) return;
-        float m = Math.Max(Max, blockMax);
-        var t = scratch[..z.Length];
-        System.Numerics.Tensors.TensorPrimitives.Subtract(z, m, t);
-        System.Numerics.Tensors.TensorPrimitives.Exp(t, t);
-        Sum = Sum * Math.Exp(Max - m) + System.Numerics.Tensors.TensorPrimitives.Sum(t);
-        Max = m;
-    }
-
     /// <summary>
     /// Folds in a block of raw scores as z = score·invT in one fused pass: block max, then Σ e^{z − m} with the
     /// scaling, subtraction, exponential and sum done per vector (no intermediate array).

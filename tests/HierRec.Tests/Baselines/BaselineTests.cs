@@ -50,22 +50,35 @@ public class BaselineTests
         Assert.Equal(-p[0, 2] / p[2, 2], s[2], 5);
     }
 
-    [Fact]
-    public void BprMf_LearnsPlantedClusters_WellAboveMostPopular()
+    /// <summary>
+    /// Two groups of users, each consuming its own half of the catalogue; popularity alone cannot tell them apart.
+    /// </summary>
+    private static DataSplit PlantedClusters(ulong dataSeed, ulong splitSeed)
     {
-        // Two groups of users, each consuming its own half of the catalogue; popularity alone cannot tell them apart.
-        var rng = new HierRec.Tensors.Rng(5);
+        var rng = new HierRec.Tensors.Rng(dataSeed);
         var pairs = new List<(int, int)>();
         for (int u = 0; u < 200; u++)
         {
             int half = u % 2;
             foreach (int i in Enumerable.Range(0, 60).Select(_ => half * 50 + rng.NextInt(50)).Distinct()) pairs.Add((u, i));
         }
-        var split = Splits.RandomRatioPerUser(Make(200, 100, pairs), 0.8, 0.1, 0.1, 1);
-        var bpr = BprMf.Fit(split.Train, split.Validation, new BprOptions { Dimension = 16, LearningRate = 0.01f, BatchSize = 256, MaxEpochs = 40, Patience = 5 });
+        return Splits.RandomRatioPerUser(Make(200, 100, pairs), 0.8, 0.1, 0.1, splitSeed);
+    }
+
+    /// <summary>Test NDCG@10 of the model and of MostPopular on the same split.</summary>
+    private static (double Model, double Popular) TestNdcg(IScoringModel model, DataSplit split)
+    {
         var eval = new Evaluator { Ks = [10] };
-        double ndcgBpr = eval.Evaluate(bpr, split.Test, split.Train, split.Validation)["ndcg@10"];
-        double ndcgPop = eval.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
+        return (eval.Evaluate(model, split.Test, split.Train, split.Validation)["ndcg@10"],
+            eval.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"]);
+    }
+
+    [Fact]
+    public void BprMf_LearnsPlantedClusters_WellAboveMostPopular()
+    {
+        var split = PlantedClusters(5, 1);
+        var bpr = BprMf.Fit(split.Train, split.Validation, new BprOptions { Dimension = 16, LearningRate = 0.01f, BatchSize = 256, MaxEpochs = 40, Patience = 5 });
+        var (ndcgBpr, ndcgPop) = TestNdcg(bpr, split);
         Assert.True(ndcgBpr > ndcgPop + 0.1, $"BPR ndcg@10 {ndcgBpr:F3} vs MostPopular {ndcgPop:F3}");
         Assert.InRange(bpr.BestEpoch, 1, 40);
     }
@@ -73,18 +86,9 @@ public class BaselineTests
     [Fact]
     public void LightGcn_LearnsPlantedClusters_WellAboveMostPopular()
     {
-        var rng = new HierRec.Tensors.Rng(6);
-        var pairs = new List<(int, int)>();
-        for (int u = 0; u < 200; u++)
-        {
-            int half = u % 2;
-            foreach (int i in Enumerable.Range(0, 60).Select(_ => half * 50 + rng.NextInt(50)).Distinct()) pairs.Add((u, i));
-        }
-        var split = Splits.RandomRatioPerUser(Make(200, 100, pairs), 0.8, 0.1, 0.1, 2);
+        var split = PlantedClusters(6, 2);
         var gcn = LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { Dimension = 16, LearningRate = 0.01f, BatchSize = 256, MaxEpochs = 30, Patience = 5 });
-        var eval = new Evaluator { Ks = [10] };
-        double ndcgGcn = eval.Evaluate(gcn, split.Test, split.Train, split.Validation)["ndcg@10"];
-        double ndcgPop = eval.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
+        var (ndcgGcn, ndcgPop) = TestNdcg(gcn, split);
         Assert.True(ndcgGcn > ndcgPop + 0.1, $"LightGCN ndcg@10 {ndcgGcn:F3} vs MostPopular {ndcgPop:F3}");
     }
 }
