@@ -33,8 +33,63 @@ public sealed class Linear : Module
     /// <summary>(out), or null.</summary>
     public Tensor? Bias { get; }
 
+    /// <summary>LoRA down-projection A (rank, in), or null when no adapter is attached.</summary>
+    public Tensor? LoraA { get; private set; }
+
+    /// <summary>LoRA up-projection B (out, rank), zero at creation, or null.</summary>
+    public Tensor? LoraB { get; private set; }
+
+    /// <summary>The LoRA scale α / r (0 without an adapter).</summary>
+    public float LoraScale { get; private set; }
+
+    /// <summary>Whether a LoRA adapter is attached.</summary>
+    public bool HasLora => LoraA is not null;
+
+    /// <summary>
+    /// Attaches a LoRA adapter (Hu et al., 2021): y = x Wᵀ + b + (α / r) · (x Aᵀ) Bᵀ, with A (r, in) drawn
+    /// Kaiming-uniform as in PEFT and B (out, r) zero, so the layer's output is unchanged until B is trained.
+    /// The adapter's parameters are registered as <c>lora_A</c> and <c>lora_B</c>; the base weight and bias are
+    /// frozen. Use <see cref="MergeLora"/> to fold the adapter into the weight for inference.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An adapter is already attached.</exception>
+    public void AddLora(int rank, float alpha, Rng rng)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rank);
+        if (!(alpha > 0)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "LoRA alpha must be positive.");
+        ArgumentNullException.ThrowIfNull(rng);
+        if (HasLora) throw new InvalidOperationException("This Linear layer already has a LoRA adapter.");
+        float bound = 1f / MathF.Sqrt(InFeatures);
+        Weight.RequiresGrad = false;
+        Weight.Grad = null;
+        if (Bias is not null) { Bias.RequiresGrad = false; Bias.Grad = null; }
+        LoraA = RegisterParameter("lora_A", Tensor.RandomUniform(rng, -bound, bound, rank, InFeatures)); // (r, in)
+        LoraB = RegisterParameter("lora_B", Tensor.Zeros(OutFeatures, rank));                              // (out, r)
+        LoraScale = alpha / rank;
+    }
+
+    /// <summary>Folds the adapter into the weight (W += (α / r) B A), removes it and unfreezes nothing.</summary>
+    /// <exception cref="InvalidOperationException">No adapter is attached.</exception>
+    public void MergeLora()
+    {
+        if (LoraA is null || LoraB is null) throw new InvalidOperationException("This Linear layer has no LoRA adapter to merge.");
+        using (Autograd.GradMode.NoGrad())
+        {
+            var delta = Ops.MatMul(LoraB, LoraA); // (out, in)
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(delta.Data, LoraScale, Weight.Data, Weight.Data);
+        }
+        UnregisterParameter("lora_A");
+        UnregisterParameter("lora_B");
+        LoraA = LoraB = null;
+        LoraScale = 0f;
+    }
+
     /// <summary>(…, in) → (…, out).</summary>
-    public Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+    public Tensor Forward(Tensor x)
+    {
+        var y = Ops.Linear(x, Weight, Bias);
+        if (LoraA is null || LoraB is null) return y;
+        return y + Ops.Scale(Ops.Linear(Ops.Linear(x, LoraA, null), LoraB, null), LoraScale);
+    }
 }
 
 /// <summary>A lookup table of <c>count</c> vectors of <c>dim</c> values.</summary>
@@ -100,4 +155,26 @@ public sealed class Dropout : Module
 
     /// <summary>Applies dropout in training mode; identity in eval mode.</summary>
     public Tensor Forward(Tensor x) => Ops.Dropout(x, P, _rng, IsTraining);
+}
+
+/// <summary>An ordered list of sub-modules named "0", "1", … (PyTorch's <c>nn.ModuleList</c> naming).</summary>
+public sealed class ModuleList<T> : Module where T : Module
+{
+    private readonly List<T> _items = [];
+
+    /// <summary>Creates the list from <paramref name="items"/>, registering them in order.</summary>
+    public ModuleList(IEnumerable<T> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var m in items) _items.Add(RegisterModule(_items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), m));
+    }
+
+    /// <summary>Number of modules.</summary>
+    public int Count => _items.Count;
+
+    /// <summary>The module at <paramref name="index"/>.</summary>
+    public T this[int index] => _items[index];
+
+    /// <summary>The modules in order.</summary>
+    public IReadOnlyList<T> Items => _items;
 }

@@ -34,6 +34,15 @@ public abstract class Module
         return tensor;
     }
 
+    /// <summary>Removes a parameter registered by this module (used when adapters are merged away).</summary>
+    /// <exception cref="ArgumentException">No parameter of that name is registered here.</exception>
+    protected void UnregisterParameter(string name)
+    {
+        int i = _parameters.FindIndex(p => p.Name == name);
+        if (i < 0) throw new ArgumentException($"No parameter named '{name}' is registered.", nameof(name));
+        _parameters.RemoveAt(i);
+    }
+
     /// <summary>Registers a sub-module under <paramref name="name"/>.</summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
@@ -108,9 +117,10 @@ public abstract class Module
     /// <param name="tensors">Name → tensor, e.g. from a safetensors file.</param>
     /// <param name="allowMissing">Returns missing names instead of throwing.</param>
     /// <param name="allowUnexpected">Ignores tensors that match no parameter instead of throwing.</param>
+    /// <param name="source">The file or folder the tensors came from, named in error messages.</param>
     /// <returns>Names of parameters that were not found (empty unless <paramref name="allowMissing"/>).</returns>
     /// <exception cref="InvalidDataException">Missing or unexpected tensors (listed by name), or a shape mismatch.</exception>
-    public IReadOnlyList<string> LoadParameters(IReadOnlyDictionary<string, Tensor> tensors, bool allowMissing = false, bool allowUnexpected = false)
+    public IReadOnlyList<string> LoadParameters(IReadOnlyDictionary<string, Tensor> tensors, bool allowMissing = false, bool allowUnexpected = false, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var missing = new List<string>();
@@ -136,7 +146,7 @@ public abstract class Module
         if (mismatched.Count > 0) problems.Add("shape mismatches: " + string.Join("; ", mismatched));
         if (missing.Count > 0 && !allowMissing) problems.Add("missing tensors: " + string.Join(", ", missing));
         if (unexpected.Count > 0 && !allowUnexpected) problems.Add("unexpected tensors: " + string.Join(", ", unexpected));
-        if (problems.Count > 0) throw new InvalidDataException($"Cannot load parameters into {GetType().Name}: {string.Join(" | ", problems)}.");
+        if (problems.Count > 0) throw new InvalidDataException($"{(source is null ? "" : source + ": ")}cannot load parameters into {GetType().Name}: {string.Join(" | ", problems)}.");
         return missing;
     }
 

@@ -13,7 +13,8 @@ public sealed record SafeTensorsContent(IReadOnlyDictionary<string, Tensor> Tens
 
 /// <summary>
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a UTF-8 JSON header mapping names
-/// to dtype, shape and data offsets, then raw little-endian data. Writes F32; reads F32, F16 and BF16 (converted).
+/// to dtype, shape and data offsets, then raw little-endian data. Writes F32; reads F32, F16 and BF16, and also F64 and integer tensors (I64, I32, I16, I8, U8, BOOL, such as
+/// Hugging Face's <c>position_ids</c> buffers), all converted to float32 (integers beyond 2²⁴ lose precision).
 /// </summary>
 /// <remarks>
 /// Every header is checked before anything large is allocated: the header's size against the file and a 100 MB cap,
@@ -181,7 +182,7 @@ public static class SafeTensors
                     throw new InvalidDataException($"{source}: tensor '{name}': missing dtype.");
                 string dtype = dt.GetString()!;
                 int size = DtypeSize(dtype);
-                if (size == 0) throw new InvalidDataException($"{source}: tensor '{name}': dtype {dtype} is not supported (F32, F16, BF16).");
+                if (size == 0) throw new InvalidDataException($"{source}: tensor '{name}': dtype {dtype} is not supported (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL).");
                 if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
                     throw new InvalidDataException($"{source}: tensor '{name}': missing shape.");
                 var shape = new List<int>();
@@ -217,7 +218,10 @@ public static class SafeTensors
     private static int DtypeSize(string dtype) => dtype switch
     {
         "F32" => 4,
-        "F16" or "BF16" => 2,
+        "F16" or "BF16" or "I16" => 2,
+        "F64" or "I64" => 8,
+        "I32" => 4,
+        "I8" or "U8" or "BOOL" => 1,
         _ => 0,
     };
 
@@ -234,12 +238,23 @@ public static class SafeTensors
             }
             return;
         }
-        var raw = new byte[destination.Length * 2];
+        int size = DtypeSize(e.Dtype);
+        var raw = new byte[destination.Length * size];
         if (!TryReadExactly(stream, raw)) throw new InvalidDataException($"{source}: tensor '{e.Name}': data is truncated.");
         for (int i = 0; i < destination.Length; i++)
         {
-            ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(i * 2, 2));
-            destination[i] = e.Dtype == "F16" ? (float)BitConverter.UInt16BitsToHalf(bits) : BitConverter.Int32BitsToSingle(bits << 16);
+            var b = raw.AsSpan(i * size, size);
+            destination[i] = e.Dtype switch
+            {
+                "F16" => (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(b)),
+                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16),
+                "F64" => (float)BinaryPrimitives.ReadDoubleLittleEndian(b),
+                "I64" => BinaryPrimitives.ReadInt64LittleEndian(b),
+                "I32" => BinaryPrimitives.ReadInt32LittleEndian(b),
+                "I16" => BinaryPrimitives.ReadInt16LittleEndian(b),
+                "I8" => (sbyte)b[0],
+                _ => b[0], // U8, BOOL
+            };
         }
     }
 

@@ -41,6 +41,9 @@ public sealed class BertTokenizer
     private readonly string[] _tokens;
     private readonly BertTokenizerOptions _options;
 
+    /// <summary>The options this tokenizer was created with.</summary>
+    public BertTokenizerOptions Options => _options;
+
     private BertTokenizer(Dictionary<string, int> vocab, string[] tokens, BertTokenizerOptions options)
     {
         _vocab = vocab;
@@ -115,7 +118,11 @@ public sealed class BertTokenizer
     /// <summary>Id of [MASK].</summary>
     public int MaskId { get; }
 
-    /// <summary>The id of a token.</summary>
+    /// <summary>Looks up a token's id; false when it is not in the vocabulary.</summary>
+    public bool TryId(string token, out int id) => _vocab.TryGetValue(token, out id);
+
+    /// <summary>The id of <paramref name="token"/>.</summary>
+    /// <exception cref="KeyNotFoundException">The token is not in the vocabulary.</exception>
     public int Id(string token) => _vocab.TryGetValue(token, out int id) ? id : throw new KeyNotFoundException($"'{token}' is not in the vocabulary.");
 
     /// <summary>The token of an id.</summary>
@@ -230,7 +237,23 @@ public sealed class BertTokenizer
         ArgumentNullException.ThrowIfNull(texts);
         var raw = texts.Select(t => Encode(t, null, maxLength)).ToArray();
         int longest = raw.Length == 0 ? 0 : raw.Max(e => e.Ids.Length);
-        return texts.Select(t => Encode(t, null, maxLength, longest)).ToArray();
+        return raw.Select(e => Pad(e, longest)).ToArray();
+    }
+
+    /// <summary>Pads an encoding with [PAD] (type 0, mask 0) to <paramref name="length"/>; longer encodings are returned as they are.</summary>
+    public Encoding Pad(Encoding encoding, int length)
+    {
+        ArgumentNullException.ThrowIfNull(encoding);
+        int n = encoding.Ids.Length;
+        if (n >= length) return encoding;
+        var ids = new int[length];
+        var types = new int[length];
+        var mask = new int[length];
+        encoding.Ids.CopyTo(ids, 0);
+        encoding.TypeIds.CopyTo(types, 0);
+        encoding.AttentionMask.CopyTo(mask, 0);
+        ids.AsSpan(n).Fill(PadId);
+        return new Encoding(ids, types, mask);
     }
 
     private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecial(string text)

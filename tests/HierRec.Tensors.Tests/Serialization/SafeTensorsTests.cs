@@ -41,11 +41,29 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal(-2.25f, content.Tensors["b"].Data[0]);
     }
 
+    [Fact]
+    public void Reads_IntegerAndF64Tensors_AsFloat()
+    {
+        // Hugging Face checkpoints carry an I64 position_ids buffer; it must load, not fail.
+        var data = new byte[8 * 3 + 8 + 4 + 1];
+        for (int i = 0; i < 3; i++) BinaryPrimitives.WriteInt64LittleEndian(data.AsSpan(i * 8), i - 1);
+        BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(24), 0.25);
+        BinaryPrimitives.WriteInt32LittleEndian(data.AsSpan(32), -7);
+        data[36] = 1;
+        var bytes = Build("{\"p\":{\"dtype\":\"I64\",\"shape\":[1,3],\"data_offsets\":[0,24]},\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[24,32]},"
+            + "\"i\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[32,36]},\"b\":{\"dtype\":\"BOOL\",\"shape\":[1],\"data_offsets\":[36,37]}}", data);
+        var content = SafeTensors.Load(new MemoryStream(bytes));
+        Assert.Equal(new[] { -1f, 0f, 1f }, content.Tensors["p"].ToArray());
+        Assert.Equal(0.25f, content.Tensors["d"].Data[0]);
+        Assert.Equal(-7f, content.Tensors["i"].Data[0]);
+        Assert.Equal(1f, content.Tensors["b"].Data[0]);
+    }
+
     public static IEnumerable<object[]> MalformedHeaders() =>
     [
         ["{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,16]}}", 8, "'w'"],           // offsets beyond data
         ["{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8, "'w'"],            // shape product mismatch
-        ["{\"w\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "'w'"],            // unsupported dtype
+        ["{\"w\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8, "'w'"],            // unsupported dtype
         ["{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"v\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "'v'"], // overlap
         ["{\"w\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 8, "'w'"],           // negative dimension
         ["{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 8, "'w'"],            // end before begin
