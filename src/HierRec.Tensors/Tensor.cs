@@ -174,7 +174,7 @@ public sealed class Tensor
     {
         if (Grad is null)
         {
-            Grad = new Tensor((int[])_shape.Clone());
+            Grad = NewGrad(clear: false);
             g.CopyTo(Grad.Data);
         }
         else
@@ -186,8 +186,21 @@ public sealed class Tensor
     /// <summary>Returns the gradient buffer, allocating a zeroed one if needed (for kernels that accumulate in place).</summary>
     internal Span<float> GradBuffer()
     {
-        Grad ??= new Tensor((int[])_shape.Clone());
+        Grad ??= NewGrad(clear: true);
         return Grad.Data;
+    }
+
+    /// <summary>Whether this tensor's storage came from <see cref="TensorMemory"/> (an intermediate's gradient).</summary>
+    internal bool IsPooled { get; private init; }
+
+    /// <summary>
+    /// A gradient buffer of this tensor's shape: pooled for intermediates (GradFn set), whose gradient backward drops
+    /// right after use; ordinary memory for leaves, whose gradient the user keeps.
+    /// </summary>
+    private Tensor NewGrad(bool clear)
+    {
+        if (GradFn is null) return new Tensor((int[])_shape.Clone());
+        return new Tensor(TensorMemory.Rent(Length, clear), 0, (int[])_shape.Clone()) { IsPooled = true };
     }
 
     internal int[] ShapeArray => _shape;

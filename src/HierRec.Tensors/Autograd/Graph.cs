@@ -37,7 +37,11 @@ internal static class Graph
             var node = t.GradFn!;
             var g = t.Grad;
             t.Grad = null;
-            if (g is not null) node.Backward(t, g.Data);
+            if (g is not null)
+            {
+                node.Backward(t, g.Data);
+                if (g.IsPooled) TensorMemory.Return(g.Storage); // nobody else can hold an intermediate's gradient
+            }
             if (!retainGraph) node.Release();
         }
     }

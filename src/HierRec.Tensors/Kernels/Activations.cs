@@ -114,14 +114,14 @@ public static class Activations
         var az = Vector256.Abs(z);
         var t = Vector256<float>.One / (Vector256<float>.One + Vector256.Create(P) * az);
         var poly = ((((Vector256.Create(A5) * t + Vector256.Create(A4)) * t + Vector256.Create(A3)) * t + Vector256.Create(A2)) * t + Vector256.Create(A1)) * t;
-        var e = Vector256<float>.One - poly * Vector256.Exp(-(az * az));
+        var e = Vector256<float>.One - poly * Exponential.Exp(-(az * az));
         return Vector256.ConditionalSelect(Vector256.LessThan(z, Vector256<float>.Zero), -e, e);
     }
 
     private static Vector256<float> GeluDerivVec(Vector256<float> x)
     {
         var cdf = Vector256.Create(0.5f) * (Vector256<float>.One + ErfVec(x * Vector256.Create(InvSqrt2)));
-        var pdf = Vector256.Create(InvSqrt2Pi) * Vector256.Exp(Vector256.Create(-0.5f) * x * x);
+        var pdf = Vector256.Create(InvSqrt2Pi) * Exponential.Exp(Vector256.Create(-0.5f) * x * x);
         return cdf + x * pdf;
     }
 

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace HierRec.Tensors.Kernels;
 
@@ -22,23 +23,87 @@ public static class LayerNormKernel
         {
             var xr = x.Slice(r * cols, cols);
             var yr = y.Slice(r * cols, cols);
-            float mu = TensorPrimitives.Sum(xr) / cols;
-            // Corrected two-pass algorithm: centre, then remove the residual mean that float rounding of the first
-            // sum left behind (it matters for rows with a large mean, e.g. |μ| ≫ σ, and for sequential sums).
-            TensorPrimitives.Subtract(xr, mu, yr);
-            float residual = TensorPrimitives.Sum(yr) / cols;
+            // Corrected two-pass algorithm: the mean, then Σd and Σd² of d = x − μ in one pass; Σd removes the residual
+            // mean that float rounding of the first sum left behind (it matters for rows with |μ| ≫ σ).
+            float mu = Sum(xr) / cols;
+            var (sd, sd2) = CenteredSums(xr, mu);
+            float residual = sd / cols;
+            float var = MathF.Max(sd2 / cols - residual * residual, 0f);
             mu += residual;
-            TensorPrimitives.Subtract(yr, residual, yr);
-            float var = TensorPrimitives.SumOfSquares(yr) / cols;
             float rs = 1f / MathF.Sqrt(var + eps);
-            TensorPrimitives.Multiply(yr, rs, yr);
-            TensorPrimitives.FusedMultiplyAdd(yr, gamma, beta, yr);
+            Normalize(xr, mu, rs, gamma, beta, yr);
             if (!mean.IsEmpty)
             {
                 mean[r] = mu;
                 rstd[r] = rs;
             }
         }
+    }
+
+    private static float Sum(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        ref float xs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= x.Length - 16; i += 16)
+            {
+                acc0 += Vector256.LoadUnsafe(ref xs, (nuint)i);
+                acc1 += Vector256.LoadUnsafe(ref xs, (nuint)i + 8);
+            }
+        }
+        float s = Vector256.Sum(acc0 + acc1);
+        for (; i < x.Length; i++) s += x[i];
+        return s;
+    }
+
+    private static (float Sum, float SumSquares) CenteredSums(ReadOnlySpan<float> x, float mu)
+    {
+        int i = 0;
+        ref float xs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        var s = Vector256<float>.Zero;
+        var s2 = Vector256<float>.Zero;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mu);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var d = Vector256.LoadUnsafe(ref xs, (nuint)i) - m;
+                s += d;
+                s2 = Vector256.FusedMultiplyAdd(d, d, s2);
+            }
+        }
+        float a = Vector256.Sum(s), b = Vector256.Sum(s2);
+        for (; i < x.Length; i++)
+        {
+            float d = x[i] - mu;
+            a += d;
+            b += d * d;
+        }
+        return (a, b);
+    }
+
+    private static void Normalize(ReadOnlySpan<float> x, float mu, float rs, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y)
+    {
+        int i = 0;
+        ref float xs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+        ref float gs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gamma);
+        ref float bs = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(beta);
+        ref float ys = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mu);
+            var r = Vector256.Create(rs);
+            for (; i <= x.Length - 8; i += 8)
+            {
+                var v = (Vector256.LoadUnsafe(ref xs, (nuint)i) - m) * r;
+                Vector256.FusedMultiplyAdd(v, Vector256.LoadUnsafe(ref gs, (nuint)i),
+                    Vector256.LoadUnsafe(ref bs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+            }
+        }
+        for (; i < x.Length; i++) y[i] = (x[i] - mu) * rs * gamma[i] + beta[i];
     }
 
     /// <summary>

@@ -69,7 +69,8 @@ public static partial class Ops
                         if (b.IsTracked) ReduceToShape(g, outShape, b.GradBuffer(), b.Shape, -1f);
                         break;
                     case BinaryOp.Mul:
-                        var tmp = new float[g.Length];
+                        var buffer = TensorMemory.Rent(g.Length, clear: false);
+                        var tmp = buffer.AsSpan(0, g.Length);
                         if (a.IsTracked)
                         {
                             BroadcastApply(g, outShape, b.Data, b.Shape, tmp, outShape, BinaryOp.Mul);
@@ -80,6 +81,7 @@ public static partial class Ops
                             BroadcastApply(g, outShape, a.Data, a.Shape, tmp, outShape, BinaryOp.Mul);
                             ReduceToShape(tmp, outShape, b.GradBuffer(), b.Shape, 1f);
                         }
+                        TensorMemory.Return(buffer);
                         break;
                 }
             }, a, b);

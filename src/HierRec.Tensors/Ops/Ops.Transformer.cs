@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Kernels;
 
@@ -140,12 +141,14 @@ public static partial class Ops
             {
                 float s = g[0] / count;
                 var dx = logits.GradBuffer();
+                var p = new float[c];
                 for (int i = 0; i < n; i++)
                 {
                     int t = targets[i];
                     if (t == ignoreIndex) continue;
                     var row = dx.Slice(i * c, c);
-                    for (int j = 0; j < c; j++) row[j] += s * MathF.Exp(logp[i * c + j]);
+                    Kernels.Exponential.Exp(logp.AsSpan(i * c, c), p); // probabilities (logp stays for a retained graph)
+                    TensorPrimitives.MultiplyAdd(p, s, row, row);      // dx += s · softmax
                     row[t] -= s;
                 }
             }, logits);
