@@ -72,15 +72,24 @@ public sealed class Linear : Module
     public void MergeLora()
     {
         if (LoraA is null || LoraB is null) throw new InvalidOperationException("This Linear layer has no LoRA adapter to merge.");
-        using (Autograd.GradMode.NoGrad())
-        {
-            var delta = Ops.MatMul(LoraB, LoraA); // (out, in)
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(delta.Data, LoraScale, Weight.Data, Weight.Data);
-        }
+        MergedWeight().Data.CopyTo(Weight.Data);
         UnregisterParameter("lora_A");
         UnregisterParameter("lora_B");
         LoraA = LoraB = null;
         LoraScale = 0f;
+    }
+
+    /// <summary>A copy of the weight with the adapter folded in, W + (α / r) B A (a plain copy without an adapter).</summary>
+    public Tensor MergedWeight()
+    {
+        var w = Weight.Detach().Clone();
+        if (LoraA is null || LoraB is null) return w;
+        using (Autograd.GradMode.NoGrad())
+        {
+            var delta = Ops.MatMul(LoraB, LoraA); // (out, in)
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(delta.Data, LoraScale, w.Data, w.Data);
+        }
+        return w;
     }
 
     /// <summary>(…, in) → (…, out).</summary>

@@ -238,16 +238,7 @@ public sealed class BertModel : Module
         var merged = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, module) in NamedModules())
         {
-            if (module is Linear { HasLora: true } linear)
-            {
-                var w = linear.Weight.Clone();
-                using (GradMode.NoGrad())
-                {
-                    var delta = Ops.MatMul(linear.LoraB!, linear.LoraA!);
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(delta.Data, linear.LoraScale, w.Data, w.Data);
-                }
-                merged[name + ".weight"] = w;
-            }
+            if (module is Linear { HasLora: true } linear) merged[name + ".weight"] = linear.MergedWeight();
         }
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, p) in NamedParameters())
