@@ -72,4 +72,43 @@ public static partial class Ops
         }
         return y;
     }
+
+    /// <summary>
+    /// Each row of the last axis divided by its Euclidean norm, y = x / max(‖x‖, eps) (PyTorch's F.normalize).
+    /// Backward: dx = (g − y (g·y)) / ‖x‖ where the norm exceeds eps, g / eps otherwise.
+    /// </summary>
+    public static Tensor L2Normalize(Tensor x, float eps = 1e-12f)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        int cols = x.Rank == 0 ? 1 : x.Dim(-1);
+        int rows = cols == 0 ? 0 : x.Length / cols;
+        var y = new Tensor(x.ShapeArray.ToArray());
+        var norms = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            var xr = x.Data.Slice(r * cols, cols);
+            float n = MathF.Max(TensorPrimitives.Norm(xr), eps);
+            norms[r] = n;
+            TensorPrimitives.Multiply(xr, 1f / n, y.Data.Slice(r * cols, cols));
+        }
+        if (GradMode.ShouldRecord(x))
+        {
+            y.GradFn = new LambdaNode("L2Normalize", (o, g) =>
+            {
+                var dx = x.GradBuffer();
+                var yd = o.Data;
+                for (int r = 0; r < rows; r++)
+                {
+                    var gr = g.Slice(r * cols, cols);
+                    var yr = yd.Slice(r * cols, cols);
+                    var dr = dx.Slice(r * cols, cols);
+                    float inv = 1f / norms[r];
+                    bool clamped = TensorPrimitives.Norm(x.Data.Slice(r * cols, cols)) < eps;
+                    float dot = clamped ? 0f : TensorPrimitives.Dot(gr, yr);
+                    for (int j = 0; j < cols; j++) dr[j] += (gr[j] - yr[j] * dot) * inv;
+                }
+            }, x);
+        }
+        return y;
+    }
 }

@@ -73,6 +73,23 @@ public class GradientTests
     }
 
     [Fact]
+    public void L2Normalize_MatchesFiniteDifferences()
+    {
+        Run("l2normalize", t => Ops.L2Normalize(t[0]), x =>
+        {
+            var y = new double[x[0].Length];
+            for (int r = 0; r < y.Length / 5; r++)
+            {
+                double n = 0;
+                for (int j = 0; j < 5; j++) n += x[0][r * 5 + j] * x[0][r * 5 + j];
+                n = Math.Sqrt(n);
+                for (int j = 0; j < 5; j++) y[r * 5 + j] = x[0][r * 5 + j] / n;
+            }
+            return y;
+        }, 31, new Input([3, 4, 5], Std: 2f));
+    }
+
+    [Fact]
     public void LayerNorm_MatchesFiniteDifferences_ForInputGainAndBias()
     {
         Run("layernorm", t => Ops.LayerNorm(t[0], t[1], t[2], 1e-5f),

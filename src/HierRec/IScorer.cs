@@ -1,0 +1,38 @@
+using HierRec.Tensors;
+
+namespace HierRec;
+
+/// <summary>What a scorer's numbers mean.</summary>
+public enum ScoreKind
+{
+    /// <summary>Unbounded logits: larger is better; softmax or sigmoid turns them into probabilities.</summary>
+    Logit,
+
+    /// <summary>Probabilities in [0, 1].</summary>
+    Probability,
+
+    /// <summary>Bounded similarities (cosine, possibly divided by a temperature).</summary>
+    Similarity,
+}
+
+/// <summary>
+/// Scores users against items.
+/// </summary>
+/// <remarks>
+/// Contract: users are a (B, D) tensor and items an (N, D) tensor in the same space. <see cref="ScoreMatrix"/> returns
+/// (B, N), every user against every item: N = B gives the in-batch matrix, N = the catalogue gives full scores.
+/// <see cref="ScorePairs"/> returns (B), user b against item b. Results are differentiable while gradients are
+/// recorded. Trainable scorers (for example a learned bias) expose their parameters as modules. Scorers are safe for
+/// concurrent inference in no-grad scopes.
+/// </remarks>
+public interface IScorer
+{
+    /// <summary>Whether the scores are logits, probabilities or similarities.</summary>
+    ScoreKind Kind { get; }
+
+    /// <summary>users (B, D) × items (N, D) → (B, N).</summary>
+    Tensor ScoreMatrix(Tensor users, Tensor items);
+
+    /// <summary>users (B, D) and items (B, D), row by row → (B).</summary>
+    Tensor ScorePairs(Tensor users, Tensor items);
+}
