@@ -1,0 +1,119 @@
+using HierRec.Baselines;
+using HierRec.Data;
+using HierRec.Evaluation;
+using HierRec.Tensors;
+using HierRec.Training;
+using HierRec.Users;
+
+namespace HierRec.Tests.Training;
+
+public sealed class HierarchicalTrainerTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-hier-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static (DataSplit Split, UserContext Context, Dataset Data) Synthetic()
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 300, Items = 400 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 3);
+        return (split, UserContext.FromDataset(split.Train, maxFriends: 10), data);
+    }
+
+    private static HierarchicalModel Model(Dataset data, DataSplit split, HierarchicalOptions options, ulong seed = 1)
+    {
+        var rng = new Rng(seed);
+        var profile = new ProfileEncoder(split.Train.UserFeatures, Enumerable.Range(0, data.UserCount), options.Dimension, rng);
+        return new HierarchicalModel(data.UserCount, data.ItemCount, profile, 0, options, rng);
+    }
+
+    [Fact]
+    public void UserContext_OrdersHistoriesMostRecentFirst_AndSamplesTwoHopNeighbours()
+    {
+        var users = new IdMap();
+        var items = new IdMap();
+        for (int i = 0; i < 4; i++) { users.GetOrAdd("u" + i); items.GetOrAdd("i" + i); }
+        var data = new Dataset("tiny", users, items, [new(0, 1, 1, 20), new(0, 2, 1, 10), new(0, 3, 1, 30), new(1, 0, 1, 5)],
+            socialEdges: [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)]);
+        var ctx = UserContext.FromDataset(data, maxFriends: 5, twoHop: true);
+        Assert.Equal([3, 1, 2], ctx.Histories[0]);
+        Assert.Equal([1, 2], ctx.Neighbours[0]);           // friend 1, then 2 through 1
+        Assert.Equal([1, 2], ctx.Hops![0]);
+        Assert.Empty(ctx.Histories[3]);
+    }
+
+    [Fact]
+    public void Training_BeatsMostPopular_AndReportsLayerShares()
+    {
+        var (split, ctx, data) = Synthetic();
+        var options = new HierarchicalOptions { Dimension = 32, UseText = false };
+        var model = Model(data, split, options);
+        var report = new HierarchicalTrainer(new HierarchicalTrainingOptions { Epochs = 30, BatchSize = 32, LearningRate = 3e-3f, Patience = 8 })
+            .Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
+        Assert.True(report.EpochLosses[^1] < report.EpochLosses[0], "training loss did not fall");
+        var evaluator = new Evaluator { Ks = [10] };
+        double ours = evaluator.Evaluate(new HierarchicalScoringModel(model, ctx), split.Test, split.Train, split.Validation)["ndcg@10"];
+        double pop = evaluator.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
+        Assert.True(ours > 1.15 * pop, $"hierarchical NDCG@10 {ours:F4} vs MostPopular {pop:F4}");
+
+        using var _ = HierRec.Tensors.Autograd.GradMode.NoGrad();
+        var encoded = model.Encode(ctx.Batch([0, 1, 2]), model.ItemTower.Forward());
+        Assert.Equal(["profile", "behaviour", "social"], options.LayerNames);
+        Assert.Equal(new[] { 3, 3 }, encoded.Contributions.Shape.ToArray());
+        for (int r = 0; r < 3; r++) Assert.Equal(1f, encoded.Contributions.Data.Slice(r * 3, 3).ToArray().Sum(), 1e-5f);
+        Assert.NotNull(encoded.HistoryWeights);
+        Assert.NotNull(encoded.FriendWeights);
+    }
+
+    public static TheoryData<TrainingLoss> Losses => [TrainingLoss.FullSoftmax, TrainingLoss.SampledSoftmax, TrainingLoss.Bpr, TrainingLoss.BinaryCrossEntropy];
+
+    [Theory]
+    [MemberData(nameof(Losses))]
+    public void EveryLoss_Trains(TrainingLoss loss)
+    {
+        var (split, ctx, data) = Synthetic();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        var report = new HierarchicalTrainer(new HierarchicalTrainingOptions
+        {
+            Epochs = 6, BatchSize = 32, LearningRate = 3e-3f, Loss = loss, Sampling = loss == TrainingLoss.SampledSoftmax ? NegativeSampling.Popularity : NegativeSampling.Uniform,
+        }).Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
+        Assert.True(report.EpochLosses[^1] < report.EpochLosses[0], $"{loss}: {string.Join(", ", report.EpochLosses.Select(l => l.ToString("F4")))}");
+        Assert.True(report.BestValidationNdcg > 0.02, $"{loss}: validation NDCG@10 {report.BestValidationNdcg:F4}");
+    }
+
+    [Fact]
+    public void Cancellation_KeepsACheckpoint_AndTheNextRunResumesAfterTheLastEpoch()
+    {
+        var (split, ctx, data) = Synthetic();
+        var options = new HierarchicalTrainingOptions { Epochs = 6, BatchSize = 32, CheckpointFolder = _dir, Patience = 100 };
+        using var cts = new CancellationTokenSource();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        var progress = new SyncProgress(p => { if (p.Epoch == 3 && p.ValidationMetric is not null) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => new HierarchicalTrainer(options).Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx), progress, cts.Token));
+        Assert.True(File.Exists(Path.Combine(_dir, "state.json")));
+        Assert.True(File.Exists(Path.Combine(_dir, "best.safetensors")));
+
+        var fresh = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false }, seed: 99);
+        var report = new HierarchicalTrainer(options).Fit(fresh, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
+        Assert.Equal(3, report.ResumedFromEpoch);
+        Assert.Equal(3, report.EpochLosses.Count); // epochs 4, 5 and 6
+    }
+
+    [Fact]
+    public void NonFiniteLoss_StopsWithAClearError()
+    {
+        var (split, ctx, data) = Synthetic();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        var ex = Assert.Throws<InvalidOperationException>(() => new HierarchicalTrainer(new HierarchicalTrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 1e9f, ClipNorm = 0, WarmupFraction = 0 })
+            .Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx)));
+        Assert.Contains("best weights", ex.Message);
+    }
+
+    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
