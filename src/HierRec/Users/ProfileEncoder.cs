@@ -21,6 +21,15 @@ public sealed record UserProfile(IReadOnlyDictionary<string, string?> Categorica
     }
 }
 
+/// <summary>A categorical profile field and its known values (index 0 is "unknown").</summary>
+public sealed record CategoricalField(string Name, IReadOnlyList<string> Values);
+
+/// <summary>A numeric profile field and the training mean and standard deviation used to standardise it.</summary>
+public sealed record NumericField(string Name, float Mean, float Std);
+
+/// <summary>The shape of a <see cref="ProfileEncoder"/> besides its parameters (saved as JSON with a model).</summary>
+public sealed record ProfileSchema(int Dimension, int FieldDimension, IReadOnlyList<CategoricalField> Categorical, IReadOnlyList<NumericField> Numeric);
+
 /// <summary>
 /// The basic-information layer: one embedding per categorical field (value vocabularies built from the training users,
 /// values seen fewer than <c>minCount</c> times and unseen values share index 0, "unknown"), standardised numeric fields with
@@ -36,31 +45,30 @@ public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
 
     /// <summary>Builds vocabularies and statistics from <paramref name="users"/>' rows of <paramref name="features"/>.</summary>
     public ProfileEncoder(FeatureTable features, IEnumerable<int> users, int dimension, Rng rng, int fieldDimension = 16, int minCount = 2)
+        : this(Describe(features, users, dimension, fieldDimension, minCount), rng)
     {
-        ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(users);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        var rows = users.ToArray();
-        _categorical = features.CategoricalColumns.Order(StringComparer.Ordinal).ToArray();
-        _numeric = features.NumericColumns.Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Recreates an encoder from its <see cref="Schema"/> (parameters are then loaded from a checkpoint).</summary>
+    public ProfileEncoder(ProfileSchema schema, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(schema.Dimension);
+        Schema = schema;
+        int dimension = schema.Dimension, fieldDimension = schema.FieldDimension;
+        _categorical = schema.Categorical.Select(c => c.Name).ToArray();
+        _numeric = schema.Numeric.Select(n => n.Name).ToArray();
         _vocab = new Dictionary<string, int>[_categorical.Length];
         _embeddings = new Embedding[_categorical.Length];
         for (int c = 0; c < _categorical.Length; c++)
         {
-            var column = features.Categorical(_categorical[c]);
-            var counts = rows.Select(u => column[u]).Where(v => v is not null).GroupBy(v => v!).Where(g => g.Count() >= minCount)
-                .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).ToArray();
-            _vocab[c] = counts.Select((v, i) => (v, i + 1)).ToDictionary(p => p.v, p => p.Item2, StringComparer.Ordinal);
-            _embeddings[c] = RegisterModule("field_" + c, new Embedding(counts.Length + 1, fieldDimension, rng, 0.1f));
+            var values = schema.Categorical[c].Values;
+            _vocab[c] = values.Select((v, i) => (v, i + 1)).ToDictionary(p => p.v, p => p.Item2, StringComparer.Ordinal);
+            _embeddings[c] = RegisterModule("field_" + c, new Embedding(values.Count + 1, fieldDimension, rng, 0.1f));
         }
-        _mean = new float[_numeric.Length];
-        _std = new float[_numeric.Length];
-        for (int n = 0; n < _numeric.Length; n++)
-        {
-            var values = rows.Select(u => features.Numeric(_numeric[n])[u]).Where(float.IsFinite).ToArray();
-            _mean[n] = values.Length == 0 ? 0f : values.Average();
-            _std[n] = values.Length < 2 ? 1f : MathF.Max(1e-6f, MathF.Sqrt(values.Select(v => (v - _mean[n]) * (v - _mean[n])).Average()));
-        }
+        _mean = schema.Numeric.Select(n => n.Mean).ToArray();
+        _std = schema.Numeric.Select(n => n.Std).ToArray();
         int input = _categorical.Length * fieldDimension + 2 * _numeric.Length;
         if (input == 0) input = 1; // no side information at all: a constant input, the layer learns a bias vector
         InputWidth = input;
@@ -71,6 +79,31 @@ public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
 
     /// <inheritdoc/>
     public int Dimension { get; }
+
+    /// <summary>Fields, vocabularies and statistics: everything besides the parameters needed to rebuild the encoder.</summary>
+    public ProfileSchema Schema { get; }
+
+    private static ProfileSchema Describe(FeatureTable features, IEnumerable<int> users, int dimension, int fieldDimension, int minCount)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(users);
+        var rows = users.ToArray();
+        var categorical = features.CategoricalColumns.Order(StringComparer.Ordinal).Select(name =>
+        {
+            var column = features.Categorical(name);
+            var values = rows.Select(u => column[u]).Where(v => v is not null).GroupBy(v => v!).Where(g => g.Count() >= minCount)
+                .Select(g => g.Key).Order(StringComparer.Ordinal).ToArray();
+            return new CategoricalField(name, values);
+        }).ToArray();
+        var numeric = features.NumericColumns.Order(StringComparer.Ordinal).Select(name =>
+        {
+            var values = rows.Select(u => features.Numeric(name)[u]).Where(float.IsFinite).ToArray();
+            float mean = values.Length == 0 ? 0f : values.Average();
+            float std = values.Length < 2 ? 1f : MathF.Max(1e-6f, MathF.Sqrt(values.Select(v => (v - mean) * (v - mean)).Average()));
+            return new NumericField(name, mean, std);
+        }).ToArray();
+        return new ProfileSchema(dimension, fieldDimension, categorical, numeric);
+    }
 
     /// <summary>Width of the concatenated field vector.</summary>
     public int InputWidth { get; }

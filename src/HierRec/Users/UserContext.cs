@@ -17,6 +17,17 @@ public sealed class UserContext
         Hops = hops;
     }
 
+    /// <summary>A context from its parts (as saved with a model); every list has one entry per user.</summary>
+    public static UserContext Create(UserProfile[] profiles, int[][] histories, int[][] neighbours, int[][]? hops)
+    {
+        ArgumentNullException.ThrowIfNull(profiles);
+        ArgumentNullException.ThrowIfNull(histories);
+        ArgumentNullException.ThrowIfNull(neighbours);
+        if (histories.Length != profiles.Length || neighbours.Length != profiles.Length || (hops is not null && hops.Length != profiles.Length))
+            throw new ArgumentException($"A user context needs one profile, history and neighbour list per user; got {profiles.Length}, {histories.Length}, {neighbours.Length}.");
+        return new UserContext(profiles, histories, neighbours, hops);
+    }
+
     /// <summary>Profile per user.</summary>
     public IReadOnlyList<UserProfile> Profiles { get; }
 

@@ -1,0 +1,109 @@
+using HierRec.Data;
+using HierRec.Tensors.Autograd;
+using HierRec.Text;
+using HierRec.Training;
+using HierRec.Users;
+
+namespace HierRec.Tests;
+
+public sealed class HierarchicalRecommenderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-facade-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private static readonly Lazy<(DataSplit Split, HierarchicalRecommender Recommender)> Fitted = new(() =>
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 200, Items = 300 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
+        var options = new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, TwoHop = true, MaxFriends = 8 },
+            Training = new HierarchicalTrainingOptions { Epochs = 4, BatchSize = 32, LearningRate = 3e-3f },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 400, HiddenSize = 32, MaxLength = 24 },
+        };
+        return (split, HierarchicalRecommender.Fit(split.Train, split.Validation, options));
+    });
+
+    [Fact]
+    public void Recommend_ExcludesSeenItems_AndReportsCatalogueProbabilities()
+    {
+        var (split, r) = Fitted.Value;
+        string user = split.Train.Users.ToExternal(0);
+        var seen = r.Context.Histories[0].Select(split.Train.Items.ToExternal).ToHashSet();
+        var top = r.Recommend(user, 10);
+        Assert.Equal(10, top.Count);
+        Assert.DoesNotContain(top, t => seen.Contains(t.ItemId));
+        for (int i = 1; i < top.Count; i++) Assert.True(top[i - 1].Score >= top[i].Score);
+        Assert.InRange(top.Sum(t => t.Probability), 0, 1);
+        var why = r.Explain(user, top[0].ItemId);
+        Assert.Equal(top[0].Probability, why.Probability, 4);
+        Assert.Equal(top[0].Score, why.Score, 3);
+        Assert.Equal(["profile", "behaviour", "social"], why.LayerContributions.Keys);
+        Assert.Equal(1.0, why.LayerContributions.Values.Sum(), 4);
+        Assert.Equal(r.Context.Histories[0].Length, why.HistoryAttention.Count);
+        Assert.Equal(1.0, why.HistoryAttention.Sum(h => h.Weight), 3);
+        Assert.Contains("Unknown user 'nobody'", Assert.Throws<KeyNotFoundException>(() => r.Recommend("nobody")).Message);
+    }
+
+    [Fact]
+    public void NewUsers_AreServedFromProfileFriendsAndRecentItems()
+    {
+        var (split, r) = Fitted.Value;
+        var profile = UserProfile.From(split.Train.UserFeatures, 3);
+        string friend = split.Train.Users.ToExternal(4);
+        string[] recent = [split.Train.Items.ToExternal(1), split.Train.Items.ToExternal(2)];
+        var top = r.RecommendForNewUser(profile, [friend], recent, 5);
+        Assert.Equal(5, top.Count);
+        Assert.DoesNotContain(top, t => recent.Contains(t.ItemId));
+        var empty = r.RecommendForNewUser(UserProfile.Empty, [], [], 5);
+        Assert.Equal(5, empty.Count);
+        var why = r.ExplainForNewUser(profile, [friend], recent, top[0].ItemId);
+        Assert.Equal(friend, Assert.Single(why.FriendAttention).UserId);
+        Assert.Throws<KeyNotFoundException>(() => r.RecommendForNewUser(profile, ["no-such-user"], [], 5));
+    }
+
+    [Fact]
+    public void ColdItems_UseTheirTextAlone()
+    {
+        var (split, r) = Fitted.Value;
+        var warm = r.Model.ItemTower.Warm!;
+        var trained = split.Train.Interactions.Select(x => x.Item).ToHashSet();
+        for (int i = 0; i < warm.Length; i++) Assert.Equal(trained.Contains(i), warm[i]);
+
+        // The tower itself: a cold item's vector is its text projection alone; a warm item's adds its id embedding.
+        var tower = new HierRec.Items.ItemTower(3, 4, 5, new HierRec.Tensors.Rng(2));
+        tower.TextVectors = HierRec.Tensors.Tensor.RandomNormal(new HierRec.Tensors.Rng(3), 1f, 3, 5);
+        tower.Warm = [true, false, true];
+        using var _ = GradMode.NoGrad();
+        var all = tower.Forward();
+        var textOnly = tower.TextProjection!.Forward(tower.TextVectors);
+        Assert.Equal(textOnly.Data.Slice(4, 4).ToArray(), all.Data.Slice(4, 4).ToArray());
+        Assert.NotEqual(textOnly.Data.Slice(0, 4).ToArray(), all.Data.Slice(0, 4).ToArray());
+    }
+
+    [Fact]
+    public void SaveLoad_ServesTheSameRecommendations()
+    {
+        var (split, r) = Fitted.Value;
+        string folder = Path.Combine(_dir, "rec");
+        r.Save(folder);
+        Assert.True(File.Exists(Path.Combine(folder, "items.hrix")));
+        Assert.True(File.Exists(Path.Combine(folder, "bert", "vocab.txt")));
+        var loaded = HierarchicalRecommender.Load(folder);
+        foreach (int u in new[] { 0, 7, 42 })
+        {
+            string user = split.Train.Users.ToExternal(u);
+            var a = r.Recommend(user, 10);
+            var b = loaded.Recommend(user, 10);
+            Assert.Equal(a.Select(x => x.ItemId), b.Select(x => x.ItemId));
+            for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Score, b[i].Score, 4);
+        }
+        Assert.NotNull(loaded.Bert?.Tokenizer);
+        File.WriteAllText(Path.Combine(folder, "recommender.json"), "{ not json");
+        Assert.Contains("recommender.json", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+    }
+}
