@@ -120,7 +120,10 @@ public sealed class HierarchicalRecommender
             bert = options.Bert ?? DomainBert.Pretrain(texts, options.DomainBert, out bertReport, null, cancellationToken);
             text = bert.EncodeTexts(texts, options.Pooling, maxLength: options.DomainBert.MaxLength);
         }
-        var profile = m.UseProfile ? new ProfileEncoder(train.UserFeatures, Enumerable.Range(0, train.UserCount), m.Dimension, rng) : null;
+        // Profile vocabularies and statistics come from users with training interactions only.
+        var active = new bool[train.UserCount];
+        foreach (var x in train.Interactions) active[x.User] = true;
+        var profile = m.UseProfile ? new ProfileEncoder(train.UserFeatures, Enumerable.Range(0, train.UserCount).Where(u => active[u]), m.Dimension, rng) : null;
         var model = new HierarchicalModel(train.UserCount, train.ItemCount, profile, text?.Dim(1) ?? 0, m, rng);
         if (text is not null) model.ItemTower.TextVectors = text;
         if (m.UseText)
