@@ -98,7 +98,7 @@ void RunOne(string dataset)
             Training = new HierarchicalTrainingOptions { Epochs = 60, BatchSize = 32, LearningRate = lr, Patience = 8 },
             DomainBert = new HierRec.Text.DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
         };
-        var full = new HierarchicalOptions { Dimension = 64 };
+        var full = new HierarchicalOptions { Dimension = 128 };
         float chosenLr = 0;
         SelectAndReport("HierRec hierarchical (full)", from lr in new[] { 1e-3f, 2e-3f } select ($"lr={lr}", (Func<FittedHierarchical>)(() =>
         {

@@ -29,6 +29,13 @@ public sealed record RecommenderOptions
     /// <summary>An existing BERT (with tokenizer) for the item texts, e.g. <c>BertModel.Load(folder)</c>; null pre-trains one.</summary>
     public BertModel? Bert { get; init; }
 
+    /// <summary>
+    /// How BERT trains with the recommender: <see cref="BertFineTuning.Frozen"/> (default: item text vectors computed
+    /// once), FreezeBottom(n) (the layers above n train, the rest is cached per item), Lora or Full (all of BERT runs every
+    /// step, which costs a BERT forward and backward over the whole catalogue per step).
+    /// </summary>
+    public BertFineTuning BertMode { get; init; } = BertFineTuning.Frozen;
+
     /// <summary>Pooling of BERT token vectors into item text vectors. Default mean.</summary>
     public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
 
@@ -112,20 +119,20 @@ public sealed class HierarchicalRecommender
         var rng = new Rng(options.Seed);
         BertModel? bert = null;
         MlmReport? bertReport = null;
-        Tensor? text = null;
+        ItemTextEncoder? textEncoder = null;
         if (m.UseText)
         {
             var texts = ItemTexts.FromFeatures(train.ItemFeatures);
             progress?.Report(new TrainingProgress(0, 0, 0, double.NaN, null, options.Bert is null ? "pre-training the item-text BERT" : "encoding item texts"));
             bert = options.Bert ?? DomainBert.Pretrain(texts, options.DomainBert, out bertReport, null, cancellationToken);
-            text = bert.EncodeTexts(texts, options.Pooling, maxLength: options.DomainBert.MaxLength);
+            textEncoder = new ItemTextEncoder(bert, texts, options.BertMode, options.Pooling, options.DomainBert.MaxLength);
         }
         // Profile vocabularies and statistics come from users with training interactions only.
         var active = new bool[train.UserCount];
         foreach (var x in train.Interactions) active[x.User] = true;
         var profile = m.UseProfile ? new ProfileEncoder(train.UserFeatures, Enumerable.Range(0, train.UserCount).Where(u => active[u]), m.Dimension, rng) : null;
-        var model = new HierarchicalModel(train.UserCount, train.ItemCount, profile, text?.Dim(1) ?? 0, m, rng);
-        if (text is not null) model.ItemTower.TextVectors = text;
+        var model = new HierarchicalModel(train.UserCount, train.ItemCount, profile, textEncoder?.Width ?? 0, m, rng);
+        if (textEncoder is not null) model.ItemTower.AttachTextEncoder(textEncoder);
         if (m.UseText)
         {
             var warm = new bool[train.ItemCount];
@@ -134,6 +141,8 @@ public sealed class HierarchicalRecommender
         }
         var context = UserContext.FromDataset(train, m.MaxFriends, m.TwoHop, options.Seed);
         var report = new HierarchicalTrainer(options.Training).Fit(model, new HierarchicalTrainingData(train, validation, context), progress, cancellationToken);
+        model.ItemTower.Bake(); // serve from fixed text vectors of the fine-tuned BERT
+        bert?.Eval();
         return new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport };
     }
 
@@ -224,7 +233,8 @@ public sealed class HierarchicalRecommender
         AtomicFile.WriteDirectory(folder, dir =>
         {
             AtomicFile.Write(Path.Combine(dir, "recommender.json"), s => s.Write(bytes));
-            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), _model.StateDict());
+            // BERT goes to bert/ (adapters merged); the model file holds the recommender's own parameters.
+            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), _model.StateDict().Where(p => !p.Key.StartsWith("items.text_encoder.", StringComparison.Ordinal)));
             if (_model.ItemTower.TextVectors is { } text) SafeTensors.Save(Path.Combine(dir, "text.safetensors"), [new("text", text)]);
             _index.Save(Path.Combine(dir, "items.hrix"));
             Bert?.Save(Path.Combine(dir, "bert"));

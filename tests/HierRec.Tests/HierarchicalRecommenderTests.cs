@@ -85,6 +85,38 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         Assert.NotEqual(textOnly.Data.Slice(0, 4).ToArray(), all.Data.Slice(0, 4).ToArray());
     }
 
+    public static TheoryData<string> BertModes => ["freeze-bottom-1", "lora"];
+
+    [Theory]
+    [MemberData(nameof(BertModes))]
+    public void JointBertFineTuning_TrainsOnlyTheChosenPart_AndServesAfterSaveLoad(string modeName)
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 120, Items = 150 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
+        var texts = HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures);
+        var bert = DomainBert.Pretrain(texts, new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 16, MaxLength = 16 }, out _);
+        var before = bert.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.ToArray());
+        var mode = modeName == "lora" ? BertFineTuning.Lora(rank: 2, alpha: 4) : BertFineTuning.FreezeBottom(1);
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Bert = bert, BertMode = mode,
+            Model = new HierarchicalOptions { Dimension = 16 },
+            Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 1e-2f },
+            DomainBert = new DomainBertOptions { MaxLength = 16 },
+        });
+        bool Changed(string name) => !before[name].SequenceEqual(bert.NamedParameters().First(p => p.Name == name).Parameter.ToArray());
+        Assert.False(Changed("embeddings.word_embeddings.weight"));
+        Assert.False(Changed("encoder.layer.0.output.dense.weight"));
+        if (mode.Kind == FineTuningKind.FreezeBottom) Assert.True(Changed("encoder.layer.1.output.dense.weight"));
+        else Assert.Contains(bert.NamedParameters(), p => p.Name.EndsWith("lora_B", StringComparison.Ordinal) && p.Parameter.ToArray().Any(v => v != 0));
+
+        string folder = Path.Combine(_dir, modeName);
+        r.Save(folder);
+        var loaded = HierarchicalRecommender.Load(folder);
+        string user = split.Train.Users.ToExternal(0);
+        Assert.Equal(r.Recommend(user, 5).Select(x => x.ItemId), loaded.Recommend(user, 5).Select(x => x.ItemId));
+    }
+
     [Fact]
     public void SaveLoad_ServesTheSameRecommendations()
     {

@@ -65,6 +65,36 @@ public sealed class ItemTower : Module
         }
     }
 
+    /// <summary>A BERT fine-tuned jointly with the tower, or null when the text vectors are a fixed cache.</summary>
+    public ItemTextEncoder? TextEncoder { get; private set; }
+
+    /// <summary>Whether <see cref="Bake"/> has frozen the jointly trained text vectors into <see cref="TextVectors"/>.</summary>
+    public bool IsBaked { get; private set; }
+
+    /// <summary>Attaches a jointly fine-tuned text encoder (registered as module <c>text_encoder</c>).</summary>
+    public void AttachTextEncoder(ItemTextEncoder encoder)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        if (TextEncoder is not null) throw new InvalidOperationException("A text encoder is already attached.");
+        if (encoder.Count != Items || encoder.Width != TextWidth)
+            throw new ArgumentException($"The text encoder gives ({encoder.Count}, {encoder.Width}) vectors; this tower needs ({Items}, {TextWidth}).", nameof(encoder));
+        TextEncoder = RegisterModule("text_encoder", encoder);
+    }
+
+    /// <summary>
+    /// Computes the attached encoder's text vectors once (eval mode, no gradients) and serves from them from now on,
+    /// as after training.
+    /// </summary>
+    public void Bake()
+    {
+        if (TextEncoder is null) return;
+        bool training = TextEncoder.IsTraining;
+        TextEncoder.Eval();
+        using (Tensors.Autograd.GradMode.NoGrad()) _text = TextEncoder.Forward();
+        if (training) TextEncoder.Train();
+        IsBaked = true;
+    }
+
     /// <summary>All item vectors, (items, D); differentiable while gradients are recorded.</summary>
     public Tensor Forward()
     {
@@ -81,7 +111,9 @@ public sealed class ItemTower : Module
         }
         if (TextProjection is not null)
         {
-            var text = TextProjection.Forward(_text ?? throw new InvalidOperationException("Set ItemTower.TextVectors (the cached BERT item vectors) first."));
+            var source = TextEncoder is not null && !IsBaked ? TextEncoder.Forward()
+                : _text ?? throw new InvalidOperationException("Set ItemTower.TextVectors (the cached BERT item vectors) or attach a text encoder first.");
+            var text = TextProjection.Forward(source);
             result = result is null ? text : result + text;
         }
         return result!;

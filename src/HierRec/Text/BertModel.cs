@@ -109,6 +109,34 @@ public sealed class BertModel : Module
         return new BertModelOutput(x, Pooler?.Forward(x), attentions, hidden);
     }
 
+    /// <summary>
+    /// The hidden states after the embeddings and the first <paramref name="layers"/> layers, (batch, length, H): the part
+    /// of the model a <see cref="FineTuningKind.FreezeBottom"/> mode keeps fixed, so callers can cache it.
+    /// </summary>
+    public Tensor ForwardBottom(BertBatch batch, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentOutOfRangeException.ThrowIfNegative(layers);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, Config.NumHiddenLayers);
+        Check(batch);
+        var mask = batch.MaskTensor();
+        var x = Embeddings.Forward(batch);
+        for (int i = 0; i < layers; i++) x = Encoder.Layer[i].Forward(x, mask, out _);
+        return x;
+    }
+
+    /// <summary>Runs layers <paramref name="from"/> … L−1 on hidden states from <see cref="ForwardBottom"/>; returns the last hidden state.</summary>
+    public Tensor ForwardTop(Tensor hidden, Tensor mask, int from)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        ArgumentNullException.ThrowIfNull(mask);
+        ArgumentOutOfRangeException.ThrowIfNegative(from);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(from, Config.NumHiddenLayers);
+        var x = hidden;
+        for (int i = from; i < Config.NumHiddenLayers; i++) x = Encoder.Layer[i].Forward(x, mask, out _);
+        return x;
+    }
+
     private void Check(BertBatch batch)
     {
         if (batch.Length > Config.MaxPositionEmbeddings)

@@ -59,9 +59,9 @@ public sealed record HierarchicalTrainingOptions
 
     /// <summary>
     /// Share of a user's training items fed to the model as history in a step; the rest are the targets to predict
-    /// (drawn anew every epoch). Default 0.5.
+    /// (drawn anew every epoch). Default 0.7 (chosen on MovieLens-100K validation NDCG@10 among 0.5, 0.7, 0.8).
     /// </summary>
-    public float InputShare { get; init; } = 0.5f;
+    public float InputShare { get; init; } = 0.7f;
 
     /// <summary>The objective. Default full softmax.</summary>
     public TrainingLoss Loss { get; init; } = TrainingLoss.FullSoftmax;
