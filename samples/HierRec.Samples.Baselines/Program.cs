@@ -92,11 +92,17 @@ void RunOne(string dataset)
 
     if (hierarchical)
     {
+        // One domain BERT, pre-trained once on the item texts (MLM) and shared, frozen, by every fit below.
+        var bertOptions = new HierRec.Text.DomainBertOptions { Epochs = 4, VocabularySize = 3000 };
+        var sw0 = Stopwatch.StartNew();
+        var bert = HierRec.Text.DomainBert.Pretrain(HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures), bertOptions, out var mlm);
+        Console.Error.WriteLine($"  domain BERT: held-out perplexity {mlm.InitialPerplexity:F1} -> {mlm.EpochPerplexities[^1]:F1} ({sw0.Elapsed.TotalSeconds:F0} s)");
         RecommenderOptions Options(float lr, HierarchicalOptions model) => new()
         {
             Model = model,
+            Bert = bert,
             Training = new HierarchicalTrainingOptions { Epochs = 60, BatchSize = 32, LearningRate = lr, Patience = 8 },
-            DomainBert = new HierRec.Text.DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
+            DomainBert = bertOptions,
         };
         var full = new HierarchicalOptions { Dimension = 128 };
         float chosenLr = 0;

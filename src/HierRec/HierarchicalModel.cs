@@ -59,6 +59,12 @@ public sealed record HierarchicalOptions
     /// </summary>
     public bool HistoryEmbeddings { get; init; } = true;
 
+    /// <summary>
+    /// Add a learnt embedding per known user to the behaviour layer (the collaborative part matrix factorisation has);
+    /// new users get none. Default true.
+    /// </summary>
+    public bool UserEmbeddings { get; init; } = true;
+
     /// <summary>Attention heads of the behaviour and social layers. Default 2.</summary>
     public int Heads { get; init; } = 2;
 
@@ -72,7 +78,8 @@ public sealed record HierarchicalOptions
 /// <param name="Histories">Per user, item indices most recent first.</param>
 /// <param name="Neighbours">Per user, neighbour user indices (hop 1 first); empty arrays without a graph.</param>
 /// <param name="Hops">Per user, the hop of each neighbour (1 or 2), or null when all are first-hop.</param>
-public sealed record UserBatch(IReadOnlyList<UserProfile> Profiles, IReadOnlyList<int[]> Histories, IReadOnlyList<int[]> Neighbours, IReadOnlyList<int[]>? Hops = null)
+/// <param name="UserIndices">Per user, the known user's index (for the learnt user embedding), or −1 for a new user; null: all new.</param>
+public sealed record UserBatch(IReadOnlyList<UserProfile> Profiles, IReadOnlyList<int[]> Histories, IReadOnlyList<int[]> Neighbours, IReadOnlyList<int[]>? Hops = null, IReadOnlyList<int>? UserIndices = null)
 {
     /// <summary>Number of users.</summary>
     public int Count => Histories.Count;
@@ -115,6 +122,7 @@ public sealed class HierarchicalModel : Module
         if (options.UseProfile) Profile = RegisterModule("profile", profile!);
         if (options.UseBehaviour) Behaviour = RegisterModule("behaviour", new BehaviourEncoder(d, options.MaxHistory, rng, options.Heads));
         if (options.UseBehaviour && options.HistoryEmbeddings) HistoryItems = RegisterModule("history_items", new Embedding(itemCount, d, rng, 0.05f));
+        if (options.UseBehaviour && options.UserEmbeddings) UserIds = RegisterModule("user_ids", new Embedding(userCount, d, rng, 0.05f));
         if (options.UseSocial) Social = RegisterModule("social", new SocialEncoder(d, rng, options.Heads));
         int layers = options.LayerNames.Count;
         Fusion = options.Fusion switch
@@ -146,6 +154,23 @@ public sealed class HierarchicalModel : Module
     /// <summary>Social layer, or null.</summary>
     public SocialEncoder? Social { get; }
 
+    /// <summary>Learnt per-user embeddings added to the behaviour vector, or null.</summary>
+    public Embedding? UserIds { get; }
+
+    private Tensor AddUserEmbedding(Tensor behaviour, IReadOnlyList<int>? users)
+    {
+        if (UserIds is null || users is null) return behaviour;
+        int b = users.Count;
+        var ids = new int[b];
+        var mask = new Tensor(b, 1);
+        for (int r = 0; r < b; r++)
+        {
+            ids[r] = Math.Max(0, users[r]);
+            mask.Data[r] = users[r] >= 0 ? 1f : 0f;
+        }
+        return behaviour + UserIds.Forward(ids, b) * mask;
+    }
+
     /// <summary>The fusion (an <see cref="IFusion"/> module).</summary>
     public Module Fusion { get; }
 
@@ -170,7 +195,7 @@ public sealed class HierarchicalModel : Module
         }
         if (Behaviour is not null)
         {
-            bv = Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out var w);
+            bv = AddUserEmbedding(Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out var w), batch.UserIndices);
             historyWeights = w;
             layers.Add(bv);
         }
@@ -203,7 +228,7 @@ public sealed class HierarchicalModel : Module
                 var users = Enumerable.Range(s, Math.Min(batchSize, UserCount - s)).ToArray();
                 var batch = context.Batch(users);
                 var p = Profile?.Encode(batch.Profiles);
-                var bv = Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out _);
+                var bv = AddUserEmbedding(Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out _), batch.UserIndices);
                 bv.Data.CopyTo(table.Data.Slice(s * Options.Dimension, users.Length * Options.Dimension));
             }
             BehaviourTable = table;

@@ -257,7 +257,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
             targets[r] = h.Where((_, j) => !take[j]).ToArray();
         }
         var batch = new UserBatch(users.Select(u => context.Profiles[u]).ToArray(), histories,
-            users.Select(u => context.Neighbours[u]).ToArray(), context.Hops is null ? null : users.Select(u => context.Hops[u]).ToArray());
+            users.Select(u => context.Neighbours[u]).ToArray(), context.Hops is null ? null : users.Select(u => context.Hops[u]).ToArray(), users);
         return (batch, targets);
     }
 

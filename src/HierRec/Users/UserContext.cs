@@ -89,6 +89,6 @@ public sealed class UserContext
     {
         ArgumentNullException.ThrowIfNull(users);
         return new UserBatch(users.Select(u => Profiles[u]).ToArray(), users.Select(u => Histories[u]).ToArray(),
-            users.Select(u => Neighbours[u]).ToArray(), Hops is null ? null : users.Select(u => Hops[u]).ToArray());
+            users.Select(u => Neighbours[u]).ToArray(), Hops is null ? null : users.Select(u => Hops[u]).ToArray(), users.ToArray());
     }
 }
