@@ -21,6 +21,10 @@ internal static class ScorerChecks
             throw new ArgumentException($"Pair scoring needs as many items as users; got users {Tensor.ShapeString(users.Shape)} and items {Tensor.ShapeString(items.Shape)}.");
     }
 
+    public static float Temperature(float temperature) =>
+        temperature > 0 && float.IsFinite(temperature) ? temperature
+            : throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive and finite.");
+
     /// <summary>Row-wise dot products of two (B, D) tensors → (B).</summary>
     public static Tensor RowDot(Tensor users, Tensor items) => Ops.Sum(users * items, 1);
 }
@@ -50,11 +54,7 @@ public sealed class DotScorer : IScorer
 public sealed class CosineScorer : IScorer
 {
     /// <summary>Creates the scorer; τ = 1 gives plain cosine, small τ (e.g. 0.05–0.2) sharpens it for softmax losses.</summary>
-    public CosineScorer(float temperature = 1f)
-    {
-        if (!(temperature > 0) || !float.IsFinite(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive and finite.");
-        Temperature = temperature;
-    }
+    public CosineScorer(float temperature = 1f) => Temperature = ScorerChecks.Temperature(temperature);
 
     /// <summary>τ.</summary>
     public float Temperature { get; }
@@ -121,11 +121,7 @@ public sealed class SigmoidScorer : Module, IScorer
 public sealed class SoftmaxScorer : IScorer
 {
     /// <summary>Creates the scorer with temperature T.</summary>
-    public SoftmaxScorer(float temperature = 1f)
-    {
-        if (!(temperature > 0) || !float.IsFinite(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive and finite.");
-        Temperature = temperature;
-    }
+    public SoftmaxScorer(float temperature = 1f) => Temperature = ScorerChecks.Temperature(temperature);
 
     /// <summary>T.</summary>
     public float Temperature { get; }
