@@ -26,7 +26,10 @@ public sealed record RecommenderOptions
     /// </summary>
     public DomainBertOptions DomainBert { get; init; } = new();
 
-    /// <summary>An existing BERT (with tokenizer) for the item texts, e.g. <c>BertModel.Load(folder)</c>; null pre-trains one.</summary>
+    /// <summary>
+    /// An existing BERT (with tokenizer) for the item texts, e.g. <c>BertModel.Load(folder)</c>; null pre-trains one. Unless
+    /// <see cref="BertMode"/> is Frozen, this model is fine-tuned in place (and LoRA adds adapters to it).
+    /// </summary>
     public BertModel? Bert { get; init; }
 
     /// <summary>
