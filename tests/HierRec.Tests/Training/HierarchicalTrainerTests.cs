@@ -68,6 +68,20 @@ public sealed class HierarchicalTrainerTests : IDisposable
         Assert.NotNull(encoded.FriendWeights);
     }
 
+    [Fact]
+    public void UserEmbeddings_ApplyToKnownUsersOnly()
+    {
+        var (split, ctx, data) = Synthetic();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        model.Eval();
+        using var _ = HierRec.Tensors.Autograd.GradMode.NoGrad();
+        var items = model.ItemTower.Forward();
+        var known = model.Encode(ctx.Batch([5]), items).Layers[1].ToArray();
+        var asNew = model.Encode(ctx.Batch([5]) with { UserIndices = null }, items).Layers[1].ToArray();
+        var expected = model.UserIds!.Weight.Data.Slice(5 * 16, 16).ToArray();
+        for (int j = 0; j < 16; j++) Assert.Equal(expected[j], known[j] - asNew[j], 1e-5f);
+    }
+
     public static TheoryData<TrainingLoss> Losses => [TrainingLoss.FullSoftmax, TrainingLoss.SampledSoftmax, TrainingLoss.Bpr, TrainingLoss.BinaryCrossEntropy];
 
     [Theory]
