@@ -195,8 +195,7 @@ public sealed class HierarchicalModel : Module
         }
         if (Behaviour is not null)
         {
-            bv = AddUserEmbedding(Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out var w), batch.UserIndices);
-            historyWeights = w;
+            bv = EncodeBehaviour(batch, items, p, out historyWeights);
             layers.Add(bv);
         }
         if (Social is not null)
@@ -209,6 +208,10 @@ public sealed class HierarchicalModel : Module
         return new UserEncoding(fused, layers, contributions, historyWeights, friendWeights);
     }
 
+    /// <summary>The behaviour vector: attention over the history conditioned on the profile, plus the user's own embedding.</summary>
+    private Tensor EncodeBehaviour(UserBatch batch, Tensor items, Tensor? profile, out Tensor historyWeights) =>
+        AddUserEmbedding(Behaviour!.Forward(HistoryVectors(items), batch.Histories, profile, out historyWeights), batch.UserIndices);
+
     /// <summary>The vectors the behaviour layer reads for items: the item vectors plus the history embeddings, if any.</summary>
     public Tensor HistoryVectors(Tensor items) => HistoryItems is null ? items : items + HistoryItems.Weight;
 
@@ -217,8 +220,7 @@ public sealed class HierarchicalModel : Module
     {
         ArgumentNullException.ThrowIfNull(context);
         if (Behaviour is null) return;
-        bool training = IsTraining;
-        Eval();
+        using (EvalScope())
         using (GradMode.NoGrad())
         {
             var items = ItemTower.Forward();
@@ -227,12 +229,10 @@ public sealed class HierarchicalModel : Module
             {
                 var users = Enumerable.Range(s, Math.Min(batchSize, UserCount - s)).ToArray();
                 var batch = context.Batch(users);
-                var p = Profile?.Encode(batch.Profiles);
-                var bv = AddUserEmbedding(Behaviour.Forward(HistoryVectors(items), batch.Histories, p, out _), batch.UserIndices);
+                var bv = EncodeBehaviour(batch, items, Profile?.Encode(batch.Profiles), out _);
                 bv.Data.CopyTo(table.Data.Slice(s * Options.Dimension, users.Length * Options.Dimension));
             }
             BehaviourTable = table;
         }
-        if (training) Train();
     }
 }

@@ -89,6 +89,29 @@ public abstract class Module
     /// <summary>Switches this module and its sub-modules to evaluation mode (dropout off).</summary>
     public void Eval() => SetMode(false);
 
+    /// <summary>
+    /// Switches to evaluation mode until the returned scope is disposed, then back to the mode the module was in:
+    /// <c>using (model.EvalScope()) { … }</c> for inference or caching in the middle of training.
+    /// </summary>
+    public IDisposable EvalScope()
+    {
+        bool wasTraining = IsTraining;
+        Eval();
+        return new ModeScope(this, wasTraining);
+    }
+
+    private sealed class ModeScope(Module module, bool training) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            if (training) module.Train();
+        }
+    }
+
     private void SetMode(bool training)
     {
         IsTraining = training;

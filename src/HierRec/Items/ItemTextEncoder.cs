@@ -92,10 +92,8 @@ public sealed class ItemTextEncoder : Module
             {
                 if (_cachedHidden[b] is null)
                 {
-                    bool training = Bert.IsTraining;
-                    Bert.Eval(); // the cache must not carry dropout noise
+                    using (Bert.EvalScope()) // the cache must not carry dropout noise
                     using (GradMode.NoGrad()) _cachedHidden[b] = Bert.ForwardBottom(batch, _frozenLayers);
-                    if (training) Bert.Train();
                 }
                 hidden = Bert.ForwardTop(_cachedHidden[b]!, mask, _frozenLayers);
             }

@@ -88,10 +88,8 @@ public sealed class ItemTower : Module
     public void Bake()
     {
         if (TextEncoder is null) return;
-        bool training = TextEncoder.IsTraining;
-        TextEncoder.Eval();
+        using (TextEncoder.EvalScope())
         using (Tensors.Autograd.GradMode.NoGrad()) _text = TextEncoder.Forward();
-        if (training) TextEncoder.Train();
         IsBaked = true;
     }
 

@@ -448,11 +448,9 @@ public sealed class BertModel : Module
         int n = encodings.Count, h = Config.HiddenSize;
         var result = new Tensor(n, h);
         var order = Enumerable.Range(0, n).OrderBy(i => encodings[i].AttentionMask.Sum()).ToArray();
-        bool wasTraining = IsTraining;
-        Eval();
-        try
+        using (EvalScope())
+        using (GradMode.NoGrad())
         {
-            using var _ = GradMode.NoGrad();
             for (int start = 0; start < n; start += batchSize)
             {
                 int count = Math.Min(batchSize, n - start);
@@ -463,10 +461,6 @@ public sealed class BertModel : Module
                 var pooled = BertPooling.Pool(pooling, output.LastHiddenState, batch.MaskTensor(), Pooler, attention);
                 for (int j = 0; j < count; j++) pooled.Data.Slice(j * h, h).CopyTo(result.Data.Slice(order[start + j] * h, h));
             }
-        }
-        finally
-        {
-            if (wasTraining) Train();
         }
         return result;
     }

@@ -131,11 +131,10 @@ public static class MlmPretrainer
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (texts.Count == 0) return double.NaN;
-        bool wasTraining = model.IsTraining;
-        model.Eval();
         var rng = new Rng(0x9E3779B97F4A7C15UL);
         double nll = 0;
         long count = 0;
+        using (model.EvalScope())
         using (GradMode.NoGrad())
         {
             for (int start = 0; start < texts.Count; start += options.BatchSize)
@@ -149,7 +148,6 @@ public static class MlmPretrainer
                 count += n;
             }
         }
-        if (wasTraining) model.Train();
         return count == 0 ? double.NaN : Math.Exp(nll / count);
     }
 

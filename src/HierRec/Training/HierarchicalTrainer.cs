@@ -153,7 +153,6 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
         {
             for (int epoch = startEpoch; epoch <= o.Epochs; epoch++)
             {
-                model.Train();
                 if (model.Social is not null) model.RefreshBehaviourTable(context);
                 model.Train();
                 rng.Shuffle(users.AsSpan());
@@ -256,23 +255,29 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
             histories[r] = h.Where((_, j) => take[j]).ToArray();      // recency order preserved
             targets[r] = h.Where((_, j) => !take[j]).ToArray();
         }
-        var batch = new UserBatch(users.Select(u => context.Profiles[u]).ToArray(), histories,
-            users.Select(u => context.Neighbours[u]).ToArray(), context.Hops is null ? null : users.Select(u => context.Hops[u]).ToArray(), users);
-        return (batch, targets);
+        return (context.Batch(users) with { Histories = histories }, targets);
+    }
+
+    /// <summary>
+    /// −(1/B) Σ_b (1/|T_b|) Σ_{t ∈ T_b} logp[b, column(t)]: every user weighs the same, whatever the number of targets.
+    /// </summary>
+    private static Tensor MultiTargetNll(Tensor logp, int[][] targets, Func<int, int> column)
+    {
+        int b = logp.Dim(0), n = logp.Dim(1);
+        var weights = new Tensor(b, n);
+        for (int r = 0; r < b; r++)
+            foreach (int t in targets[r]) weights.Data[r * n + column(t)] -= 1f / (targets[r].Length * b);
+        return Ops.Sum(logp * weights);
     }
 
     private static Tensor Loss(HierarchicalTrainingOptions o, Tensor users, Tensor items, int[][] targets, NegativeSampler sampler, Rng rng)
     {
-        int b = users.Dim(0), n = items.Dim(0);
+        int b = users.Dim(0);
         switch (o.Loss)
         {
             case TrainingLoss.FullSoftmax:
             {
-                var logp = Ops.LogSoftmax(Ops.MatMul(users, items, transposeB: true)); // (B, N)
-                var weights = new Tensor(b, n);
-                for (int r = 0; r < b; r++)
-                    foreach (int t in targets[r]) weights.Data[r * n + t] -= 1f / (targets[r].Length * b);
-                return Ops.Sum(logp * weights);
+                return MultiTargetNll(Ops.LogSoftmax(Ops.MatMul(users, items, transposeB: true)), targets, t => t); // (B, N)
             }
             case TrainingLoss.SampledSoftmax:
             {
@@ -286,11 +291,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
                 var candVectors = Ops.Embedding(items, candidates.ToArray(), c);
                 var logQ = new Tensor(c);
                 for (int j = 0; j < c; j++) logQ.Data[j] = -MathF.Log(sampler.Probability(candidates[j]));
-                var logp = Ops.LogSoftmax(Ops.MatMul(users, candVectors, transposeB: true) + logQ);
-                var weights = new Tensor(b, c);
-                for (int r = 0; r < b; r++)
-                    foreach (int t in targets[r]) weights.Data[r * c + slot[t]] -= 1f / (targets[r].Length * b);
-                return Ops.Sum(logp * weights);
+                return MultiTargetNll(Ops.LogSoftmax(Ops.MatMul(users, candVectors, transposeB: true) + logQ), targets, t => slot[t]);
             }
             default:
             {
