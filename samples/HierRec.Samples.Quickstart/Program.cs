@@ -91,8 +91,8 @@ var titles = TitleOf(data);
 var topTable = new Table().AddColumns("#", "item", "score", "P(i|u)");
 for (int i = 0; i < top.Count; i++) topTable.AddRow((i + 1).ToString(), Markup.Escape(titles(top[i].ItemIndex)), top[i].Score.ToString("F3"), top[i].Probability.ToString("P2"));
 AnsiConsole.Write(topTable);
-AnsiConsole.MarkupLine($"Why #1: score {explanation.Score:F3}, P(i|u) {explanation.Probability:P2}; most attended history items: "
-    + Markup.Escape(string.Join("; ", explanation.HistoryAttention.Take(3).Select(h => $"{titles(data.Items[h.ItemId])} ({h.Weight:P0})"))));
+AnsiConsole.MarkupLine($"Why #1 (score {explanation.Score:F3}, P(i|u) {explanation.Probability:P2}): "
+    + Markup.Escape(HierRec.Explanations.ExplanationText.ToSentence(explanation, id => titles(data.Items[id]), id => "user " + id)));
 
 recommender.Save(output);
 AnsiConsole.MarkupLine($"Saved to {Markup.Escape(output)}; total {total.Elapsed.TotalSeconds:F0} s");

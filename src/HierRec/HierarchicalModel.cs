@@ -181,7 +181,13 @@ public sealed class HierarchicalModel : Module
     public Tensor? BehaviourTable { get; set; }
 
     /// <summary>Encodes users against the given item vectors (from <c>ItemTower.Forward()</c>).</summary>
-    public UserEncoding Encode(UserBatch batch, Tensor items)
+    public UserEncoding Encode(UserBatch batch, Tensor items) => Encode(batch, items, null);
+
+    /// <summary>
+    /// As <see cref="Encode(UserBatch, Tensor)"/>, with the behaviour layer reading <paramref name="historyVectors"/> (items, D)
+    /// instead of <see cref="HistoryVectors"/>(items): a leaf there gives gradients with respect to each history item (attributions).
+    /// </summary>
+    public UserEncoding Encode(UserBatch batch, Tensor items, Tensor? historyVectors)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(items);
@@ -195,7 +201,7 @@ public sealed class HierarchicalModel : Module
         }
         if (Behaviour is not null)
         {
-            bv = EncodeBehaviour(batch, items, p, out historyWeights);
+            bv = EncodeBehaviour(batch, historyVectors ?? HistoryVectors(items), p, out historyWeights);
             layers.Add(bv);
         }
         if (Social is not null)
@@ -209,8 +215,8 @@ public sealed class HierarchicalModel : Module
     }
 
     /// <summary>The behaviour vector: attention over the history conditioned on the profile, plus the user's own embedding.</summary>
-    private Tensor EncodeBehaviour(UserBatch batch, Tensor items, Tensor? profile, out Tensor historyWeights) =>
-        AddUserEmbedding(Behaviour!.Forward(HistoryVectors(items), batch.Histories, profile, out historyWeights), batch.UserIndices);
+    private Tensor EncodeBehaviour(UserBatch batch, Tensor historyVectors, Tensor? profile, out Tensor historyWeights) =>
+        AddUserEmbedding(Behaviour!.Forward(historyVectors, batch.Histories, profile, out historyWeights), batch.UserIndices);
 
     /// <summary>The vectors the behaviour layer reads for items: the item vectors plus the history embeddings, if any.</summary>
     public Tensor HistoryVectors(Tensor items) => HistoryItems is null ? items : items + HistoryItems.Weight;
@@ -223,7 +229,7 @@ public sealed class HierarchicalModel : Module
         using (EvalScope())
         using (GradMode.NoGrad())
         {
-            var items = ItemTower.Forward();
+            var items = HistoryVectors(ItemTower.Forward());
             var table = new Tensor(UserCount, Options.Dimension);
             for (int s = 0; s < UserCount; s += batchSize)
             {

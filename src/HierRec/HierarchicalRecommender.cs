@@ -1,5 +1,7 @@
 using System.Text.Json;
+using HierRec.Concepts;
 using HierRec.Data;
+using HierRec.Explanations;
 using HierRec.Items;
 using HierRec.Ranking;
 using HierRec.Tensors;
@@ -49,22 +51,9 @@ public sealed record RecommenderOptions
 /// <summary>One recommended item.</summary>
 /// <param name="ItemId">External item id.</param>
 /// <param name="ItemIndex">Dense item index.</param>
-/// <param name="Score">⟨x_u, E_i⟩.</param>
+/// <param name="Score">⟨q_u, E_i⟩ (q_u: the user vector, steered by a description when one is given).</param>
 /// <param name="Probability">P(i|u), softmax of the score over the whole catalogue.</param>
 public sealed record Recommendation(string ItemId, int ItemIndex, float Score, double Probability);
-
-/// <summary>Why an item was scored as it was for a user.</summary>
-/// <param name="UserId">The user (or "(new user)").</param>
-/// <param name="ItemId">The item.</param>
-/// <param name="Score">⟨x_u, E_i⟩.</param>
-/// <param name="Probability">P(i|u) over the whole catalogue.</param>
-/// <param name="Rank">1-based rank of the item among all items for this user (seen items included).</param>
-/// <param name="LayerContributions">Each user layer's share of the fused user vector (profile / behaviour / social).</param>
-/// <param name="HistoryAttention">The behaviour layer's attention weights over the user's history items, largest first (attention, not an attribution).</param>
-/// <param name="FriendAttention">The social layer's attention weights over neighbours, largest first.</param>
-public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
-    IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyList<(string ItemId, double Weight)> HistoryAttention,
-    IReadOnlyList<(string UserId, double Weight)> FriendAttention);
 
 /// <summary>
 /// The package's facade: fits the hierarchical model (pre-training a domain BERT on the item texts when needed), then
@@ -182,38 +171,222 @@ public sealed class HierarchicalRecommender
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         float[] user;
         using (GradMode.NoGrad()) user = _model.Encode(batch, _itemVectors).Users.ToArray();
-        var ranked = _index.Rank(user, k, new RankOptions { Filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null });
-        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, r.Probability)).ToArray();
+        return RankQuery(user, seen, k, null);
     }
 
-    /// <summary>The score, P(i|u), rank and per-layer contributions of <paramref name="itemId"/> for a known user.</summary>
-    public Explanation Explain(string userId, string itemId)
+    /// <summary>
+    /// Why <paramref name="itemId"/> scores as it does for a known user: score, P(i|u), rank, the layers' shares and
+    /// signed attributions, the history items (gradient × input) and friends (leave-one-out) that moved the score, and,
+    /// with a <paramref name="description"/>, what the description contributed.
+    /// </summary>
+    public Explanation Explain(string userId, string itemId, string? description = null)
     {
         int u = _users.TryGetDense(userId, out int d) ? d : throw new KeyNotFoundException($"Unknown user '{userId}'.");
-        return ExplainBatch(userId, _context.Batch([u]), itemId);
+        return ExplainBatch(userId, _context.Batch([u]), itemId, description);
     }
 
     /// <summary>As <see cref="Explain"/>, for a new user described as in <see cref="RecommendForNewUser"/>.</summary>
-    public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId) =>
-        ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId);
+    public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId, string? description = null) =>
+        ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);
 
-    private Explanation ExplainBatch(string userId, UserBatch batch, string itemId)
+    private readonly Lock _attributionLock = new();
+
+    private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description)
     {
         int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
-        using var _ = GradMode.NoGrad();
-        var encoded = _model.Encode(batch, _itemVectors);
-        var scores = Ops.MatMul(encoded.Users, _itemVectors, transposeB: true).ToArray();
+        var concept = description is null ? null : RequireConcepts().Describe(description);
+        int dim = _model.Options.Dimension;
+        var itemRow = Tensor.FromArray(_itemVectors.Data.Slice(item * dim, dim), 1, dim);
+        UserEncoding encoded;
+        float[] user;
+        using (GradMode.NoGrad())
+        {
+            encoded = _model.Encode(batch, _itemVectors);
+            user = encoded.Users.ToArray();
+        }
+        var query = concept is null ? user : Concepts!.Steer(user, concept);
+        var scores = new float[_index.Count];
+        _index.Score(query, scores);
         double max = scores.Max(), sum = scores.Sum(s => Math.Exp(s - max));
         int rank = 1 + scores.Count(s => s > scores[item]);
         var names = _model.Options.LayerNames;
-        var contributions = names.Select((n, l) => (n, (double)encoded.Contributions.Data[l])).ToDictionary(p => p.n, p => p.Item2);
-        var history = batch.Histories[0];
-        var historyAttention = encoded.HistoryWeights is null ? [] : history.Take(_model.Options.MaxHistory)
-            .Select((it, j) => (_items.ToExternal(it), (double)encoded.HistoryWeights.Data[j])).OrderByDescending(p => p.Item2).ToList();
+        var shares = names.Select((n, l) => (n, (double)encoded.Contributions.Data[l])).ToDictionary(p => p.n, p => p.Item2);
+
+        // Gradient × input, for the layer vectors (leaves standing in for them) and for the history items' vectors.
+        var layerAttributions = new Dictionary<string, double>();
+        var history = batch.Histories[0].Take(_model.Options.MaxHistory).ToArray();
+        var historyAttributions = new List<Attribution>();
+        lock (_attributionLock) // the backward pass also accumulates into the parameters' gradients, which are cleared after
+        {
+            var leaves = encoded.Layers.Select(t => new Tensor(t.ToArray(), 1, dim) { RequiresGrad = true }).ToList();
+            Ops.Sum(((IFusion)_model.Fusion).Fuse(leaves, out _) * itemRow).Backward();
+            for (int l = 0; l < names.Count; l++) layerAttributions[names[l]] = Dot(leaves[l].Grad!.Data, leaves[l].Data);
+            _model.ZeroGrad();
+            if (_model.Behaviour is not null && history.Length > 0)
+            {
+                Tensor hv;
+                using (GradMode.NoGrad()) hv = _model.HistoryVectors(_itemVectors).Clone();
+                hv.RequiresGrad = true;
+                Ops.Sum(_model.Encode(batch, _itemVectors, hv).Users * itemRow).Backward();
+                foreach (int h in history.Distinct())
+                    historyAttributions.Add(new Attribution(_items.ToExternal(h), Dot(hv.Grad!.Data.Slice(h * dim, dim), hv.Data.Slice(h * dim, dim))));
+                _model.ZeroGrad();
+            }
+        }
+        if (concept is not null) layerAttributions["concept"] = Dot(query, itemRow.Data) - Dot(user, itemRow.Data);
+
+        var historyAttention = encoded.HistoryWeights is null ? [] : history
+            .Select((it, j) => new Attribution(_items.ToExternal(it), encoded.HistoryWeights.Data[j])).OrderByDescending(p => p.Value).ToList();
         var friends = batch.Neighbours[0];
         var friendAttention = encoded.FriendWeights is null ? [] : friends
-            .Select((f, j) => (_users.ToExternal(f), (double)encoded.FriendWeights.Data[j])).OrderByDescending(p => p.Item2).ToList();
-        return new Explanation(userId, itemId, scores[item], Math.Exp(scores[item] - max) / sum, rank, contributions, historyAttention, friendAttention);
+            .Select((f, j) => new Attribution(_users.ToExternal(f), encoded.FriendWeights.Data[j])).OrderByDescending(p => p.Value).ToList();
+        var friendAttributions = new List<Attribution>();
+        if (_model.Social is not null && friends.Length > 0)
+        {
+            // Leave-one-out: row j of the batch is the user without friend j.
+            int f = friends.Length;
+            var without = Enumerable.Range(0, f).Select(j => friends.Where((_, k) => k != j).ToArray()).ToArray();
+            var hops = batch.Hops is null ? null : Enumerable.Range(0, f).Select(j => batch.Hops[0].Where((_, k) => k != j).ToArray()).ToArray();
+            var variants = new UserBatch(Enumerable.Repeat(batch.Profiles[0], f).ToArray(), Enumerable.Repeat(batch.Histories[0], f).ToArray(), without, hops,
+                batch.UserIndices is null ? null : Enumerable.Repeat(batch.UserIndices[0], f).ToArray());
+            float full = Dot(user, itemRow.Data);
+            using (GradMode.NoGrad())
+            {
+                var others = Ops.MatMul(_model.Encode(variants, _itemVectors).Users, itemRow, transposeB: true).ToArray();
+                for (int j = 0; j < f; j++) friendAttributions.Add(new Attribution(_users.ToExternal(friends[j]), full - others[j]));
+            }
+        }
+        ConceptExplanation? conceptExplanation = null;
+        if (concept is not null)
+        {
+            var filter = Concepts!.Filter(concept);
+            conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
+                concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
+                !filter.IsActive || filter.Allows(item), layerAttributions["concept"]);
+        }
+        return new Explanation(userId, itemId, scores[item], Math.Exp(scores[item] - max) / sum, rank, shares, layerAttributions,
+            historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation);
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
+
+    /// <summary>⟨x_u, E_i⟩ for a known user whose history is replaced by <paramref name="history"/> (for deletion tests).</summary>
+    internal float ScoreWithHistory(int user, int[] history, int item)
+    {
+        int dim = _model.Options.Dimension;
+        var batch = _context.Batch([user]) with { Histories = [history] };
+        using (GradMode.NoGrad())
+            return Dot(_model.Encode(batch, _itemVectors).Users.Data, _itemVectors.Data.Slice(item * dim, dim));
+    }
+
+    internal IdMap UserIds => _users;
+
+    internal IdMap ItemIds => _items;
+
+    // ------------------------------------------------------------------ concepts
+
+    /// <summary>The concept model (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/> or a load; else null.</summary>
+    public ConceptModel? Concepts { get; private set; }
+
+    private ConceptModel RequireConcepts() => Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
+
+    /// <summary>
+    /// Trains the concept model on the known users' descriptions (several phrasings each allowed) and attaches it:
+    /// afterwards descriptions filter and steer <see cref="Recommend(string, string, int)"/>, serve users with no history
+    /// (<see cref="RecommendFromDescription"/>) and appear in explanations. Users without a description are skipped.
+    /// </summary>
+    /// <param name="train">The training split the recommender was fitted on (same ids).</param>
+    /// <param name="validation">Validation split for early stopping and the thresholds, or null.</param>
+    /// <param name="descriptions">Per user id, one or more descriptions; unknown user ids are an error.</param>
+    /// <param name="options">Training options.</param>
+    /// <param name="progress">Progress.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public ConceptReport FitConcepts(Dataset train, Dataset? validation, IReadOnlyDictionary<string, IReadOnlyList<string>> descriptions,
+        ConceptOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(descriptions);
+        if (train.ItemCount != _items.Count || train.UserCount != _users.Count)
+            throw new ArgumentException($"{train.Name} has {train.UserCount} users and {train.ItemCount} items; the recommender was fitted on {_users.Count} and {_items.Count}.", nameof(train));
+        var perUser = new IReadOnlyList<string>?[_users.Count];
+        foreach (var (id, list) in descriptions)
+            perUser[_users.TryGetDense(id, out int u) ? u : throw new KeyNotFoundException($"Description for unknown user '{id}'.")] = list;
+        int[][]? validationItems = null;
+        if (validation is not null)
+        {
+            var lists = Enumerable.Range(0, _users.Count).Select(_ => new List<int>()).ToArray();
+            foreach (var x in validation.Interactions) lists[x.User].Add(x.Item);
+            validationItems = lists.Select(l => l.ToArray()).ToArray();
+        }
+        var data = new ConceptTrainingData(_context.Histories, perUser, _itemVectors, ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
+        var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
+        Concepts = model;
+        return report;
+    }
+
+    /// <summary>The fused user vectors x_u of known users (dense indices), without gradients.</summary>
+    internal float[][] UserVectors(int[] users)
+    {
+        var result = new float[users.Length][];
+        int dim = _model.Options.Dimension;
+        using (GradMode.NoGrad())
+            for (int s = 0; s < users.Length; s += 256)
+            {
+                var chunk = users.AsSpan(s, Math.Min(256, users.Length - s)).ToArray();
+                var x = _model.Encode(_context.Batch(chunk), _itemVectors).Users;
+                for (int r = 0; r < chunk.Length; r++) result[s + r] = x.Data.Slice(r * dim, dim).ToArray();
+            }
+        return result;
+    }
+
+    /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
+    public float[] UserVector(string userId) =>
+        UserVectors([_users.TryGetDense(userId, out int u) ? u : throw new KeyNotFoundException($"Unknown user '{userId}'.")])[0];
+
+    /// <summary>Splits and encodes a description (needs <see cref="Concepts"/>).</summary>
+    public ConceptVector Describe(string description) => RequireConcepts().Describe(description);
+
+    /// <summary>
+    /// The top <paramref name="k"/> items for a known user, steered towards and filtered by <paramref name="description"/>
+    /// (items the user has seen excluded). Fewer than k come back when the filter leaves fewer.
+    /// </summary>
+    public IReadOnlyList<Recommendation> Recommend(string userId, string description, int k = 10)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        int u = _users.TryGetDense(userId, out int d) ? d : throw new KeyNotFoundException($"Unknown user '{userId}'; use RecommendFromDescription for users outside the training data.");
+        var concepts = RequireConcepts();
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.Steer(UserVectors([u])[0], concept), _context.Histories[u], k, concepts.Filter(concept));
+    }
+
+    /// <summary>
+    /// Text cold start: the top <paramref name="k"/> items for someone known only by a description: the vector of a user
+    /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), filtered by the concept filter.
+    /// </summary>
+    public IReadOnlyList<Recommendation> RecommendFromDescription(string description, int k = 10)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        var concepts = RequireConcepts();
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept));
+    }
+
+    /// <summary>x_∅: the fused vector of a user with no profile, friends or history.</summary>
+    private float[] EmptyUserVector()
+    {
+        var batch = new UserBatch([UserProfile.Empty], [Array.Empty<int>()], [Array.Empty<int>()]);
+        using (GradMode.NoGrad()) return _model.Encode(batch, _itemVectors).Users.ToArray();
+    }
+
+    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ItemFilter? filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null;
+        if (extra is ConceptFilter { IsActive: false }) extra = null;
+        if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
+        var ranked = _index.Rank(query, k, new RankOptions { Filter = filter });
+        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, r.Probability)).ToArray();
     }
 
     // ------------------------------------------------------------------ persistence
@@ -226,7 +399,7 @@ public sealed class HierarchicalRecommender
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (architecture, profile schema, ids,
     /// the users' histories, neighbours and profiles), model.safetensors, text.safetensors (cached item text vectors),
-    /// items.hrix (the ranker's index) and bert/ (the item-text BERT folder, for new items).
+    /// items.hrix (the ranker's index), bert/ (the item-text BERT folder, for new items) and concepts/ (the concept model, if any).
     /// </summary>
     public void Save(string folder)
     {
@@ -241,6 +414,7 @@ public sealed class HierarchicalRecommender
             if (_model.ItemTower.TextVectors is { } text) SafeTensors.Save(Path.Combine(dir, "text.safetensors"), [new("text", text)]);
             _index.Save(Path.Combine(dir, "items.hrix"));
             Bert?.Save(Path.Combine(dir, "bert"));
+            Concepts?.Save(Path.Combine(dir, "concepts"));
         });
     }
 
@@ -276,6 +450,9 @@ public sealed class HierarchicalRecommender
         string bertFolder = Path.Combine(folder, "bert");
         var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }) : null;
         model.RefreshBehaviourTable(context);
-        return new HierarchicalRecommender(model, context, users, items, bert, null);
+        var recommender = new HierarchicalRecommender(model, context, users, items, bert, null);
+        string concepts = Path.Combine(folder, "concepts");
+        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender._itemVectors);
+        return recommender;
     }
 }

@@ -45,7 +45,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         Assert.Equal(["profile", "behaviour", "social"], why.LayerContributions.Keys);
         Assert.Equal(1.0, why.LayerContributions.Values.Sum(), 4);
         Assert.Equal(r.Context.Histories[0].Length, why.HistoryAttention.Count);
-        Assert.Equal(1.0, why.HistoryAttention.Sum(h => h.Weight), 3);
+        Assert.Equal(1.0, why.HistoryAttention.Sum(h => h.Value), 3);
         Assert.Contains("Unknown user 'nobody'", Assert.Throws<KeyNotFoundException>(() => r.Recommend("nobody")).Message);
     }
 
@@ -62,7 +62,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         var empty = r.RecommendForNewUser(UserProfile.Empty, [], [], 5);
         Assert.Equal(5, empty.Count);
         var why = r.ExplainForNewUser(profile, [friend], recent, top[0].ItemId);
-        Assert.Equal(friend, Assert.Single(why.FriendAttention).UserId);
+        Assert.Equal(friend, Assert.Single(why.FriendAttention).Id);
         Assert.Throws<KeyNotFoundException>(() => r.RecommendForNewUser(profile, ["no-such-user"], [], 5));
     }
 

@@ -1,0 +1,56 @@
+using HierRec.Concepts;
+
+namespace HierRec.Explanations;
+
+/// <summary>How much one input (a history item, a friend, a layer) moved a score; signed.</summary>
+/// <param name="Id">External id (item or user) or layer name.</param>
+/// <param name="Value">The attribution in score units (or a weight, for attention lists).</param>
+public readonly record struct Attribution(string Id, double Value);
+
+/// <summary>What a description contributed to one item's recommendation.</summary>
+/// <param name="Description">The user's words.</param>
+/// <param name="Clauses">Its clauses with polarity.</param>
+/// <param name="PositiveTokens">Tokens of the positive concept with their attention weights.</param>
+/// <param name="NegativeTokens">Tokens of the negative concept with their attention weights.</param>
+/// <param name="PositiveSimilarity">sim(C⁺, P_i), or null without positive clauses.</param>
+/// <param name="NegativeSimilarity">sim(C⁻, P_i), or null without negative clauses.</param>
+/// <param name="PassesFilter">Whether the concept filter keeps the item.</param>
+/// <param name="SteeringScore">The part of the score added by steering: β |x_u| ⟨Ĉ⁺, E_i⟩.</param>
+public sealed record ConceptExplanation(string Description, IReadOnlyList<ConceptClause> Clauses, IReadOnlyList<TokenWeight> PositiveTokens,
+    IReadOnlyList<TokenWeight> NegativeTokens, double? PositiveSimilarity, double? NegativeSimilarity, bool PassesFilter, double SteeringScore);
+
+/// <summary>Why an item was scored as it was for a user.</summary>
+/// <param name="UserId">The user (or "(new user)").</param>
+/// <param name="ItemId">The item.</param>
+/// <param name="Score">The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given).</param>
+/// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
+/// <param name="Rank">1-based rank of the item among all items for this user (seen items included, filters ignored).</param>
+/// <param name="LayerContributions">Each user layer's share of the fused user vector (the fusion's weights; item-independent).</param>
+/// <param name="LayerAttributions">
+/// Each layer's signed attribution to this item's score: gradient × input of the layer vector (profile / behaviour /
+/// social), plus "concept" (the steering part of the score) when a description is given.
+/// </param>
+/// <param name="HistoryAttributions">Signed gradient × input attribution of each history item to the score, largest magnitude first.</param>
+/// <param name="HistoryAttention">The behaviour layer's attention weights over the history, largest first (attention, not an attribution).</param>
+/// <param name="FriendAttributions">For each friend, the score drop when that friend is left out, largest magnitude first.</param>
+/// <param name="FriendAttention">The social layer's attention weights over neighbours, largest first.</param>
+/// <param name="Concept">What the description contributed, or null without one.</param>
+public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
+    IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
+    IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
+    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept)
+{
+    /// <summary>
+    /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the
+    /// fusion's weights when no attribution is positive).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> ScoreShares
+    {
+        get
+        {
+            double positive = LayerAttributions.Values.Where(v => v > 0).Sum();
+            if (positive <= 0) return LayerContributions;
+            return LayerAttributions.ToDictionary(p => p.Key, p => Math.Max(0, p.Value) / positive);
+        }
+    }
+}
