@@ -272,6 +272,16 @@ public static class ConceptTrainer
             return (candidate, ndcg, removedShare);
         }
 
+        // Among candidates removing at most MaxPositiveRemoval of the positives (the switched-off filter always qualifies),
+        // the most aggressive whose NDCG@10 is within FilterTolerance of the best of them.
+        float Choose(IEnumerable<(float Theta, double Ndcg, double Removed)> scored, bool largest)
+        {
+            var allowed = scored.Where(s => s.Removed <= o.MaxPositiveRemoval).ToArray();
+            double best = allowed.Max(s => s.Ndcg);
+            var good = allowed.Where(s => s.Ndcg >= (1 - o.FilterTolerance) * best).Select(s => s.Theta);
+            return largest ? good.Max() : good.Min();
+        }
+
         float[] Quantiles(bool negative, double[] qs)
         {
             var sims = new List<float>();
@@ -302,18 +312,13 @@ public static class ConceptTrainer
         if (float.IsNaN(theta))
         {
             var candidates = Quantiles(false, [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
-            var scored = candidates.Select(t => Score(t, t, float.PositiveInfinity)).Append(Score(float.NegativeInfinity, float.NegativeInfinity, float.PositiveInfinity)).ToArray();
-            double best = scored.Max(s => s.Ndcg);
-            theta = scored.Where(s => s.Ndcg >= (1 - o.FilterTolerance) * best && s.Removed <= o.MaxPositiveRemoval).Max(s => s.Theta);
+            theta = Choose(candidates.Select(t => Score(t, t, float.PositiveInfinity)).Append(Score(float.NegativeInfinity, float.NegativeInfinity, float.PositiveInfinity)), largest: true);
         }
         float thetaNeg = fixedNegative;
         if (float.IsNaN(thetaNeg))
         {
             var candidates = Quantiles(true, [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]);
-            var scored = candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)).ToArray();
-            double best = scored.Max(s => s.Ndcg);
-            var allowed = scored.Where(s => s.Ndcg >= (1 - o.FilterTolerance) * best && s.Removed <= o.MaxPositiveRemoval).ToArray();
-            thetaNeg = allowed.Length == 0 ? float.PositiveInfinity : allowed.Min(s => s.Theta);
+            thetaNeg = Choose(candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)), largest: false);
         }
         return (beta, theta, thetaNeg, unfiltered, Ndcg(theta, thetaNeg));
     }

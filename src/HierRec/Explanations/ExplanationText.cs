@@ -26,12 +26,12 @@ public static class ExplanationText
         userName ??= id => id;
         var shares = explanation.ScoreShares.Where(p => p.Value > 0.005).OrderByDescending(p => p.Value).ToArray();
         var sb = new StringBuilder();
-        if (shares.Length == 0) return $"{itemName(explanation.ItemId)} ranks #{explanation.Rank} (P = {explanation.Probability:P2}); no single reason stands out.";
+        if (shares.Length == 0) return $"{itemName(explanation.ItemId)} ranks #{explanation.Rank} (P = {Percent(explanation.Probability)}); no single reason stands out.";
         for (int k = 0; k < shares.Length; k++)
         {
             var (layer, share) = (shares[k].Key, shares[k].Value);
             sb.Append(k == 0 ? "Recommended mainly for " : k == 1 ? "; also " : ", ");
-            sb.Append(Reasons.GetValueOrDefault(layer, layer)).Append(" (").Append(share.ToString("P0", CultureInfo.InvariantCulture)).Append(')');
+            sb.Append(Reasons.GetValueOrDefault(layer, layer)).Append(" (").Append(Percent(share)).Append(')');
             string detail = layer switch
             {
                 "behaviour" => Join(explanation.HistoryAttributions.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), "you watched "),
@@ -44,6 +44,8 @@ public static class ExplanationText
         sb.Append('.');
         return sb.ToString();
     }
+
+    private static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
     private static string Join(IEnumerable<string> parts, string prefix)
     {
@@ -108,7 +110,7 @@ public static class ExplanationText
               .Append("<rect x=\"").Append(x.ToString("F1", inv)).Append("\" y=\"").Append(y + 2).Append("\" width=\"").Append(w.ToString("F1", inv))
               .Append("\" height=\"").Append(rowHeight - 5).Append("\" fill=\"").Append(value >= 0 ? "#3a7d44" : "#b23a48").Append("\"/>")
               .Append("<text x=\"").Append(labelWidth + barWidth + 4).Append("\" y=\"").Append(y + 12).Append("\">")
-              .Append(percent ? value.ToString("P0", inv) : value.ToString("+0.000;-0.000", inv)).Append("</text>");
+              .Append(percent ? Percent(value) : value.ToString("+0.000;-0.000", inv)).Append("</text>");
         }
         sb.Append("<line x1=\"").Append(axis).Append("\" y1=\"16\" x2=\"").Append(axis).Append("\" y2=\"").Append(height).Append("\" stroke=\"#999\"/></svg>");
     }

@@ -1,0 +1,49 @@
+using HierRec.Concepts;
+using HierRec.Ranking;
+using HierRec.Tensors;
+
+namespace HierRec.Tests.Concepts;
+
+public sealed class ConceptFilterTests
+{
+    // Items at 0°, 90°, 45° and 180° (the third longer, to show the filter uses cosines).
+    private static readonly float[] Items = [1, 0, 0, 1, 3, 3, -1, 0];
+
+    private static ConceptFilter Filter(float[]? positive, float[]? negative, float theta, float thetaNeg) =>
+        new(Items.Chunk(2).SelectMany(v => ConceptFilter.Normalized(v)).ToArray(), 2, positive, negative, theta, thetaNeg);
+
+    [Fact]
+    public void PositiveSide_KeepsItemsAtLeastThetaSimilar()
+    {
+        var f = Filter([2, 0], null, 0.5f, float.PositiveInfinity);
+        Assert.Equal([true, false, true, false], Enumerable.Range(0, 4).Select(f.Allows));
+        Assert.Equal(1 / MathF.Sqrt(2), f.PositiveSimilarity(2), 5);
+    }
+
+    [Fact]
+    public void NegativeSide_DropsItemsAtLeastThetaNegSimilar()
+    {
+        var f = Filter(null, [0, 1], float.NegativeInfinity, 0.7f);
+        Assert.Equal([true, false, false, true], Enumerable.Range(0, 4).Select(f.Allows));
+        var both = Filter([1, 0], [0, 1], 0.5f, 0.9f);
+        Assert.Equal([true, false, true, false], Enumerable.Range(0, 4).Select(both.Allows));
+    }
+
+    [Fact]
+    public void InfiniteThresholds_SwitchASideOff()
+    {
+        Assert.False(Filter([1, 0], [0, 1], float.NegativeInfinity, float.PositiveInfinity).IsActive);
+        Assert.True(Filter([1, 0], null, 0f, float.PositiveInfinity).IsActive);
+    }
+
+    [Fact]
+    public void InTheRanker_FilteredItemsNeverAppear_AndProbabilitiesStayOverTheWholeCatalogue()
+    {
+        using var index = ItemIndex.Create(Tensor.FromArray(Items, 4, 2));
+        float[] query = [0.5f, 1f];
+        var all = index.Rank(query, 4);
+        var filtered = index.Rank(query, 4, new RankOptions { Filter = Filter([1, 0], null, 0.5f, float.PositiveInfinity) });
+        Assert.Equal([2, 0], filtered.Select(r => r.ItemIndex));
+        foreach (var r in filtered) Assert.Equal(all.Single(a => a.ItemIndex == r.ItemIndex).Probability, r.Probability, 6);
+    }
+}

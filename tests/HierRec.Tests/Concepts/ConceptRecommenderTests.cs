@@ -1,0 +1,178 @@
+using HierRec.Concepts;
+using HierRec.Data;
+using HierRec.Evaluation;
+using HierRec.Text;
+using HierRec.Training;
+
+namespace HierRec.Tests.Concepts;
+
+/// <summary>A small synthetic recommender with concepts fitted on tag-derived descriptions, shared by the tests.</summary>
+internal static class ConceptFixture
+{
+    public static readonly Lazy<(DataSplit Split, HierarchicalRecommender Recommender, ConceptReport Report)> Fitted = new(() =>
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 240, Items = 240 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
+        var recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, MaxFriends = 8 },
+            Training = new HierarchicalTrainingOptions { Epochs = 6, BatchSize = 32, LearningRate = 5e-3f },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 400, HiddenSize = 32, MaxLength = 24 },
+        });
+        var tastes = TagDescriptions.Tastes(split.Train);
+        var descriptions = Enumerable.Range(0, data.UserCount).Where(u => tastes[u] is not null)
+            .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
+        var report = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions
+        {
+            InterestEpochs = 4, AlignmentEpochs = 8, BatchSize = 64, LearningRate = 5e-3f,
+            DomainBert = new DomainBertOptions { Epochs = 2, VocabularySize = 500, HiddenSize = 32, MaxLength = 24 },
+        });
+        return (split, recommender, report);
+    });
+}
+
+public sealed class ConceptRecommenderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-concepts-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void Describe_GivesBothSides_WithTokenWeightsThatSumToOne()
+    {
+        var (_, r, _) = ConceptFixture.Fitted.Value;
+        foreach (var text in new[] { "likes mystery and adventure, dislikes romance", "喜欢悬疑和冒险电影，讨厌爱情电影" })
+        {
+            var c = r.Describe(text);
+            Assert.NotNull(c.Positive);
+            Assert.NotNull(c.Negative);
+            Assert.Equal(16, c.Positive!.Length);
+            Assert.Equal(1.0, c.PositiveTokens.Sum(t => t.Weight), 4);
+            Assert.Equal(1.0, c.NegativeTokens.Sum(t => t.Weight), 4);
+            Assert.DoesNotContain(c.PositiveTokens, t => t.Token is "[CLS]" or "[SEP]");
+        }
+    }
+
+    [Fact]
+    public void Recommend_WithADescription_ReturnsOnlyItemsTheFilterKeeps_AndNeverSeenOnes()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        string text = "likes mystery, hates romance";
+        var concept = r.Describe(text);
+        var strict = r.Concepts!.Filter(concept, positiveThreshold: 0f, negativeThreshold: 0.2f);
+        Assert.True(strict.IsActive);
+        r.Concepts.PositiveThreshold = 0f;
+        r.Concepts.NegativeThreshold = 0.2f;
+        try
+        {
+            for (int u = 0; u < 20; u++)
+            {
+                string user = split.Train.Users.ToExternal(u);
+                var seen = r.Context.Histories[u].ToHashSet();
+                var top = r.Recommend(user, text, 10);
+                Assert.All(top, t => Assert.True(strict.Allows(t.ItemIndex)));
+                Assert.DoesNotContain(top, t => seen.Contains(t.ItemIndex));
+            }
+        }
+        finally
+        {
+            (r.Concepts.PositiveThreshold, r.Concepts.NegativeThreshold) = (ConceptFixture.Fitted.Value.Report.PositiveThreshold, ConceptFixture.Fitted.Value.Report.NegativeThreshold);
+        }
+    }
+
+    [Fact]
+    public void TextColdStart_FavoursTheDescribedCategory_OverTheRejectedOne()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var genres = split.Train.ItemFeatures.Tags("genres");
+        double Share(IReadOnlyList<Recommendation> top, string category) => top.Count(t => genres[t.ItemIndex].Contains(category)) / (double)top.Count;
+        foreach (var (text, wanted, rejected) in new[] { ("likes mystery, dislikes romance", "mystery", "romance"), ("喜欢冒险电影，讨厌科学电影", "adventure", "science") })
+        {
+            var top = r.RecommendFromDescription(text, 20);
+            Assert.Equal(20, top.Count);
+            Assert.True(Share(top, wanted) > Share(top, rejected), $"{text}: {Share(top, wanted):P0} wanted vs {Share(top, rejected):P0} rejected");
+        }
+    }
+
+    [Fact]
+    public void Explain_WithADescription_ReportsTheConcept_AndTheSteeringPartOfTheScore()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        string user = split.Train.Users.ToExternal(3), text = "likes adventure";
+        var top = r.Recommend(user, text, 3);
+        var why = r.Explain(user, top[0].ItemId, text);
+        Assert.Equal(top[0].Score, why.Score, 3);
+        Assert.NotNull(why.Concept);
+        Assert.Equal(why.Score - r.Explain(user, top[0].ItemId).Score, why.LayerAttributions["concept"], 3);
+        Assert.Equal(why.Concept!.SteeringScore, why.LayerAttributions["concept"], 6);
+        Assert.True(why.Concept.PassesFilter);
+        Assert.Contains(why.Concept.PositiveTokens, t => t.Token == "adventure");
+    }
+
+    [Fact]
+    public void SaveLoad_KeepsTheConceptModel()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        string folder = Path.Combine(_dir, "rec");
+        r.Save(folder);
+        Assert.True(File.Exists(Path.Combine(folder, "concepts", "concept.safetensors")));
+        var loaded = HierarchicalRecommender.Load(folder);
+        Assert.NotNull(loaded.Concepts);
+        Assert.Equal(r.Concepts!.SteeringWeight, loaded.Concepts!.SteeringWeight);
+        Assert.Equal(r.Concepts.PositiveThreshold, loaded.Concepts.PositiveThreshold);
+        string user = split.Train.Users.ToExternal(1), text = "喜欢悬疑电影，讨厌爱情电影";
+        Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), loaded.Recommend(user, text, 10).Select(x => x.ItemId));
+        Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
+        Assert.Equal(r.Describe(text).Positive, loaded.Describe(text).Positive);
+    }
+
+    [Fact]
+    public void Training_ReportsThePhases_AndChoosesThresholdsOnValidation()
+    {
+        var (_, _, report) = ConceptFixture.Fitted.Value;
+        Assert.InRange(report.InterestEpochs, 1, 4);
+        Assert.InRange(report.AlignmentEpochs, 1, 8);
+        Assert.False(double.IsNaN(report.InterestValidationNdcg));
+        Assert.False(double.IsNaN(report.UnfilteredValidationNdcg));
+        Assert.Contains(report.SteeringWeight, new[] { 0f, 0.1f, 0.2f, 0.35f, 0.5f, 0.75f, 1f });
+        Assert.NotNull(report.Bert);
+    }
+
+    [Fact]
+    public void Concepts_AreRequired_AndUnknownUsersRejected()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        Assert.Throws<KeyNotFoundException>(() => r.FitConcepts(split.Train, null, new Dictionary<string, IReadOnlyList<string>> { ["nobody"] = ["likes x"] }));
+    }
+
+    [Fact]
+    public void TagDescriptions_AreDerivedFromTrainingTags_AndParseBack()
+    {
+        var (split, _, _) = ConceptFixture.Fitted.Value;
+        var tastes = TagDescriptions.Tastes(split.Train);
+        var parser = new DescriptionParser();
+        var genres = split.Train.ItemFeatures.Tags("genres");
+        int checkedUsers = 0;
+        for (int u = 0; u < tastes.Length; u++)
+        {
+            if (tastes[u] is not { Disliked: not null } taste) continue;
+            // The disliked tag is rare in the user's training items, the liked ones common.
+            var items = split.Train.Interactions.Where(x => x.User == u).Select(x => x.Item).ToArray();
+            Assert.True(items.Count(i => genres[i].Contains(taste.Disliked)) < items.Count(i => genres[i].Contains(taste.Liked[0])));
+            var phrasings = TagDescriptions.Phrasings(taste);
+            Assert.Equal(7, phrasings.Count);
+            foreach (var text in phrasings.Take(4))
+            {
+                var (pos, neg) = parser.SplitByPolarity(text);
+                Assert.Contains(taste.Liked[0], pos);
+                Assert.Contains(taste.Disliked, neg);
+                Assert.DoesNotContain(taste.Disliked, pos);
+            }
+            checkedUsers++;
+        }
+        Assert.True(checkedUsers > 10);
+    }
+}
