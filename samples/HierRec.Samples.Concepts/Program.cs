@@ -142,7 +142,7 @@ void Evaluate()
     int[] Ranked(float[] query, ItemFilter? filter) => index.Rank(query, 10, new RankOptions { Filter = filter }).Select(r => r.ItemIndex).ToArray();
 
     // (a) Warm users: the hierarchical ranking without and with the concept (English and Chinese phrasings).
-    var results = new Table().AddColumns("ranking (test split, known items excluded)", "users", "P@10", "NDCG@10", "test positives removed by the filter");
+    var results = new Table().AddColumns($"ranking ({(onTest ? "test" : "validation")} split, known items excluded)", "users", "P@10", "NDCG@10", "positives removed by the filter");
     var warm = Enumerable.Range(0, data.UserCount).Where(u => !heldOut[u] && tastes[u] is not null && test[u].Length > 0).ToArray();
     var vectors = warm.ToDictionary(u => u, u => recommender.UserVector(split.Train.Users.ToExternal(u)));
     void Warm(string name, Func<int, string?> descriptionOf, bool steer, bool filter)
@@ -195,7 +195,7 @@ void Evaluate()
     var popularity = new int[data.ItemCount];
     foreach (var x in split.Train.Interactions) popularity[x.Item]++;
     var popular = Enumerable.Range(0, data.ItemCount).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
-    var coldTable = new Table().AddColumns("text-only cold start (held-out users, test split)", "users", "NDCG@10", "Recall@10", "Hit@10");
+    var coldTable = new Table().AddColumns($"text-only cold start (held-out users, {(onTest ? "test" : "validation")} split)", "users", "NDCG@10", "Recall@10", "Hit@10");
     void Cold(string name, Func<int, int[]> rank)
     {
         double n = 0, r = 0, h = 0;
@@ -237,6 +237,24 @@ void Evaluate()
     Neg("description, negation ignored (every clause positive)", u => WithConcept(u, false));
     Neg("description with negation handling", u => WithConcept(u, true));
     AnsiConsole.Write(negTable);
+    // How well C⁻ picks out the rejected tag over the whole catalogue: recall and precision of the negative filter.
+    {
+        long tagged = 0, caught = 0, removed = 0, removedTagged = 0;
+        foreach (int u in rejecting)
+        {
+            var cf = model.Filter(model.Describe(TagDescriptions.Phrasings(tastes[u]!)[u % 4]), float.NegativeInfinity);
+            for (int i = 0; i < data.ItemCount; i++)
+            {
+                bool isTagged = tags[i].Contains(tastes[u]!.Disliked!), out_ = !cf.Allows(i);
+                tagged += isTagged ? 1 : 0;
+                caught += isTagged && out_ ? 1 : 0;
+                removed += out_ ? 1 : 0;
+                removedTagged += out_ && isTagged ? 1 : 0;
+            }
+        }
+        AnsiConsole.MarkupLine($"Negative filter alone (θ⁻ {model.NegativeThreshold:F3}): removes {caught / (double)Math.Max(1, tagged):P1} of the catalogue's items carrying the rejected tag; "
+            + $"{removedTagged / (double)Math.Max(1, removed):P1} of the items it removes carry it (catalogue share of such items {tagged / (double)Math.Max(1, (long)rejecting.Length * data.ItemCount):P1})");
+    }
 
     // (d) Are the attributions faithful? Remove the top-3 attributed history items, or the 3 most attended, or 3 at random.
     var sample = warm.Take(300).Select(u => split.Train.Users.ToExternal(u)).ToArray();

@@ -43,6 +43,12 @@ public sealed record ConceptOptions
     /// </summary>
     public float ItemTextWeight { get; init; } = 1f;
 
+    /// <summary>
+    /// Filter by the items' texts read by the concept encoder (T_i) rather than by the item vectors P_i. Default true:
+    /// a description's words then meet item texts in one space.
+    /// </summary>
+    public bool FilterOnItemText { get; init; } = true;
+
     /// <summary>Share of items dropped by the mask augmentation. Default 0.3.</summary>
     public double MaskShare { get; init; } = 0.3;
 
@@ -138,7 +144,9 @@ public sealed record ConceptReport(int InterestEpochs, double InterestValidation
 /// <remarks>Immutable once trained apart from <see cref="PositiveThreshold"/> and <see cref="NegativeThreshold"/>; serving methods are thread-safe.</remarks>
 public sealed class ConceptModel
 {
-    private readonly float[] _normalizedItems;
+    private float[] _normalizedItems; // the rows the filter compares concepts with, unit length
+    private Tensor? _itemConcepts;
+    private float[] _filterCenter; // subtracted from concepts and item rows before the cosine (the mean item concept, or zeros)
 
     /// <summary>Assembles a model over <paramref name="items"/> (items, D).</summary>
     public ConceptModel(ConceptEncoder encoder, InterestEncoder interest, Tensor items, float positiveThreshold = float.NegativeInfinity, float negativeThreshold = 0.5f)
@@ -153,8 +161,8 @@ public sealed class ConceptModel
         Items = items;
         interest.Items = items;
         int n = items.Dim(0), d = items.Dim(1);
-        _normalizedItems = new float[n * d];
-        for (int i = 0; i < n; i++) ConceptFilter.Normalized(items.Data.Slice(i * d, d)).CopyTo(_normalizedItems, i * d);
+        _filterCenter = new float[d];
+        _normalizedItems = NormalizedRows(items);
         PositiveThreshold = positiveThreshold;
         NegativeThreshold = negativeThreshold;
     }
@@ -167,6 +175,57 @@ public sealed class ConceptModel
 
     /// <summary>P: the item vectors (items, D), shared with the recommender's index.</summary>
     public Tensor Items { get; }
+
+    /// <summary>
+    /// T: each item's own text read by the concept encoder (items, D), or null. When set, the filter compares concepts with
+    /// T_i (words with words, in the encoder's space; both centred on the mean item concept μ_T) instead of the item
+    /// vectors P_i; steering always uses P.
+    /// </summary>
+    public Tensor? ItemConcepts
+    {
+        get => _itemConcepts;
+        set
+        {
+            if (value is not null && (value.Rank != 2 || value.Dim(0) != Items.Dim(0) || value.Dim(1) != Items.Dim(1)))
+                throw new ArgumentException($"Item concepts must be {Tensor.ShapeString(Items.Shape)}; got {Tensor.ShapeString(value.Shape)}.", nameof(value));
+            _itemConcepts = value;
+            // Encoder outputs share a common direction (cosines of unrelated texts crowd near 0.7); centring on the mean
+            // item concept spreads them, so one threshold means the same for every description.
+            _filterCenter = value is null ? new float[Items.Dim(1)] : MeanRow(value);
+            _normalizedItems = NormalizedRows(value ?? Items, _filterCenter);
+        }
+    }
+
+    private static float[] NormalizedRows(Tensor t, float[]? center = null)
+    {
+        int n = t.Dim(0), d = t.Dim(1);
+        var r = new float[n * d];
+        var row = new float[d];
+        for (int i = 0; i < n; i++)
+        {
+            t.Data.Slice(i * d, d).CopyTo(row);
+            if (center is not null) TensorPrimitives.Subtract(row, center, row);
+            ConceptFilter.Normalized(row).CopyTo(r, i * d);
+        }
+        return r;
+    }
+
+    private static float[] MeanRow(Tensor t)
+    {
+        int n = t.Dim(0), d = t.Dim(1);
+        var mean = new float[d];
+        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, t.Data.Slice(i * d, d), mean);
+        if (n > 0) TensorPrimitives.Divide(mean, n, mean);
+        return mean;
+    }
+
+    private float[]? Centered(float[]? concept)
+    {
+        if (concept is null) return null;
+        var r = new float[concept.Length];
+        TensorPrimitives.Subtract(concept, _filterCenter, r);
+        return r;
+    }
 
     /// <summary>θ: items with sim(C⁺, P_i) below it are filtered out (−∞: no positive filter).</summary>
     public float PositiveThreshold { get; set; }
@@ -217,7 +276,7 @@ public sealed class ConceptModel
     public ConceptFilter Filter(ConceptVector concept, float? positiveThreshold = null, float? negativeThreshold = null)
     {
         ArgumentNullException.ThrowIfNull(concept);
-        return new ConceptFilter(_normalizedItems, Items.Dim(1), concept.Positive, concept.Negative,
+        return new ConceptFilter(_normalizedItems, Items.Dim(1), Centered(concept.Positive), Centered(concept.Negative),
             positiveThreshold ?? PositiveThreshold, negativeThreshold ?? NegativeThreshold);
     }
 
@@ -229,9 +288,9 @@ public sealed class ConceptModel
         using (GradMode.NoGrad()) return Interest.Forward(Items, [history]).ToArray();
     }
 
-    /// <summary>cos(v, P_i): the similarity the filter uses.</summary>
+    /// <summary>cos(v − μ_T, T_i − μ_T), or cos(v, P_i) without <see cref="ItemConcepts"/>: the similarity the filter uses.</summary>
     public float Similarity(ReadOnlySpan<float> vector, int item) =>
-        TensorPrimitives.Dot(ConceptFilter.Normalized(vector), _normalizedItems.AsSpan(item * Items.Dim(1), Items.Dim(1)));
+        TensorPrimitives.Dot(ConceptFilter.Normalized(Centered(vector.ToArray())), _normalizedItems.AsSpan(item * Items.Dim(1), Items.Dim(1)));
 
     // ------------------------------------------------------------------ persistence
 
@@ -249,7 +308,8 @@ public sealed class ConceptModel
             AtomicFile.Write(Path.Combine(dir, "concept.json"), s => s.Write(bytes));
             SafeTensors.Save(Path.Combine(dir, "concept.safetensors"),
                 Encoder.StateDict().Select(p => new KeyValuePair<string, Tensor>("concept." + p.Key, p.Value))
-                    .Concat(Interest.StateDict().Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value))));
+                    .Concat(Interest.StateDict().Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value)))
+                    .Concat(ItemConcepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", ItemConcepts)]));
             Encoder.Bert.Save(Path.Combine(dir, "bert"));
         });
     }
@@ -285,7 +345,8 @@ public sealed class ConceptModel
         interest.LoadParameters(Strip(tensors, "interest."), source: weights);
         encoder.Eval();
         interest.Eval();
-        return new ConceptModel(encoder, interest, items, manifest.PositiveThreshold, manifest.NegativeThreshold) { SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight };
+        return new ConceptModel(encoder, interest, items, manifest.PositiveThreshold, manifest.NegativeThreshold) { SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight,
+            ItemConcepts = tensors.TryGetValue("item_concepts", out var t) ? t : null };
     }
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>

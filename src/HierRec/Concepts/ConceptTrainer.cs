@@ -97,6 +97,18 @@ public static class ConceptTrainer
             () => Validate(data, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive), out int alignEpochs);
         encoder.Eval();
         interest.Eval();
+        if (options.FilterOnItemText && textItems.Length > 0)
+        {
+            var itemConcepts = new Tensor(items.Dim(0), d);
+            using (GradMode.NoGrad())
+                for (int s = 0; s < textItems.Length; s += 256)
+                {
+                    var chunk = textItems.AsSpan(s, Math.Min(256, textItems.Length - s)).ToArray();
+                    var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
+                    for (int r = 0; r < chunk.Length; r++) c.Data.Slice(r * d, d).CopyTo(itemConcepts.Data.Slice(chunk[r] * d, d));
+                }
+            model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0
+        }
 
         // (3) β of text cold start: described users served from the description alone, on their validation items.
         double coldNdcg = double.NaN;

@@ -92,7 +92,9 @@ public sealed class ConceptRecommenderTests : IDisposable
         foreach (var (text, wanted, rejected) in new[] { ("likes mystery, dislikes romance", "mystery", "romance"), ("喜欢冒险电影，讨厌科学电影", "adventure", "science") })
         {
             var top = r.RecommendFromDescription(text, 20);
-            Assert.Equal(20, top.Count);
+            var cv = r.Describe(text);
+            var f = r.Concepts!.Filter(cv);
+            Assert.True(20 == top.Count, $"θ {r.Concepts.PositiveThreshold} θ⁻ {r.Concepts.NegativeThreshold}; allowed {Enumerable.Range(0, 240).Count(f.Allows)}; pos sims {string.Join(",", Enumerable.Range(0, 10).Select(i => f.PositiveSimilarity(i).ToString("F2")))}; neg {string.Join(",", Enumerable.Range(0, 10).Select(i => f.NegativeSimilarity(i).ToString("F2")))}");
             Assert.True(Share(top, wanted) > Share(top, rejected), $"{text}: {Share(top, wanted):P0} wanted vs {Share(top, rejected):P0} rejected");
         }
     }
