@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HierRec.Concepts;
 using HierRec.Data;
 using HierRec.Explanations;
@@ -394,8 +393,6 @@ public sealed class HierarchicalRecommender
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
         string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm);
 
-    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (architecture, profile schema, ids,
     /// the users' histories, neighbours and profiles), model.safetensors, text.safetensors (cached item text vectors),
@@ -405,7 +402,7 @@ public sealed class HierarchicalRecommender
     {
         var manifest = new Manifest("hierrec-hierarchical", 1, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
             [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
+        var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
             AtomicFile.Write(Path.Combine(dir, "recommender.json"), s => s.Write(bytes));
@@ -422,19 +419,7 @@ public sealed class HierarchicalRecommender
     /// <exception cref="InvalidDataException">The folder is not a HierRec recommender or its files disagree (named).</exception>
     public static HierarchicalRecommender Load(string folder)
     {
-        string path = Path.Combine(folder, "recommender.json");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: recommender.json is missing; not a saved HierarchicalRecommender.", path);
-        Manifest manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(path), Json) ?? throw new InvalidDataException($"{path}: empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not valid ({ex.Message}).", ex);
-        }
-        if (manifest.Format != "hierrec-hierarchical" || manifest.Version != 1)
-            throw new InvalidDataException($"{path}: format {manifest.Format} version {manifest.Version} is not supported (hierrec-hierarchical 1).");
+        var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", 1, m => (m.Format, m.Version));
         var rng = new Rng(0);
         var profile = manifest.Profile is null ? null : new ProfileEncoder(manifest.Profile, rng);
         var model = new HierarchicalModel(manifest.Users, manifest.Items, profile, manifest.TextWidth, manifest.Model, rng);

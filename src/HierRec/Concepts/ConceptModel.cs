@@ -1,5 +1,4 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using System.Text.Json;
 using HierRec.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Serialization;
@@ -296,13 +295,11 @@ public sealed class ConceptModel
 
     private sealed record Manifest(string Format, int Version, int Dimension, int MaxLength, int MaxHistory, float SteeringWeight, float ColdSteeringWeight, float PositiveThreshold, float NegativeThreshold, ConceptCues Cues);
 
-    private static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
     /// <summary>Writes concept.json, concept.safetensors (both encoders) and bert/ into <paramref name="folder"/>, atomically.</summary>
     public void Save(string folder)
     {
         var manifest = new Manifest("hierrec-concepts", 1, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues);
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
+        var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
             AtomicFile.Write(Path.Combine(dir, "concept.json"), s => s.Write(bytes));
@@ -319,19 +316,8 @@ public sealed class ConceptModel
     public static ConceptModel Load(string folder, Tensor items)
     {
         ArgumentNullException.ThrowIfNull(items);
+        var manifest = ManifestJson.Read<Manifest>(folder, "concept.json", "ConceptModel", "hierrec-concepts", 1, m => (m.Format, m.Version));
         string path = Path.Combine(folder, "concept.json");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: concept.json is missing; not a saved ConceptModel.", path);
-        Manifest manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllBytes(path), Json) ?? throw new InvalidDataException($"{path}: empty.");
-        }
-        catch (JsonException ex)
-        {
-            throw new InvalidDataException($"{path}: not valid ({ex.Message}).", ex);
-        }
-        if (manifest.Format != "hierrec-concepts" || manifest.Version != 1)
-            throw new InvalidDataException($"{path}: format {manifest.Format} version {manifest.Version} is not supported (hierrec-concepts 1).");
         if (items.Rank != 2 || items.Dim(1) != manifest.Dimension)
             throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {Tensor.ShapeString(items.Shape)}.");
         var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true });

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HierRec;
+
+/// <summary>The JSON manifests of saved folders: written as UTF-8 bytes, read back with errors that name the file.</summary>
+internal static class ManifestJson
+{
+    // Thresholds may be ±∞ (a switched-off filter side); JSON has no literal for them, so they are written as strings.
+    private static readonly JsonSerializerOptions Options = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static byte[] Serialize<T>(T manifest) => JsonSerializer.SerializeToUtf8Bytes(manifest, Options);
+
+    /// <summary>Reads <paramref name="fileName"/> in <paramref name="folder"/>; <paramref name="describe"/> gives (format, version) to check.</summary>
+    /// <exception cref="FileNotFoundException">The file is missing.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid JSON of <typeparamref name="T"/> or has another format or version.</exception>
+    public static T Read<T>(string folder, string fileName, string what, string format, int version, Func<T, (string Format, int Version)> describe) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        string path = Path.Combine(folder, fileName);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: {fileName} is missing; not a saved {what}.", path);
+        T manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<T>(File.ReadAllBytes(path), Options) ?? throw new InvalidDataException($"{path}: empty.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not valid ({ex.Message}).", ex);
+        }
+        var (f, v) = describe(manifest);
+        if (f != format || v != version) throw new InvalidDataException($"{path}: format {f} version {v} is not supported ({format} {version}).");
+        return manifest;
+    }
+}
