@@ -279,6 +279,18 @@ public sealed class HierarchicalRecommender
             return Dot(_model.Encode(batch, _itemVectors).Users.Data, _itemVectors.Data.Slice(item * dim, dim));
     }
 
+    /// <summary>x_u of known users encoded with the given histories (most recent first) instead of their training ones.</summary>
+    internal float[][] UserVectorsWithHistories(int[] users, int[][] histories)
+    {
+        int dim = _model.Options.Dimension;
+        var batch = _context.Batch(users) with { Histories = histories };
+        using (GradMode.NoGrad())
+        {
+            var x = _model.Encode(batch, _itemVectors).Users;
+            return Enumerable.Range(0, users.Length).Select(r => x.Data.Slice(r * dim, dim).ToArray()).ToArray();
+        }
+    }
+
     internal IdMap UserIds => _users;
 
     internal IdMap ItemIds => _items;

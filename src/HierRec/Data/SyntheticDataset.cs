@@ -26,6 +26,12 @@ public sealed class SyntheticOptions
     /// <summary>Exponent on item popularity when sampling within a topic (0 = none). Default 0.8.</summary>
     public double PopularityBias { get; init; } = 0.8;
 
+    /// <summary>
+    /// Probability that an interaction happens in its category's quarter of the day (category c between 6c and 6c + 6
+    /// o'clock, UTC): the time-of-day signal of context-aware models. Default 0 (none; the other draws are unchanged).
+    /// </summary>
+    public double TimeOfDaySignal { get; init; }
+
     /// <summary>Seed. Default 7.</summary>
     public ulong Seed { get; init; } = 7;
 }
@@ -160,6 +166,11 @@ public static class SyntheticDataset
                 int item = candidates[Sample(weights, rng)];
                 if (!seen.Add(item)) continue;
                 t += 600 + rng.NextInt(86_400);
+                if (options.TimeOfDaySignal > 0 && rng.NextDouble() < options.TimeOfDaySignal)
+                {
+                    long shifted = t - t % 86_400 + c * 21_600 + rng.NextInt(21_600);
+                    t = shifted > t ? shifted : shifted + 86_400;
+                }
                 interactions.Add(new Interaction(u, item, 1, t));
             }
         }

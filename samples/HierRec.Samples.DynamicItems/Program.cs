@@ -1,0 +1,195 @@
+// HierRec.Samples.DynamicItems: items whose representation depends on the user's recent history and the moment.
+//
+//   dotnet run -c Release --project samples/HierRec.Samples.DynamicItems                 # synthetic data, one day replayed
+//   dotnet run -c Release --project samples/HierRec.Samples.DynamicItems -- --dataset ml-100k --data ../shared/data --evaluate
+//
+// 1. Order the interactions by time: the first 70 % of the time span trains the hierarchical model (the static item
+//    vectors E_i and the user encoder), the next 10 % fits the dynamic layers (S_i = E_i + g ⊙ Attn(E_i, [history;
+//    context])) on interactions the base model never saw, and the last 20 % is the stream.
+// 2. Scenario: replay one day of a user's stream hour by hour; at each step print the top 5 with their category, and
+//    feed the hour's interactions to Update, so both the time of day and new events move the list.
+// 3. With --evaluate: prequential evaluation over the stream in daily chunks (recommend first, then learn) of the static
+//    model, the dynamic representation without updates, with updates, and with updates but no context; the hit rate of
+//    items first seen in the stream against MostPopular; and latency of both serving stages on one core.
+using System.Diagnostics;
+using HierRec;
+using HierRec.Data;
+using HierRec.Evaluation;
+using HierRec.Items;
+using HierRec.Text;
+using HierRec.Training;
+using Spectre.Console;
+
+string dataset = "synthetic", dataRoot = "../shared/data";
+bool evaluate = false;
+for (int a = 0; a < args.Length; a++)
+{
+    string next = a + 1 < args.Length ? args[a + 1] : "";
+    switch (args[a])
+    {
+        case "--dataset": dataset = next; a++; break;
+        case "--data": dataRoot = next; a++; break;
+        case "--evaluate": evaluate = true; break;
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate).");
+    }
+}
+
+var total = Stopwatch.StartNew();
+var data = dataset switch
+{
+    // The synthetic users do each category at its own time of day (category c mostly between 6c and 6c + 6 o'clock).
+    "synthetic" => SyntheticDataset.Generate(new SyntheticOptions { TimeOfDaySignal = 0.7 }),
+    "ml-100k" => MovieLens100K.Load(Path.Combine(dataRoot, "ml-100k")),
+    _ => throw new ArgumentException($"Unknown dataset '{dataset}' (synthetic or ml-100k: the stream needs timestamps)."),
+};
+data = Splits.Deduplicate(Splits.ToImplicit(data));
+
+// Step 1: split by time.
+long t0 = data.Interactions.Min(x => x.Timestamp), t1 = data.Interactions.Max(x => x.Timestamp);
+long cutBase = t0 + (long)(0.7 * (t1 - t0)), cutDynamic = t0 + (long)(0.8 * (t1 - t0));
+var basePart = data.WithInteractions(data.Interactions.Where(x => x.Timestamp < cutBase).ToList(), data.Name + "/base");
+var dynamicPart = data.WithInteractions(data.Interactions.Where(x => x.Timestamp >= cutBase && x.Timestamp < cutDynamic).ToList(), data.Name + "/dynamic");
+var stream = data.Interactions.Where(x => x.Timestamp >= cutDynamic).OrderBy(x => x.Timestamp).ToList();
+AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: base {basePart.Interactions.Count}, dynamic fit {dynamicPart.Interactions.Count}, stream {stream.Count} interactions "
+    + $"({DateTimeOffset.FromUnixTimeSeconds(cutDynamic):yyyy-MM-dd} to {DateTimeOffset.FromUnixTimeSeconds(t1):yyyy-MM-dd})");
+
+HierarchicalRecommender baseModel = null!;
+DynamicRecommender dynamic = null!;
+var dynamicOptions = new DynamicOptions();
+AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+    .Start(ctx =>
+    {
+        var baseTask = ctx.AddTask("Fitting the hierarchical model", maxValue: 1);
+        baseModel = HierarchicalRecommender.Fit(basePart, dynamicPart, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 64 },
+            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
+            DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
+        }, new SyncProgress(p => { baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
+        baseTask.Value = baseTask.MaxValue;
+        var dynamicTask = ctx.AddTask("Fitting the dynamic item layers", maxValue: 1);
+        dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions,
+            new SyncProgress(p => { dynamicTask.MaxValue = Math.Max(1, p.TotalSteps); dynamicTask.Value = p.Step; }));
+        dynamicTask.Value = dynamicTask.MaxValue;
+    });
+
+var genres = data.ItemFeatures.Tags("genres");
+var titles = data.ItemFeatures.TextColumns.Contains("title") ? data.ItemFeatures.Text("title") : null;
+string Name(int item) => $"{titles?[item] ?? data.Items.ToExternal(item)} [{string.Join(", ", genres[item].Where(g => !g.Contains('/')).Take(2))}]";
+
+if (evaluate) Prequential();
+else Scenario();
+AnsiConsole.MarkupLine($"Total {total.Elapsed.TotalSeconds:F0} s");
+return 0;
+
+// Step 2: one user's day, hour by hour.
+void Scenario()
+{
+    var byUserDay = stream.GroupBy(x => (x.User, Day: x.Timestamp / 86_400)).OrderByDescending(g => g.Count()).First();
+    int u = byUserDay.Key.User;
+    string user = data.Users.ToExternal(u);
+    long dayStart = byUserDay.Key.Day * 86_400;
+    AnsiConsole.MarkupLine($"\nUser {user} on {DateTimeOffset.FromUnixTimeSeconds(dayStart):yyyy-MM-dd}: {byUserDay.Count()} interactions that day");
+    var table = new Table().AddColumns("hour (UTC)", "new events", "top 5 (dynamic)", "update");
+    for (int hour = 0; hour < 24; hour += 3)
+    {
+        long now = dayStart + hour * 3600;
+        var top = dynamic.Recommend(user, RequestContext.AtUnixTime(now), 5);
+        var events = stream.Where(x => x.User == u && x.Timestamp >= now && x.Timestamp < now + 3 * 3600).ToList();
+        string update = "";
+        if (events.Count > 0)
+        {
+            var report = dynamic.Update(events);
+            update = $"{report.NewExamples} new + {report.ReplayedExamples} replayed, {report.Steps} steps, v{report.Version}";
+        }
+        table.AddRow($"{hour:00}:00", Markup.Escape(string.Join("\n", events.Select(x => Name(x.Item)))),
+            Markup.Escape(string.Join("\n", top.Select(t => Name(t.ItemIndex)))), update);
+    }
+    AnsiConsole.Write(table);
+}
+
+// Step 3: prequential evaluation.
+void Prequential()
+{
+    var days = stream.GroupBy(x => (x.Timestamp - cutDynamic) / 86_400).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
+    var noUpdates = dynamic;                                            // observes the stream, never learns
+    var withUpdates = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions);
+    var noContext = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseContext = false });
+    var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
+    var popularity = new double[data.ItemCount];
+    foreach (var x in basePart.Interactions.Concat(dynamicPart.Interactions)) popularity[x.Item]++;
+    string[] names = ["static (E_i, history-aware x_u)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context", "MostPopular (updated daily)"];
+    var ndcg = new double[names.Length];
+    var recall = new double[names.Length];
+    int cases = 0, coldCases = 0;
+    var coldHits = new double[names.Length];
+    long updated = 0;
+    var updateTime = TimeSpan.Zero;
+    foreach (var day in days)
+    {
+        foreach (var group in day.GroupBy(x => x.User))
+        {
+            string user = data.Users.ToExternal(group.Key);
+            var relevant = group.Select(x => x.Item).ToHashSet();
+            var history = noUpdates.HistoryOf(user);
+            relevant.ExceptWith(history);
+            if (relevant.Count == 0) continue;
+            var context = RequestContext.AtUnixTime(group.Min(x => x.Timestamp));
+            var seen = history.ToHashSet();
+            var lists = new int[names.Length][];
+            lists[0] = noUpdates.RecommendStatic(user, 10).Select(r => r.ItemIndex).ToArray();
+            lists[1] = noUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[2] = withUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[3] = noContext.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[4] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            for (int m = 0; m < names.Length; m++)
+            {
+                ndcg[m] += RankingMetrics.Ndcg(lists[m], relevant, 10);
+                recall[m] += RankingMetrics.Recall(lists[m], relevant, 10);
+            }
+            cases++;
+            foreach (int item in relevant.Where(i => !known.Contains(i)))
+            {
+                coldCases++;
+                for (int m = 0; m < names.Length; m++) coldHits[m] += lists[m].Contains(item) ? 1 : 0;
+            }
+        }
+        // Then learn: the day's interactions become history (and training data for the updating models).
+        noUpdates.Observe(day);
+        var report = withUpdates.Update(day);
+        updated += report.NewExamples;
+        updateTime += report.Elapsed;
+        noContext.Update(day);
+        foreach (var x in day) { popularity[x.Item]++; known.Add(x.Item); }
+    }
+    var results = new Table().AddColumns($"prequential, {days.Count} daily chunks, {cases} (user, day) cases", "NDCG@10", "Recall@10", $"hit rate on items new in the stream ({coldCases} cases)");
+    for (int m = 0; m < names.Length; m++)
+        results.AddRow(names[m], (ndcg[m] / cases).ToString("F4"), (recall[m] / cases).ToString("F4"), coldCases == 0 ? "-" : (coldHits[m] / coldCases).ToString("P2"));
+    AnsiConsole.Write(results);
+    AnsiConsole.MarkupLine($"Update throughput: {updated} interactions in {updateTime.TotalSeconds:F1} s = {updated / Math.Max(1e-9, updateTime.TotalSeconds):F0} interactions/s (with replay)");
+
+    // Latency on one core: 1,000 requests of random (user, time) pairs.
+    using (var process = Process.GetCurrentProcess())
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows()) process.ProcessorAffinity = 1;
+    var rng = new HierRec.Tensors.Rng(3);
+    var users = stream.Select(x => x.User).Distinct().ToArray();
+    var first = new List<double>();
+    var second = new List<double>();
+    for (int r = 0; r < 1100; r++)
+    {
+        string user = data.Users.ToExternal(users[rng.NextInt(users.Length)]);
+        var context = RequestContext.AtUnixTime(cutDynamic + rng.NextInt((int)Math.Min(int.MaxValue, t1 - cutDynamic)));
+        withUpdates.Recommend(user, context, 10, out var candidateTime, out var rerankTime);
+        if (r < 100) continue; // warm-up
+        first.Add(candidateTime.TotalMilliseconds);
+        second.Add(rerankTime.TotalMilliseconds);
+    }
+    static double Quantile(List<double> v, double q) { var s = v.Order().ToArray(); return s[Math.Min(s.Length - 1, (int)(q * s.Length))]; }
+    AnsiConsole.MarkupLine($"Latency on one core over 1,000 requests: candidates (top {dynamicOptions.Candidates} of {data.ItemCount}) median {Quantile(first, 0.5):F3} ms, p99 {Quantile(first, 0.99):F3} ms; "
+        + $"re-ranking {dynamicOptions.Candidates} candidates median {Quantile(second, 0.5):F3} ms, p99 {Quantile(second, 0.99):F3} ms");
+}
+
+sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}

@@ -1,0 +1,206 @@
+using HierRec.Data;
+using HierRec.Items;
+using HierRec.Tensors;
+using HierRec.Tensors.Autograd;
+using HierRec.Text;
+using HierRec.Training;
+
+namespace HierRec.Tests.Items;
+
+public sealed class ContextEncoderTests
+{
+    [Fact]
+    public void TimeFeatures_AreCyclic_SoMidnightNeighboursAreClose()
+    {
+        var before = ContextEncoder.Features(new RequestContext(new DateTimeOffset(2024, 3, 4, 23, 30, 0, TimeSpan.Zero)));
+        var after = ContextEncoder.Features(new RequestContext(new DateTimeOffset(2024, 3, 5, 0, 30, 0, TimeSpan.Zero)));
+        var noon = ContextEncoder.Features(new RequestContext(new DateTimeOffset(2024, 3, 5, 12, 0, 0, TimeSpan.Zero)));
+        static double Dist(float[] a, float[] b) => Math.Sqrt(a.Take(2).Zip(b.Take(2)).Sum(p => (p.First - p.Second) * (p.First - p.Second)));
+        Assert.True(Dist(before, after) < 0.3);
+        Assert.True(Dist(after, noon) > 1.9);
+        Assert.Equal((float)Math.Sin(2 * Math.PI * 12 / 24), noon[0], 5);
+        Assert.Equal(-1f, noon[1], 5);                                   // cos of noon
+        Assert.Equal(1f, noon[5]);                                        // has time
+        Assert.Equal(0f, noon[6]);                                        // no last interaction
+    }
+
+    [Fact]
+    public void Recency_IsTheLogOfHoursSinceTheLastInteraction()
+    {
+        var f = ContextEncoder.Features(RequestContext.AtUnixTime(1_000_000 + 9 * 3600, 1_000_000));
+        Assert.Equal((float)(Math.Log(10) / 5), f[4], 5);
+        Assert.Equal(1f, f[6]);
+        Assert.All(ContextEncoder.Features(RequestContext.None), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void UnknownCategories_MapToTheLearntUnknownVector_NeverThrow()
+    {
+        var schema = new ContextSchema(new Dictionary<string, IReadOnlyList<string>> { ["page"] = ["home", "search"], ["device"] = ["phone"] });
+        var encoder = new ContextEncoder(8, schema, new Rng(1));
+        using var _ = GradMode.NoGrad();
+        var fields = new[]
+        {
+            new Dictionary<string, string> { ["page"] = "checkout", ["device"] = "tv" },   // both unknown values
+            new Dictionary<string, string>(),                                              // both missing
+            new Dictionary<string, string> { ["page"] = "home", ["colour"] = "red" },      // known + unknown field
+        };
+        var v = encoder.Encode(fields.Select(f => new RequestContext(Fields: f)).ToArray());
+        Assert.Equal(v.Data.Slice(0, 8).ToArray(), v.Data.Slice(8, 8).ToArray());
+        Assert.NotEqual(v.Data.Slice(0, 8).ToArray(), v.Data.Slice(16, 8).ToArray());
+        Assert.All(v.ToArray(), x => Assert.True(float.IsFinite(x)));
+    }
+}
+
+/// <summary>A small base model and dynamic layers on synthetic data with a time-of-day signal, shared by the tests.</summary>
+internal static class DynamicFixture
+{
+    public static readonly Lazy<(Dataset Data, Dataset Base, Dataset Tune, List<Interaction> Stream, HierarchicalRecommender Model)> Base = new(() =>
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 160, Items = 160, TimeOfDaySignal = 0.7 })));
+        var ordered = data.Interactions.OrderBy(x => x.Timestamp).ToList();
+        int a = ordered.Count * 6 / 10, b = ordered.Count * 8 / 10;
+        // Item 0 never occurs in the base period: it is a new item served from its text.
+        var basePart = data.WithInteractions(ordered[..a].Where(x => x.Item != 0).ToList());
+        var tune = data.WithInteractions(ordered[a..b].Concat(ordered[..a].Where(x => x.Item == 0)).OrderBy(x => x.Timestamp).ToList());
+        var model = HierarchicalRecommender.Fit(basePart, tune, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, MaxFriends = 8 },
+            Training = new HierarchicalTrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 5e-3f },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 16, MaxLength = 16 },
+        });
+        return (data, basePart, tune, ordered[b..], model);
+    });
+
+    public static DynamicRecommender Fit(DynamicOptions? options = null)
+    {
+        var (_, basePart, tune, _, model) = Base.Value;
+        return DynamicRecommender.Fit(model, basePart, tune, options ?? new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64 });
+    }
+}
+
+public sealed class DynamicRecommenderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-dynamic-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void TwoStageServing_ReRanksTheStaticCandidates_AndDependsOnTheContext()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, _, _) = DynamicFixture.Base.Value;
+        string user = data.Users.ToExternal(5);
+        var seen = dyn.HistoryOf(user).ToHashSet();
+        var candidates = dyn.RecommendStatic(user, 40).Select(r => r.ItemIndex).ToHashSet();
+        var night = dyn.Recommend(user, RequestContext.AtUnixTime(1_600_000_000 + 2 * 3600), 10);
+        var noon = dyn.Recommend(user, RequestContext.AtUnixTime(1_600_000_000 + 13 * 3600), 10);
+        Assert.Equal(10, night.Count);
+        Assert.All(night, r => Assert.Contains(r.ItemIndex, candidates));
+        Assert.DoesNotContain(night, r => seen.Contains(r.ItemIndex));
+        for (int i = 1; i < night.Count; i++) Assert.True(night[i - 1].Score >= night[i].Score);
+        var scoresNight = dyn.Score(user, RequestContext.AtUnixTime(1_600_000_000 + 2 * 3600), night.Select(r => r.ItemId).ToArray());
+        var scoresNoon = dyn.Score(user, RequestContext.AtUnixTime(1_600_000_000 + 13 * 3600), night.Select(r => r.ItemId).ToArray());
+        Assert.Equal(night.Select(r => r.Score), scoresNight);
+        Assert.NotEqual(scoresNight, scoresNoon);
+    }
+
+    [Fact]
+    public void Update_SwapsSnapshotsAtomically_UnderConcurrentReaders()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, stream, _) = DynamicFixture.Base.Value;
+        var user = data.Users.ToExternal(7);
+        int u = 7;
+        var items = dyn.RecommendStatic(user, 20).Select(r => r.ItemIndex).ToArray();
+        var context = RequestContext.AtUnixTime(1_600_000_000);
+        // Every score a reader sees must equal the scores of one whole snapshot, recomputed afterwards from that snapshot.
+        var seen = new System.Collections.Concurrent.ConcurrentBag<(long Version, float[] Scores)>();
+        var snapshots = new System.Collections.Concurrent.ConcurrentDictionary<long, DynamicRecommender.Snapshot>();
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var s = dyn.Current;
+                snapshots.TryAdd(s.Version, s);
+                seen.Add((s.Version, dyn.Score(s, u, context, items)));
+            }
+        })).ToArray();
+        var otherUsers = stream.Where(x => x.User != u).ToList();
+        for (int k = 0; k < 4; k++)
+        {
+            dyn.Update(otherUsers.Skip(k * 20).Take(20).ToList());
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!seen.Any(x => x.Version == k + 1) && DateTime.UtcNow < deadline) Thread.Sleep(1); // a reader has served the new snapshot
+        }
+        stop.Cancel();
+        Task.WaitAll(readers);
+        Assert.Equal(4, dyn.Version);
+        Assert.True(seen.Select(x => x.Version).Distinct().Count() >= 2, "readers saw more than one snapshot");
+        foreach (var (version, scores) in seen)
+            Assert.Equal(dyn.Score(snapshots[version], u, context, items), scores);
+    }
+
+    [Fact]
+    public void Update_ChangesOnlyTheDynamicLayers_AndAppendsHistory()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, stream, model) = DynamicFixture.Base.Value;
+        var before = model.Model.StateDict().ToDictionary(p => p.Key, p => p.Value.ToArray());
+        var gateBefore = dyn.Current.Items.Gate.Weight.ToArray();
+        var batch = stream.Take(50).ToList();
+        var x = batch[0];
+        int lengthBefore = dyn.HistoryOf(data.Users.ToExternal(x.User)).Count;
+        var report = dyn.Update(batch);
+        Assert.Equal(50, report.NewExamples);
+        Assert.True(report.ReplayedExamples > 0);
+        Assert.Equal(1, report.Version);
+        Assert.NotEqual(gateBefore, dyn.Current.Items.Gate.Weight.ToArray());
+        foreach (var (name, p) in model.Model.StateDict()) Assert.Equal(before[name], p.ToArray());
+        var history = dyn.HistoryOf(data.Users.ToExternal(x.User));
+        Assert.Equal(lengthBefore + batch.Count(y => y.User == x.User), history.Count);
+        Assert.Equal(batch.Last(y => y.User == x.User).Item, history[0]); // most recent first
+    }
+
+    [Fact]
+    public void NewItems_WithTextOnly_GetADynamicRepresentation()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, basePart, tune, _, model) = DynamicFixture.Base.Value;
+        var known = basePart.Interactions.Select(x => x.Item).ToHashSet();
+        int cold = 0;
+        Assert.DoesNotContain(cold, known);
+        Assert.False(model.Model.ItemTower.Warm![cold]);
+        var scores = dyn.Score(data.Users.ToExternal(3), RequestContext.AtUnixTime(1_600_000_000), [data.Items.ToExternal(cold), data.Items.ToExternal(known.First())]);
+        Assert.All(scores, s => Assert.True(float.IsFinite(s)));
+        Assert.NotEqual(0f, scores[0]);
+    }
+
+    [Fact]
+    public void SaveLoad_ServesTheSameTwoStageRecommendations()
+    {
+        var dyn = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, Context = new ContextSchema(new Dictionary<string, IReadOnlyList<string>> { ["page"] = ["home"] }) });
+        var (data, _, _, stream, _) = DynamicFixture.Base.Value;
+        dyn.Update(stream.Take(30).ToList());
+        string folder = Path.Combine(_dir, "dyn");
+        dyn.Save(folder);
+        var loaded = DynamicRecommender.Load(folder);
+        Assert.Equal(dyn.Version, loaded.Version);
+        var context = RequestContext.AtUnixTime(1_600_050_000, fields: new Dictionary<string, string> { ["page"] = "home" });
+        foreach (int u in new[] { 0, 9, 33 })
+        {
+            string user = data.Users.ToExternal(u);
+            Assert.Equal(dyn.HistoryOf(user), loaded.HistoryOf(user));
+            var a = dyn.Recommend(user, context, 10);
+            var b = loaded.Recommend(user, context, 10);
+            Assert.Equal(a.Select(r => r.ItemId), b.Select(r => r.ItemId));
+            for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Score, b[i].Score, 4);
+        }
+        File.WriteAllText(Path.Combine(folder, "dynamic.json"), "[]");
+        Assert.Contains("dynamic.json", Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message);
+    }
+}
