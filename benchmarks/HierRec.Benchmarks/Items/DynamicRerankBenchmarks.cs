@@ -1,0 +1,77 @@
+using BenchmarkDotNet.Attributes;
+using HierRec.Items;
+using HierRec.Tensors;
+using HierRec.Tensors.Autograd;
+
+namespace HierRec.Benchmarks.Items;
+
+/// <summary>
+/// The second serving stage: re-ranking one request's candidates by their dynamic representations
+/// S_i = E_i + g ⊙ Attn(E_i, [history; context]) and r = ⟨x_u, S_i⟩, on one thread. The baseline is the first stage's
+/// own scoring of the same candidates, ⟨x_u, E_i⟩. Candidate counts include one that is not a multiple of the vector width.
+/// </summary>
+[InProcess]
+[WarmupCount(2)]
+[IterationCount(10)]
+[MemoryDiagnoser]
+public class DynamicRerankBenchmarks
+{
+    private const int Items = 1682, D = 64;
+    private DynamicItemEncoder _encoder = null!;
+    private ContextEncoder _context = null!;
+    private Tensor _items = null!, _candidates = null!, _user = null!;
+    private int[] _history = [];
+
+    [Params(57, 200)]
+    public int Candidates { get; set; }
+
+    [Params(10, 50)]
+    public int History { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Rng(1);
+        _encoder = new DynamicItemEncoder(D, 50, rng);
+        _encoder.Gate.Bias!.Data.Fill(0f); // an open gate, as after training
+        _context = new ContextEncoder(D, ContextSchema.Empty, rng);
+        _encoder.Eval();
+        _context.Eval();
+        _items = Tensor.RandomNormal(rng, 0.3f, Items, D);
+        _user = Tensor.RandomNormal(rng, 0.3f, 1, D);
+        var ids = Enumerable.Range(0, Candidates).Select(_ => rng.NextInt(Items)).ToArray();
+        _candidates = new Tensor(1, Candidates, D);
+        for (int j = 0; j < Candidates; j++) _items.Data.Slice(ids[j] * D, D).CopyTo(_candidates.Data.Slice(j * D, D));
+        _history = Enumerable.Range(0, History).Select(_ => rng.NextInt(Items)).ToArray();
+        // One core: the attention kernel would otherwise spread its heads over both.
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows()) return;
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        _affinity = process.ProcessorAffinity;
+        process.ProcessorAffinity = 1;
+    }
+
+    private nint _affinity;
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        if (_affinity == 0 || (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows())) return;
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.ProcessorAffinity = _affinity;
+    }
+
+    [Benchmark(Baseline = true)]
+    public float[] StaticScores()
+    {
+        using var _ = GradMode.NoGrad();
+        return DynamicItemEncoder.Score(_user, _candidates).ToArray();
+    }
+
+    [Benchmark]
+    public float[] DynamicRerank()
+    {
+        using var _ = GradMode.NoGrad();
+        var ctx = _context.Encode([RequestContext.AtUnixTime(1_700_000_000, 1_699_990_000)]);
+        return DynamicItemEncoder.Score(_user, _encoder.Forward(_candidates, _items, [_history], ctx)).ToArray();
+    }
+}
