@@ -6,7 +6,7 @@
 // 1. Order the interactions by time: the first 70 % of the time span trains the hierarchical model (the static item
 //    vectors E_i and the user encoder), the next 10 % fits the dynamic layers (S_i = E_i + g ⊙ Attn(E_i, [history;
 //    context])) on interactions the base model never saw, and the last 20 % is the stream.
-// 2. Scenario: replay one day of a user's stream hour by hour; every 3 hours print the top 10's categories, and
+// 2. Scenario: replay one day of a user's stream hour by hour; each hour print the top 10's categories, and
 //    feed the hour's interactions to Update, so both the time of day and new events move the list.
 // 3. With --evaluate: prequential evaluation over the stream in daily chunks (recommend first, then learn) of the static
 //    model, the dynamic representation without updates, with updates, and with updates but no context; the hit rate of
@@ -93,12 +93,12 @@ void Scenario()
     string user = data.Users.ToExternal(u);
     long dayStart = byUserDay.Key.Day * 86_400;
     AnsiConsole.MarkupLine($"\nUser {user} on {DateTimeOffset.FromUnixTimeSeconds(dayStart):yyyy-MM-dd}: {byUserDay.Count()} interactions that day");
-    var table = new Table().AddColumns("hour (UTC)", "events in the next 3 h", "top 10: categories", "top 1", "update");
-    for (int hour = 0; hour < 24; hour += 3)
+    var table = new Table().AddColumns("hour (UTC)", "events in the hour", "top 10: categories", "top 1", "update");
+    for (int hour = 0; hour < 24; hour++)
     {
         long now = dayStart + hour * 3600;
         var top = dynamic.Recommend(user, RequestContext.AtUnixTime(now), 10);
-        var events = stream.Where(x => x.User == u && x.Timestamp >= now && x.Timestamp < now + 3 * 3600).ToList();
+        var events = stream.Where(x => x.User == u && x.Timestamp >= now && x.Timestamp < now + 3600).ToList();
         string update = "";
         if (events.Count > 0)
         {
