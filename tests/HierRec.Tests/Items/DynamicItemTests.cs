@@ -109,7 +109,7 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
-    public void Update_SwapsSnapshotsAtomically_UnderConcurrentReaders()
+    public async Task Update_SwapsSnapshotsAtomically_UnderConcurrentReaders()
     {
         var dyn = DynamicFixture.Fit();
         var (data, _, _, stream, _) = DynamicFixture.Base.Value;
@@ -138,7 +138,7 @@ public sealed class DynamicRecommenderTests : IDisposable
             while (!seen.Any(x => x.Version == k + 1) && DateTime.UtcNow < deadline) Thread.Sleep(1); // a reader has served the new snapshot
         }
         stop.Cancel();
-        Task.WaitAll(readers);
+        await Task.WhenAll(readers);
         Assert.Equal(4, dyn.Version);
         Assert.True(seen.Select(x => x.Version).Distinct().Count() >= 2, "readers saw more than one snapshot");
         foreach (var (version, scores) in seen)
