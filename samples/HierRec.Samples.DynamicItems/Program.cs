@@ -111,6 +111,14 @@ void Scenario()
             Markup.Escape(top.Count > 0 ? Name(top[0].ItemIndex) : ""), update);
     }
     AnsiConsole.Write(table);
+    // Why: the same item at two times of day, its score split into the static part and the context's effect.
+    var item = dynamic.Recommend(user, RequestContext.AtUnixTime(dayStart + 2 * 3600), 1)[0];
+    foreach (int hour in new[] { 2, 14 })
+    {
+        var why = dynamic.Explain(user, item.ItemId, RequestContext.AtUnixTime(dayStart + hour * 3600));
+        AnsiConsole.MarkupLine(Markup.Escape($"{Name(item.ItemIndex)} at {hour:00}:00: score {why.Score:F3} = static {why.StaticScore:F3} + refinement {why.Score - why.StaticScore:+0.000;-0.000}; "
+            + $"the context alone moves it by {why.ContextEffect:+0.000;-0.000} (attention on the context {why.ContextAttention:P0})"));
+    }
 }
 
 // Step 3: prequential evaluation.

@@ -61,8 +61,17 @@ public sealed class DynamicItemEncoder : Module
     /// <param name="histories">Per request, the user's item indices most recent first (cut to <see cref="MaxHistory"/>).</param>
     /// <param name="context">(B, D) context vectors, or null to attend to the history alone.</param>
     /// <returns>(B, N, D) dynamic vectors S.</returns>
-    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context)
+    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context) =>
+        Forward(candidates, items, histories, context, out _);
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, Tensor, IReadOnlyList{int[]}, Tensor?)"/>, also returning the (B, N, T') attention
+    /// weights averaged over heads (T' = history slots, then the context slot when there is a context), or null when there
+    /// was nothing to attend to.
+    /// </summary>
+    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context, out Tensor? weights)
     {
+        weights = null;
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(histories);
@@ -95,9 +104,21 @@ public sealed class DynamicItemEncoder : Module
         bool any = false;
         for (int r = 0; r < b && !any; r++) any = mask.Data.Slice(r * slots, slots).IndexOfAnyExcept(0f) >= 0;
         if (!any) return candidates; // nothing to attend to: the static vectors
-        var a = Ops.Attention(Query.Forward(candidates), Key.Forward(keys), Value.Forward(keys), Heads, mask); // (B, N, D)
+        var a = Ops.Attention(Query.Forward(candidates), Key.Forward(keys), Value.Forward(keys), Heads, mask, out var probs, keepProbabilities: true); // (B, N, D)
+        weights = HeadMean(probs!, b, n, slots, Heads);
         var g = Ops.Sigmoid(Gate.Forward(Ops.Concat([candidates, a], 2)));
         return candidates + g * a;
+    }
+
+    private static Tensor HeadMean(Tensor probabilities, int b, int n, int t, int heads)
+    {
+        var w = new Tensor(b, n, t);
+        var p = probabilities.Data; // (B, heads, N, T)
+        for (int r = 0; r < b; r++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < t; j++) w.Data[(r * n + i) * t + j] += p[((r * heads + h) * n + i) * t + j] / heads;
+        return w;
     }
 
     /// <summary>r = ⟨u, S_i⟩ for each request's candidates: users (B, D), dynamic (B, N, D) → (B, N).</summary>

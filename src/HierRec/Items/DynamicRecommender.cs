@@ -82,6 +82,16 @@ public sealed record DynamicUpdateReport(int NewExamples, int ReplayedExamples, 
 /// <param name="StaticScore">⟨x_u, E_i⟩, the first stage's score.</param>
 public sealed record DynamicRecommendation(string ItemId, int ItemIndex, float Score, float StaticScore);
 
+/// <summary>Why an item scores as it does under the dynamic representation.</summary>
+/// <param name="ItemId">The item.</param>
+/// <param name="StaticScore">⟨x_u, E_i⟩: the first stage's score.</param>
+/// <param name="Score">⟨x_u, S_i⟩: the dynamic score.</param>
+/// <param name="ContextEffect">The score minus the score without the context token (leave-one-out; 0 without context).</param>
+/// <param name="ContextAttention">The item's attention weight on the context token.</param>
+/// <param name="HistoryAttention">The item's attention weights on the history items, largest first.</param>
+public sealed record DynamicExplanation(string ItemId, float StaticScore, float Score, float ContextEffect, double ContextAttention,
+    IReadOnlyList<Explanations.Attribution> HistoryAttention);
+
 /// <summary>
 /// Context-aware dynamic item representations served in two stages over a fitted <see cref="HierarchicalRecommender"/>:
 /// the static index gives the top <see cref="DynamicOptions.Candidates"/> items for x_u (the user encoded from the
@@ -218,6 +228,32 @@ public sealed class DynamicRecommender
         var ids = itemIds.Select(i => _base.ItemIds.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}'.")).ToArray();
         var history = _histories[u];
         return Rerank(_snapshot, _base.UserVectorsWithHistories([u], [history])[0], history, WithLastTime(context, u), ids);
+    }
+
+    /// <summary>
+    /// The dynamic score of <paramref name="itemId"/> for a known user under <paramref name="context"/>, split into the
+    /// static score, the refinement, and the context's leave-one-out effect, with the attention over history and context.
+    /// </summary>
+    public DynamicExplanation Explain(string userId, string itemId, RequestContext? context)
+    {
+        int u = UserIndex(userId);
+        int item = _base.ItemIds.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
+        var s = _snapshot;
+        var history = _histories[u];
+        var user = _base.UserVectorsWithHistories([u], [history])[0];
+        context = WithLastTime(context, u);
+        using var _ = GradMode.NoGrad();
+        var cand = Tensor.FromArray(_items.Data.Slice(item * _dimension, _dimension), 1, 1, _dimension);
+        var ctx = s.Context?.Encode([context ?? RequestContext.None]);
+        var userRow = Tensor.FromArray(user, 1, _dimension);
+        float score = DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], ctx, out var weights)).ToScalar();
+        float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null)).ToScalar();
+        float staticScore = System.Numerics.Tensors.TensorPrimitives.Dot(user, cand.Data);
+        int t = weights?.Dim(2) ?? 0, shown = Math.Min(history.Length, s.Items.MaxHistory);
+        var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
+            .Select(j => new Explanations.Attribution(_base.ItemIds.ToExternal(history[j]), weights.Data[j])).OrderByDescending(a => a.Value).ToList();
+        double contextAttention = weights is not null && ctx is not null ? weights.Data[t - 1] : 0;
+        return new DynamicExplanation(itemId, staticScore, score, score - without, contextAttention, historyAttention);
     }
 
     internal float[] Score(Snapshot snapshot, int user, RequestContext? context, int[] items) =>

@@ -167,6 +167,25 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void Explain_SplitsTheScore_IntoStaticPart_AndTheContextsLeaveOneOutEffect()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, _, _) = DynamicFixture.Base.Value;
+        string user = data.Users.ToExternal(11);
+        var context = RequestContext.AtUnixTime(1_600_000_000 + 20 * 3600);
+        var top = dyn.Recommend(user, context, 3);
+        var why = dyn.Explain(user, top[0].ItemId, context);
+        Assert.Equal(top[0].Score, why.Score, 4);
+        Assert.Equal(top[0].StaticScore, why.StaticScore, 4);
+        Assert.Equal(1.0, why.HistoryAttention.Sum(a => a.Value) + why.ContextAttention, 4);
+        Assert.InRange(why.ContextAttention, 1e-6, 1);
+        // Without the context token the score no longer depends on the context.
+        var other = dyn.Explain(user, top[0].ItemId, RequestContext.AtUnixTime(1_600_000_000 + 8 * 3600));
+        Assert.Equal(why.Score - why.ContextEffect, other.Score - other.ContextEffect, 4);
+        Assert.NotEqual(why.Score, other.Score);
+    }
+
+    [Fact]
     public void NewItems_WithTextOnly_GetADynamicRepresentation()
     {
         var dyn = DynamicFixture.Fit();
