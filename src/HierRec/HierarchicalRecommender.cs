@@ -372,6 +372,21 @@ public sealed class HierarchicalRecommender
     }
 
     /// <summary>
+    /// The top <paramref name="k"/> items for a known user ranked by the self-supervised behaviour interest,
+    /// S_ui = ⟨I_u, P_i⟩, instead of the hierarchical x_u; steered and filtered by <paramref name="description"/> when one
+    /// is given. Seen items are excluded.
+    /// </summary>
+    public IReadOnlyList<Recommendation> RecommendByInterest(string userId, string? description = null, int k = 10)
+    {
+        int u = _users.TryGetDense(userId, out int d) ? d : throw new KeyNotFoundException($"Unknown user '{userId}'.");
+        var concepts = RequireConcepts();
+        var interest = concepts.InterestOf(_context.Histories[u]);
+        if (description is null) return RankQuery(interest, _context.Histories[u], k, null);
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept));
+    }
+
+    /// <summary>
     /// Text cold start: the top <paramref name="k"/> items for someone known only by a description: the vector of a user
     /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), filtered by the concept filter.
     /// </summary>

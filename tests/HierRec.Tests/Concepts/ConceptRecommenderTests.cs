@@ -115,6 +115,20 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void RecommendByInterest_RanksByTheSelfSupervisedInterest()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        string user = split.Train.Users.ToExternal(4);
+        var interest = r.Concepts!.InterestOf(r.Context.Histories[4]);
+        var top = r.RecommendByInterest(user, k: 5);
+        Assert.Equal(5, top.Count);
+        Assert.DoesNotContain(top, t => r.Context.Histories[4].Contains(t.ItemIndex));
+        foreach (var t in top)
+            Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(interest, r.Index.GetVector(t.ItemIndex)), t.Score, 3);
+        Assert.NotEqual(r.Recommend(user, 5).Select(x => x.ItemId), top.Select(x => x.ItemId));
+    }
+
+    [Fact]
     public void SaveLoad_KeepsTheConceptModel()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
