@@ -30,6 +30,20 @@ public sealed class Rng
         return z ^ (z >> 31);
     }
 
+    /// <summary>The generator's whole state (six words), for checkpoints: <see cref="SetState"/> continues the same sequence.</summary>
+    public uint[] GetState() => [_s0, _s1, _s2, _s3, BitConverter.SingleToUInt32Bits(_spare), _hasSpare ? 1u : 0u];
+
+    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    /// <exception cref="ArgumentException">Not six words, or an all-zero generator state.</exception>
+    public void SetState(ReadOnlySpan<uint> state)
+    {
+        if (state.Length != 6) throw new ArgumentException($"An Rng state has 6 words; got {state.Length}.", nameof(state));
+        if ((state[0] | state[1] | state[2] | state[3]) == 0) throw new ArgumentException("An all-zero xoshiro state is invalid.", nameof(state));
+        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+        _spare = BitConverter.UInt32BitsToSingle(state[4]);
+        _hasSpare = state[5] != 0;
+    }
+
     /// <summary>The next 32 random bits.</summary>
     public uint NextUInt()
     {

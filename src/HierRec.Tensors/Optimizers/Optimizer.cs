@@ -101,6 +101,35 @@ public sealed class AdamW : Optimizer
     /// <summary>Number of tensors that carry optimizer state.</summary>
     public int StateCount => _state.Count;
 
+    /// <summary>
+    /// The moments, for checkpoints: "{i}.exp_avg" and "{i}.exp_avg_sq" for the i-th parameter in construction order
+    /// (PyTorch's names), as copies. With <see cref="Optimizer.StepCount"/> they let <see cref="LoadState"/> continue exactly.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> StateTensors() =>
+        _state.SelectMany((s, i) => new[]
+        {
+            new KeyValuePair<string, Tensor>($"{i}.exp_avg", Tensor.FromArray(s.M, s.M.Length)),
+            new KeyValuePair<string, Tensor>($"{i}.exp_avg_sq", Tensor.FromArray(s.V, s.V.Length)),
+        }).ToList();
+
+    /// <summary>Restores moments written by <see cref="StateTensors"/> and the step count, for the same parameters in the same order.</summary>
+    /// <exception cref="InvalidDataException">A moment is missing or has the wrong length (named, with <paramref name="source"/>).</exception>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> tensors, long stepCount, string source = "optimizer state")
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentOutOfRangeException.ThrowIfNegative(stepCount);
+        if (tensors.Count != 2 * _state.Count)
+            throw new InvalidDataException($"{source}: {tensors.Count} tensors for {_state.Count} parameters (2 moments each).");
+        for (int i = 0; i < _state.Count; i++)
+            foreach (var (name, target) in new[] { ($"{i}.exp_avg", _state[i].M), ($"{i}.exp_avg_sq", _state[i].V) })
+            {
+                if (!tensors.TryGetValue(name, out var t)) throw new InvalidDataException($"{source}: tensor '{name}' is missing.");
+                if (t.Length != target.Length) throw new InvalidDataException($"{source}: tensor '{name}' has {t.Length} values; parameter {i} has {target.Length}.");
+                t.Data.CopyTo(target);
+            }
+        StepCount = stepCount;
+    }
+
     /// <inheritdoc />
     public override void Step()
     {

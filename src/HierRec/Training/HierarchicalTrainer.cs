@@ -79,9 +79,10 @@ public sealed record HierarchicalTrainingOptions
     public ulong Seed { get; init; } = 1;
 
     /// <summary>
-    /// A folder for checkpoints: best.safetensors (best validation), last.safetensors and state.json (resume point),
-    /// each written atomically. A run started on a folder with a state resumes after its last finished epoch
-    /// (with a fresh optimizer). Null: no files.
+    /// A folder for checkpoints: best.safetensors (best validation, written atomically) and resume/ (the resume point
+    /// after each epoch, written atomically as one folder: the weights, AdamW's moments and step, the sampling
+    /// generator's state, the user order and the early-stopping counters). A run started on a folder with a resume point
+    /// continues after its last finished epoch exactly as the interrupted run would have. Null: no files.
     /// </summary>
     public string? CheckpointFolder { get; init; }
 }
@@ -135,20 +136,22 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
         var losses = new List<double>();
         var validation = new List<double>();
         double best = double.NegativeInfinity;
-        int bestEpoch = 0, startEpoch = 1, resumed = 0;
+        int bestEpoch = 0, startEpoch = 1, resumed = 0, sinceBest = 0;
         Dictionary<string, Tensor>? bestState = null;
-        if (o.CheckpointFolder is not null && TryResume(model, o.CheckpointFolder, out var state))
+        if (o.CheckpointFolder is not null && TryResume(model, optimizer, rng, users, o.CheckpointFolder, out var state))
         {
             startEpoch = state.Epoch + 1;
             resumed = state.Epoch;
             best = state.Best;
             bestEpoch = state.BestEpoch;
+            sinceBest = state.SinceBest;
+            losses.AddRange(state.Losses);
+            validation.AddRange(state.Validation);
             string bestPath = Path.Combine(o.CheckpointFolder, "best.safetensors");
             if (File.Exists(bestPath)) bestState = SafeTensors.Load(bestPath).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value);
         }
         long step = (long)(startEpoch - 1) * stepsPerEpoch;
         var evaluator = new Evaluator { Ks = [10] };
-        int sinceBest = 0;
         try
         {
             for (int epoch = startEpoch; epoch <= o.Epochs; epoch++)
@@ -197,7 +200,8 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
                     }
                     else sinceBest++;
                 }
-                if (o.CheckpointFolder is not null) SaveState(model, o.CheckpointFolder, new TrainerState(epoch, best, bestEpoch));
+                if (o.CheckpointFolder is not null)
+                    SaveState(model, optimizer, o.CheckpointFolder, new TrainerState(epoch, best, bestEpoch, sinceBest, rng.GetState(), users, [.. losses], [.. validation]));
                 progress?.Report(new TrainingProgress(epoch, step, totalSteps, losses[^1], double.IsNaN(ndcg) ? null : ndcg));
                 if (data.Validation is not null && sinceBest >= o.Patience) break;
             }
@@ -212,23 +216,46 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
         return new HierarchicalTrainingReport(bestEpoch, best, losses, validation, sw.Elapsed, resumed);
     }
 
-    private sealed record TrainerState(int Epoch, double Best, int BestEpoch);
+    private sealed record TrainerState(int Epoch, double Best, int BestEpoch, int SinceBest, uint[] Rng, int[] Users, double[] Losses, double[] Validation);
 
-    private static void SaveState(HierarchicalModel model, string folder, TrainerState state)
+    private static readonly JsonSerializerOptions StateJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>The resume point, written as one folder so that its files always belong together.</summary>
+    private static void SaveState(HierarchicalModel model, AdamW optimizer, string folder, TrainerState state)
     {
-        Directory.CreateDirectory(folder);
-        SafeTensors.Save(Path.Combine(folder, "last.safetensors"), model.StateDict());
-        var json = JsonSerializer.SerializeToUtf8Bytes(state);
-        AtomicFile.Write(Path.Combine(folder, "state.json"), s => s.Write(json));
+        var json = JsonSerializer.SerializeToUtf8Bytes(state, StateJson);
+        AtomicFile.WriteDirectory(Path.Combine(folder, "resume"), dir =>
+        {
+            SafeTensors.Save(Path.Combine(dir, "last.safetensors"), model.StateDict());
+            SafeTensors.Save(Path.Combine(dir, "optimizer.safetensors"), optimizer.StateTensors(),
+                new Dictionary<string, string> { ["step"] = optimizer.StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            AtomicFile.Write(Path.Combine(dir, "state.json"), s => s.Write(json));
+        });
     }
 
-    private static bool TryResume(HierarchicalModel model, string folder, out TrainerState state)
+    private static bool TryResume(HierarchicalModel model, AdamW optimizer, Rng rng, int[] users, string folder, out TrainerState state)
     {
-        state = new TrainerState(0, double.NegativeInfinity, 0);
-        string statePath = Path.Combine(folder, "state.json"), last = Path.Combine(folder, "last.safetensors");
-        if (!File.Exists(statePath) || !File.Exists(last)) return false;
-        state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath)) ?? throw new InvalidDataException($"{statePath}: empty state.");
+        state = new TrainerState(0, double.NegativeInfinity, 0, 0, [], [], [], []);
+        string dir = Path.Combine(folder, "resume");
+        string statePath = Path.Combine(dir, "state.json"), last = Path.Combine(dir, "last.safetensors"), moments = Path.Combine(dir, "optimizer.safetensors");
+        if (!File.Exists(statePath)) return false;
+        try
+        {
+            state = JsonSerializer.Deserialize<TrainerState>(File.ReadAllBytes(statePath), StateJson) ?? throw new InvalidDataException($"{statePath}: empty state.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{statePath}: not valid ({ex.Message}).", ex);
+        }
+        if (state.Users.Length != users.Length || state.Users.Order().Zip(users.Order()).Any(p => p.First != p.Second))
+            throw new InvalidDataException($"{statePath}: the checkpoint was written for other training users ({state.Users.Length} vs {users.Length}); use another CheckpointFolder.");
         model.LoadParameters(SafeTensors.Load(last).Tensors, source: last);
+        var content = SafeTensors.Load(moments);
+        if (content.Metadata is null || !content.Metadata.TryGetValue("step", out var stepText) || !long.TryParse(stepText, System.Globalization.CultureInfo.InvariantCulture, out long step))
+            throw new InvalidDataException($"{moments}: metadata 'step' is missing.");
+        optimizer.LoadState(content.Tensors, step, moments);
+        rng.SetState(state.Rng);
+        state.Users.CopyTo(users, 0);
         return true;
     }
 

@@ -68,4 +68,51 @@ public class OptimizerTests
         opt.Step();                              // buf = 1.9, w = 0.71
         Assert.Equal(0.71f, w.Data[0], 5);
     }
+
+    [Fact]
+    public void AdamW_ContinuesExactly_FromItsSavedState()
+    {
+        static (Tensor W, AdamW Opt) Make()
+        {
+            var w = new Tensor(new float[] { 1f, -2f, 0.5f }, 3) { RequiresGrad = true };
+            return (w, AdamW.Create([("w", w)], learningRate: 0.1f, weightDecay: 0.01f));
+        }
+        static void Step(Tensor w, AdamW opt, int k)
+        {
+            w.Grad = new Tensor(new float[] { 0.3f * k, -0.1f, 1f / k }, 3);
+            opt.Step();
+        }
+        var (a, optA) = Make();
+        for (int k = 1; k <= 5; k++) Step(a, optA, k);
+
+        var (b, optB) = Make();
+        for (int k = 1; k <= 2; k++) Step(b, optB, k);
+        var saved = optB.StateTensors().ToDictionary(p => p.Key, p => p.Value);
+        var weights = b.ToArray();
+        var (c, optC) = Make();
+        weights.CopyTo(c.Data);
+        optC.LoadState(saved, optB.StepCount);
+        for (int k = 3; k <= 5; k++) Step(c, optC, k);
+        Assert.Equal(a.ToArray(), c.ToArray());
+        Assert.Equal(["0.exp_avg", "0.exp_avg_sq"], saved.Keys.Order());
+
+        saved.Remove("0.exp_avg_sq");
+        saved["0.exp_avg_sq2"] = Tensor.Zeros(3);
+        Assert.Contains("'0.exp_avg_sq' is missing", Assert.Throws<InvalidDataException>(() => optC.LoadState(saved, 2)).Message);
+    }
+
+    [Fact]
+    public void Rng_State_ContinuesTheSameSequence()
+    {
+        var a = new Rng(42);
+        a.NextNormal(); // leaves a spare normal pending
+        var state = a.GetState();
+        var expected = Enumerable.Range(0, 5).Select(_ => a.NextNormal()).Concat(Enumerable.Range(0, 5).Select(_ => (float)a.NextUInt())).ToArray();
+        var b = new Rng(7);
+        b.SetState(state);
+        var actual = Enumerable.Range(0, 5).Select(_ => b.NextNormal()).Concat(Enumerable.Range(0, 5).Select(_ => (float)b.NextUInt())).ToArray();
+        Assert.Equal(expected, actual);
+        Assert.Throws<ArgumentException>(() => b.SetState([0, 0, 0, 0, 0, 0]));
+        Assert.Throws<ArgumentException>(() => b.SetState([1, 2, 3]));
+    }
 }

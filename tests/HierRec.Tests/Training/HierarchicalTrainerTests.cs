@@ -107,13 +107,37 @@ public sealed class HierarchicalTrainerTests : IDisposable
         var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
         var progress = new SyncProgress(p => { if (p.Epoch == 3 && p.ValidationMetric is not null) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => new HierarchicalTrainer(options).Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx), progress, cts.Token));
-        Assert.True(File.Exists(Path.Combine(_dir, "state.json")));
+        Assert.True(File.Exists(Path.Combine(_dir, "resume", "state.json")));
+        Assert.True(File.Exists(Path.Combine(_dir, "resume", "optimizer.safetensors")));
         Assert.True(File.Exists(Path.Combine(_dir, "best.safetensors")));
 
         var fresh = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false }, seed: 99);
         var report = new HierarchicalTrainer(options).Fit(fresh, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
         Assert.Equal(3, report.ResumedFromEpoch);
-        Assert.Equal(3, report.EpochLosses.Count); // epochs 4, 5 and 6
+        Assert.Equal(6, report.EpochLosses.Count); // epochs 1–3 from the checkpoint, 4–6 run now
+
+        // The resumed run is the uninterrupted run: same losses, same validation, same final weights.
+        var straight = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        var whole = new HierarchicalTrainer(options with { CheckpointFolder = null }).Fit(straight, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
+        Assert.Equal(whole.EpochLosses, report.EpochLosses);
+        Assert.Equal(whole.ValidationNdcg.Count, report.ValidationNdcg.Count);
+        for (int e = 0; e < whole.ValidationNdcg.Count; e++) Assert.Equal(whole.ValidationNdcg[e], report.ValidationNdcg[e], 12); // the evaluator sums users in parallel
+        Assert.Equal(whole.BestEpoch, report.BestEpoch);
+        var expected = straight.StateDict();
+        foreach (var (name, p) in fresh.StateDict()) Assert.Equal(expected[name].ToArray(), p.ToArray());
+    }
+
+    [Fact]
+    public void Resume_RefusesACheckpointOfOtherUsers()
+    {
+        var (split, ctx, data) = Synthetic();
+        var options = new HierarchicalTrainingOptions { Epochs = 1, BatchSize = 32, CheckpointFolder = _dir };
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        new HierarchicalTrainer(options).Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
+        var fewer = split.Train.WithInteractions(split.Train.Interactions.Where(x => x.User % 2 == 0).ToList());
+        var fewerCtx = HierRec.Users.UserContext.FromDataset(fewer);
+        var ex = Assert.Throws<InvalidDataException>(() => new HierarchicalTrainer(options with { Epochs = 2 }).Fit(model, new HierarchicalTrainingData(fewer, split.Validation, fewerCtx)));
+        Assert.Contains("other training users", ex.Message);
     }
 
     [Fact]
