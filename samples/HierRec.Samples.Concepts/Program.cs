@@ -80,14 +80,14 @@ AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new
             Model = new HierarchicalOptions { Dimension = 64 },
             Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
             DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
-        }, new SyncProgress(p =>
+        }, FineTunerExtensions.Synchronous(p =>
         {
             fitTask.MaxValue = Math.Max(1, p.TotalSteps);
             fitTask.Value = p.Step;
         }));
         fitTask.Value = fitTask.MaxValue;
         var conceptTask = ctx.AddTask("Fitting the concepts", maxValue: 1);
-        conceptReport = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions(), new SyncProgress(p =>
+        conceptReport = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions(), FineTunerExtensions.Synchronous(p =>
         {
             if (p.Message is not null) conceptTask.Description = $"Fitting the concepts ({p.Message}{(p.ValidationMetric is double v ? $", validation NDCG@10 {v:F4}" : "")})";
             conceptTask.MaxValue = Math.Max(1, p.TotalSteps);
@@ -274,9 +274,4 @@ static Func<int, string> TitleOf(Dataset d)
 {
     var column = d.ItemFeatures.TextColumns.Contains("title") ? d.ItemFeatures.Text("title") : null;
     return i => column?[i] ?? d.Items.ToExternal(i);
-}
-
-sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value) => report(value);
 }

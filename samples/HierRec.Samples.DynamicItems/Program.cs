@@ -68,11 +68,11 @@ AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new
             Model = new HierarchicalOptions { Dimension = 64 },
             Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
             DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
-        }, new SyncProgress(p => { baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
+        }, FineTunerExtensions.Synchronous(p => { baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
         baseTask.Value = baseTask.MaxValue;
         var dynamicTask = ctx.AddTask("Fitting the dynamic item layers", maxValue: 1);
         dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions,
-            new SyncProgress(p => { dynamicTask.MaxValue = Math.Max(1, p.TotalSteps); dynamicTask.Value = p.Step; }));
+            FineTunerExtensions.Synchronous(p => { dynamicTask.MaxValue = Math.Max(1, p.TotalSteps); dynamicTask.Value = p.Step; }));
         dynamicTask.Value = dynamicTask.MaxValue;
     });
 
@@ -200,9 +200,4 @@ void Prequential()
     static double Quantile(List<double> v, double q) { var s = v.Order().ToArray(); return s[Math.Min(s.Length - 1, (int)(q * s.Length))]; }
     AnsiConsole.MarkupLine($"Latency on one core over 1,000 requests: candidates (top {dynamicOptions.Candidates} of {data.ItemCount}) median {Quantile(first, 0.5):F3} ms, p99 {Quantile(first, 0.99):F3} ms; "
         + $"re-ranking {dynamicOptions.Candidates} candidates median {Quantile(second, 0.5):F3} ms, p99 {Quantile(second, 0.99):F3} ms");
-}
-
-sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value) => report(value);
 }

@@ -50,7 +50,7 @@ AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new
     {
         var bertTask = ctx.AddTask("Pre-training the item-text BERT", maxValue: 1);
         var fitTask = ctx.AddTask("Fitting the hierarchical model", maxValue: 1);
-        var progress = new SyncProgress(p =>
+        var progress = FineTunerExtensions.Synchronous(p =>
         {
             if (p.Step == 0 && p.Message is not null) return;
             if (!bertTask.IsFinished) bertTask.Value = 1;
@@ -104,9 +104,4 @@ static Func<int, string> TitleOf(Dataset d)
 {
     var column = d.ItemFeatures.TextColumns.Contains("title") ? d.ItemFeatures.Text("title") : d.ItemFeatures.TextColumns.Contains("name") ? d.ItemFeatures.Text("name") : null;
     return i => column?[i] ?? d.Items.ToExternal(i);
-}
-
-sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value) => report(value);
 }
