@@ -110,7 +110,8 @@ public sealed class DynamicItemEncoder : Module
         return candidates + g * a;
     }
 
-    private static Tensor HeadMean(Tensor probabilities, int b, int n, int t, int heads)
+    /// <summary>(B, heads, N, T) attention probabilities → (B, N, T) averaged over heads.</summary>
+    internal static Tensor HeadMean(Tensor probabilities, int b, int n, int t, int heads)
     {
         var w = new Tensor(b, n, t);
         var p = probabilities.Data; // (B, heads, N, T)

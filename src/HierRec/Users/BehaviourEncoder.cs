@@ -96,15 +96,9 @@ public sealed class BehaviourEncoder : Module
         return z + Final.Forward(Ops.Tanh(Hidden.Forward(z)));
     }
 
-    internal static Tensor HeadMean(Tensor probabilities, int b, int t, int heads)
-    {
-        var w = new Tensor(b, t);
-        var p = probabilities.Data; // (B, heads, 1, T)
-        for (int r = 0; r < b; r++)
-            for (int h = 0; h < heads; h++)
-                for (int j = 0; j < t; j++) w.Data[r * t + j] += p[(r * heads + h) * t + j] / heads;
-        return w;
-    }
+    /// <summary>(B, heads, 1, T) attention probabilities → (B, T) averaged over heads.</summary>
+    internal static Tensor HeadMean(Tensor probabilities, int b, int t, int heads) =>
+        Items.DynamicItemEncoder.HeadMean(probabilities, b, 1, t, heads).Reshape(b, t);
 }
 
 /// <summary>
