@@ -22,6 +22,7 @@ using Spectre.Console;
 
 string dataset = "synthetic", dataRoot = "../shared/data";
 bool evaluate = false;
+string evaluateOn = "test";
 for (int a = 0; a < args.Length; a++)
 {
     string next = a + 1 < args.Length ? args[a + 1] : "";
@@ -30,7 +31,8 @@ for (int a = 0; a < args.Length; a++)
         case "--dataset": dataset = next; a++; break;
         case "--data": dataRoot = next; a++; break;
         case "--evaluate": evaluate = true; break;
-        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate).");
+        case "--evaluate-on": evaluateOn = next; a++; break; // "validation": every cut 10 % earlier, the stream ends at 80 %
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate, --evaluate-on test|validation).");
     }
 }
 
@@ -48,11 +50,13 @@ data = Splits.Deduplicate(Splits.ToImplicit(data));
 long t0 = data.Interactions.Min(x => x.Timestamp), t1 = data.Interactions.Max(x => x.Timestamp);
 // MovieLens: 70 % / 10 % / 20 % of the time span. The synthetic users are spread over a shorter span, so the dynamic
 // layers get 50 % to 80 % there, to have enough interactions to learn from.
-double baseShare = dataset == "synthetic" ? 0.5 : 0.7;
-long cutBase = t0 + (long)(baseShare * (t1 - t0)), cutDynamic = t0 + (long)(0.8 * (t1 - t0));
+// With --evaluate-on validation every cut moves 10 % earlier and the stream stops at 80 %: design choices are made there.
+double shift = evaluateOn == "validation" ? 0.1 : 0, baseShare = (dataset == "synthetic" ? 0.5 : 0.7) - shift;
+long cutBase = t0 + (long)(baseShare * (t1 - t0)), cutDynamic = t0 + (long)((0.8 - shift) * (t1 - t0));
+long streamEnd = evaluateOn == "validation" ? t0 + (long)(0.8 * (t1 - t0)) : long.MaxValue;
 var basePart = data.WithInteractions(data.Interactions.Where(x => x.Timestamp < cutBase).ToList(), data.Name + "/base");
 var dynamicPart = data.WithInteractions(data.Interactions.Where(x => x.Timestamp >= cutBase && x.Timestamp < cutDynamic).ToList(), data.Name + "/dynamic");
-var stream = data.Interactions.Where(x => x.Timestamp >= cutDynamic).OrderBy(x => x.Timestamp).ToList();
+var stream = data.Interactions.Where(x => x.Timestamp >= cutDynamic && x.Timestamp < streamEnd).OrderBy(x => x.Timestamp).ToList();
 AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: base {basePart.Interactions.Count}, dynamic fit {dynamicPart.Interactions.Count}, stream {stream.Count} interactions "
     + $"({DateTimeOffset.FromUnixTimeSeconds(cutDynamic):yyyy-MM-dd} to {DateTimeOffset.FromUnixTimeSeconds(t1):yyyy-MM-dd})");
 
@@ -128,10 +132,12 @@ void Prequential()
     var noUpdates = dynamic;                                            // observes the stream, never learns
     var withUpdates = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions);
     var noContext = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseContext = false });
+    var noItemDynamics = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseItemDynamics = false });
     var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
     var popularity = new double[data.ItemCount];
     foreach (var x in basePart.Interactions.Concat(dynamicPart.Interactions)) popularity[x.Item]++;
-    string[] names = ["static (E_i, history-aware x_u)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context", "MostPopular (updated daily)"];
+    string[] names = ["static (E_i, history-aware x_u)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context",
+        "dynamic S_i + Update, no item dynamics", "MostPopular (updated daily)"];
     var ndcg = new double[names.Length];
     var recall = new double[names.Length];
     int cases = 0, coldCases = 0;
@@ -154,7 +160,8 @@ void Prequential()
             lists[1] = noUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[2] = withUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[3] = noContext.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[4] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            lists[4] = noItemDynamics.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[5] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
             for (int m = 0; m < names.Length; m++)
             {
                 ndcg[m] += RankingMetrics.Ndcg(lists[m], relevant, 10);
@@ -173,8 +180,10 @@ void Prequential()
         updated += report.NewExamples;
         updateTime += report.Elapsed;
         noContext.Update(day);
+        noItemDynamics.Update(day);
         foreach (var x in day) { popularity[x.Item]++; known.Add(x.Item); }
     }
+    AnsiConsole.MarkupLine($"[bold]Prequential evaluation on the {evaluateOn} stream[/]");
     var results = new Table().AddColumns($"prequential, {days.Count} daily chunks, {cases} (user, day) cases", "NDCG@10", "Recall@10", $"hit rate on items new in the stream ({coldCases} cases)");
     for (int m = 0; m < names.Length; m++)
         results.AddRow(names[m], (ndcg[m] / cases).ToString("F4"), (recall[m] / cases).ToString("F4"), coldCases == 0 ? "-" : (coldHits[m] / coldCases).ToString("P2"));

@@ -14,8 +14,9 @@ namespace HierRec.Items;
 public sealed class DynamicItemEncoder : Module
 {
     /// <summary>Creates the encoder for D-wide vectors and up to <paramref name="maxHistory"/> history items.</summary>
-    public DynamicItemEncoder(int dimension, int maxHistory, Rng rng, int heads = 2)
+    public DynamicItemEncoder(int dimension, int maxHistory, Rng rng, int heads = 2, int itemFeatures = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(itemFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHistory);
         ArgumentNullException.ThrowIfNull(rng);
@@ -29,7 +30,15 @@ public sealed class DynamicItemEncoder : Module
         Position = RegisterModule("position", new Embedding(maxHistory + 1, dimension, rng, 0.01f)); // last slot marks the context token
         Gate = RegisterModule("gate", new Linear(2 * dimension, dimension, rng));
         Gate.Bias!.Data.Fill(-3f);
+        ItemFeatureCount = itemFeatures;
+        if (itemFeatures > 0) ItemFeatures = RegisterModule("item_features", new Linear(itemFeatures, dimension, rng, initStd: 0.01f));
     }
+
+    /// <summary>Width of the per-candidate dynamic features (0: none).</summary>
+    public int ItemFeatureCount { get; }
+
+    /// <summary>The map of the candidates' dynamic features (recent popularity, age) into the item space, or null.</summary>
+    public Linear? ItemFeatures { get; }
 
     /// <summary>D.</summary>
     public int Dimension { get; }
@@ -63,6 +72,20 @@ public sealed class DynamicItemEncoder : Module
     /// <returns>(B, N, D) dynamic vectors S.</returns>
     public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context) =>
         Forward(candidates, items, histories, context, out _);
+
+    /// <summary>
+    /// As <see cref="Forward(Tensor, Tensor, IReadOnlyList{int[]}, Tensor?)"/>, first adding the map of each candidate's
+    /// dynamic features <paramref name="candidateFeatures"/> (B, N, F) to its static vector.
+    /// </summary>
+    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context, Tensor? candidateFeatures, out Tensor? weights)
+    {
+        if (candidateFeatures is not null)
+        {
+            var map = ItemFeatures ?? throw new InvalidOperationException("This encoder was built without item features.");
+            candidates = candidates + map.Forward(candidateFeatures);
+        }
+        return Forward(candidates, items, histories, context, out weights);
+    }
 
     /// <summary>
     /// As <see cref="Forward(Tensor, Tensor, IReadOnlyList{int[]}, Tensor?)"/>, also returning the (B, N, T') attention

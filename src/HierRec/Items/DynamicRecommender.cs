@@ -17,6 +17,12 @@ public sealed record DynamicOptions
     /// <summary>Most recent history items the dynamic encoder attends to. Default 50.</summary>
     public int MaxHistory { get; init; } = 50;
 
+    /// <summary>
+    /// Give each candidate its dynamic item features at request time: how often it was interacted with in the last day,
+    /// the last week and ever, how long since it first was, and whether it ever was. Default true.
+    /// </summary>
+    public bool UseItemDynamics { get; init; } = true;
+
     /// <summary>Read the request context (time, recency, categorical fields). Default true.</summary>
     public bool UseContext { get; init; } = true;
 
@@ -126,6 +132,11 @@ public sealed class DynamicRecommender
     private volatile Snapshot _snapshot;
     private int[][] _histories;              // per user, most recent first; each array replaced, never mutated
     private long[] _lastTime;                // per user, Unix seconds of the last interaction (0: none)
+    private long[][] _itemTimes;             // per item, interaction times ascending; each array replaced, never mutated
+    private long _clock;                     // the latest interaction time observed
+
+    /// <summary>Dynamic item features per candidate.</summary>
+    internal const int ItemFeatureCount = 5;
 
     private DynamicRecommender(HierarchicalRecommender baseRecommender, DynamicOptions options, Snapshot snapshot)
     {
@@ -138,6 +149,7 @@ public sealed class DynamicRecommender
         int users = baseRecommender.Context.Histories.Count;
         _histories = [.. baseRecommender.Context.Histories];
         _lastTime = new long[users];
+        _itemTimes = Enumerable.Repeat(Array.Empty<long>(), _items.Dim(0)).ToArray();
     }
 
     /// <summary>The options.</summary>
@@ -174,10 +186,11 @@ public sealed class DynamicRecommender
         options.Validate();
         var rng = new Rng(options.Seed);
         int d = baseRecommender.Model.Options.Dimension;
-        var snapshot = new Snapshot(new DynamicItemEncoder(d, options.MaxHistory, rng.Fork()),
+        var snapshot = new Snapshot(new DynamicItemEncoder(d, options.MaxHistory, rng.Fork(), itemFeatures: options.UseItemDynamics ? ItemFeatureCount : 0),
             options.UseContext ? new ContextEncoder(d, options.Context, rng.Fork()) : null, 0);
         var recommender = new DynamicRecommender(baseRecommender, options, snapshot);
         foreach (var x in baseInteractions.Interactions) recommender._lastTime[x.User] = Math.Max(recommender._lastTime[x.User], x.Timestamp);
+        recommender.AddItemTimes(baseInteractions.Interactions);
         var examples = recommender.ObserveLocked(interactions.Interactions);
         recommender.Train(snapshot, examples, options.Epochs, options.LearningRate, progress, cancellationToken);
         foreach (var e in examples) recommender.Remember(e);
@@ -242,12 +255,13 @@ public sealed class DynamicRecommender
         var history = _histories[u];
         var user = _base.UserVectorsWithHistories([u], [history])[0];
         context = WithLastTime(context, u);
-        using var _ = GradMode.NoGrad();
+        using var noGrad = GradMode.NoGrad();
         var cand = Tensor.FromArray(_items.Data.Slice(item * _dimension, _dimension), 1, 1, _dimension);
         var ctx = s.Context?.Encode([context ?? RequestContext.None]);
         var userRow = Tensor.FromArray(user, 1, _dimension);
-        float score = DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], ctx, out var weights)).ToScalar();
-        float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null)).ToScalar();
+        var features = CandidateFeatures(s, [[item]], [TimeOf(context)]);
+        float score = DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], ctx, features, out var weights)).ToScalar();
+        float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null, features, out _)).ToScalar();
         float staticScore = System.Numerics.Tensors.TensorPrimitives.Dot(user, cand.Data);
         int t = weights?.Dim(2) ?? 0, shown = Math.Min(history.Length, s.Items.MaxHistory);
         var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
@@ -270,7 +284,7 @@ public sealed class DynamicRecommender
             var cand = new Tensor(1, items.Length, _dimension);
             for (int j = 0; j < items.Length; j++) _items.Data.Slice(items[j] * _dimension, _dimension).CopyTo(cand.Data.Slice(j * _dimension, _dimension));
             var ctx = s.Context?.Encode([context ?? RequestContext.None]);
-            var dynamic = s.Items.Forward(cand, _items, [history], ctx);
+            var dynamic = s.Items.Forward(cand, _items, [history], ctx, CandidateFeatures(s, [items], [TimeOf(context)]), out _);
             return DynamicItemEncoder.Score(Tensor.FromArray(user, 1, _dimension), dynamic).ToArray();
         }
     }
@@ -320,8 +334,59 @@ public sealed class DynamicRecommender
             _histories[x.User] = after;
             _lastTime[x.User] = Math.Max(_lastTime[x.User], x.Timestamp);
         }
+        AddItemTimes(interactions);
         return examples;
     }
+
+    private void AddItemTimes(IEnumerable<Interaction> interactions)
+    {
+        foreach (var group in interactions.GroupBy(x => x.Item))
+        {
+            if ((uint)group.Key >= (uint)_itemTimes.Length) throw new ArgumentOutOfRangeException(nameof(interactions), group.Key, $"Item index {group.Key} is outside the {_itemTimes.Length} items.");
+            var merged = _itemTimes[group.Key].Concat(group.Select(x => x.Timestamp)).ToArray();
+            Array.Sort(merged);
+            _itemTimes[group.Key] = merged;
+            _clock = Math.Max(_clock, merged[^1]);
+        }
+    }
+
+    /// <summary>
+    /// The item's dynamic features at time <paramref name="t"/> from interactions strictly before it (no look-ahead):
+    /// log(1 + count in the last day), log(1 + count in the last week), log(1 + count ever)/2, log(1 + days since the
+    /// first)/2, and 1 if it was never interacted with.
+    /// </summary>
+    internal float[] ItemFeaturesAt(int item, long t)
+    {
+        var times = _itemTimes[item];
+        int before = LowerBound(times, t);
+        if (before == 0) return [0, 0, 0, 0, 1];
+        int day = before - LowerBound(times, t - 86_400), week = before - LowerBound(times, t - 7 * 86_400);
+        return [MathF.Log(1 + day), MathF.Log(1 + week), MathF.Log(1 + before) / 2, MathF.Log(1 + (t - times[0]) / 86_400f) / 2, 0];
+    }
+
+    private static int LowerBound(long[] sorted, long value)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid] < value) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>(B, N, F) features of each row's candidates at each row's time, or null without item dynamics.</summary>
+    private Tensor? CandidateFeatures(Snapshot s, IReadOnlyList<int[]> candidates, IReadOnlyList<long> times)
+    {
+        if (s.Items.ItemFeatureCount == 0) return null;
+        int b = candidates.Count, n = candidates[0].Length, f = ItemFeatureCount;
+        var t = new Tensor(b, n, f);
+        for (int r = 0; r < b; r++)
+            for (int j = 0; j < n; j++) ItemFeaturesAt(candidates[r][j], times[r]).CopyTo(t.Data.Slice((r * n + j) * f, f));
+        return t;
+    }
+
+    private long TimeOf(RequestContext? context) => context?.Time is { } time ? time.ToUnixTimeSeconds() : _clock + 1;
 
     private void Remember(Example e)
     {
@@ -410,14 +475,15 @@ public sealed class DynamicRecommender
             contexts[k] = RequestContext.AtUnixTime(e.Time, e.LastTime > 0 ? e.LastTime : null);
         }
         var ctx = s.Context?.Encode(contexts);
-        var logits = DynamicItemEncoder.Score(users, s.Items.Forward(cand, _items, histories, ctx)); // (B, N), target column 0
+        var features = CandidateFeatures(s, rows.Select(x => x.Candidates[..n]).ToArray(), rows.Select(x => batch[x.Row].Time).ToArray());
+        var logits = DynamicItemEncoder.Score(users, s.Items.Forward(cand, _items, histories, ctx, features, out _)); // (B, N), target column 0
         return Ops.CrossEntropy(logits, new int[b]);
     }
 
     private Snapshot Clone(Snapshot s, long version)
     {
         var rng = new Rng(0);
-        var items = new DynamicItemEncoder(_dimension, Options.MaxHistory, rng);
+        var items = new DynamicItemEncoder(_dimension, Options.MaxHistory, rng, itemFeatures: s.Items.ItemFeatureCount);
         items.LoadParameters(s.Items.StateDict().ToDictionary(p => p.Key, p => p.Value.Clone()));
         ContextEncoder? context = null;
         if (s.Context is not null)
@@ -432,7 +498,7 @@ public sealed class DynamicRecommender
 
     // ------------------------------------------------------------------ persistence
 
-    private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes);
+    private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes, long[][] ItemTimes);
 
     /// <summary>
     /// Writes the base recommender (base/), the dynamic layers (dynamic.safetensors), the options, histories and snapshot
@@ -443,13 +509,15 @@ public sealed class DynamicRecommender
         Snapshot s;
         int[][] histories;
         long[] last;
+        long[][] itemTimes;
         lock (_writeLock)
         {
             s = _snapshot;
             histories = [.. _histories];
             last = [.. _lastTime];
+            itemTimes = [.. _itemTimes];
         }
-        var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", 1, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last));
+        var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", 1, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last, itemTimes));
         AtomicFile.WriteDirectory(folder, dir =>
         {
             _base.Save(Path.Combine(dir, "base"));
@@ -467,7 +535,7 @@ public sealed class DynamicRecommender
         var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"));
         int d = baseRecommender.Model.Options.Dimension;
         var rng = new Rng(0);
-        var items = new DynamicItemEncoder(d, manifest.Options.MaxHistory, rng);
+        var items = new DynamicItemEncoder(d, manifest.Options.MaxHistory, rng, itemFeatures: manifest.Options.UseItemDynamics ? ItemFeatureCount : 0);
         var context = manifest.Options.UseContext ? new ContextEncoder(d, manifest.Options.Context, rng) : null;
         string weights = Path.Combine(folder, "dynamic.safetensors");
         var tensors = SafeTensors.Load(weights).Tensors;
@@ -478,8 +546,12 @@ public sealed class DynamicRecommender
         if (manifest.Histories.Length != baseRecommender.Context.Histories.Count || manifest.LastTimes.Length != manifest.Histories.Length)
             throw new InvalidDataException($"{Path.Combine(folder, "dynamic.json")}: {manifest.Histories.Length} histories for {baseRecommender.Context.Histories.Count} users.");
         var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(items, context, manifest.SnapshotVersion));
+        if (manifest.ItemTimes.Length != baseRecommender.Index.Count)
+            throw new InvalidDataException($"{Path.Combine(folder, "dynamic.json")}: item times for {manifest.ItemTimes.Length} items, the base has {baseRecommender.Index.Count}.");
         recommender._histories = manifest.Histories;
         recommender._lastTime = manifest.LastTimes;
+        recommender._itemTimes = manifest.ItemTimes;
+        recommender._clock = manifest.ItemTimes.Where(t => t.Length > 0).Select(t => t[^1]).DefaultIfEmpty(0).Max();
         return recommender;
     }
 }

@@ -186,6 +186,25 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void ItemDynamics_CountOnlyInteractionsBeforeTheRequest()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, basePart, tune, _, _) = DynamicFixture.Base.Value;
+        var times = basePart.Interactions.Concat(tune.Interactions).GroupBy(x => x.Item).OrderByDescending(g => g.Count()).First();
+        int item = times.Key;
+        var sorted = times.Select(x => x.Timestamp).Order().ToArray();
+        long t = sorted[sorted.Length / 2];
+        int before = sorted.Count(x => x < t), lastDay = sorted.Count(x => x < t && x >= t - 86_400), lastWeek = sorted.Count(x => x < t && x >= t - 7 * 86_400);
+        var f = dyn.ItemFeaturesAt(item, t);
+        Assert.Equal(MathF.Log(1 + lastDay), f[0], 5);
+        Assert.Equal(MathF.Log(1 + lastWeek), f[1], 5);
+        Assert.Equal(MathF.Log(1 + before) / 2, f[2], 5);
+        Assert.Equal(MathF.Log(1 + (t - sorted[0]) / 86_400f) / 2, f[3], 5);
+        Assert.Equal(0f, f[4]);
+        Assert.Equal([0f, 0f, 0f, 0f, 1f], dyn.ItemFeaturesAt(item, sorted[0])); // nothing strictly before the first
+    }
+
+    [Fact]
     public void NewItems_WithTextOnly_GetADynamicRepresentation()
     {
         var dyn = DynamicFixture.Fit();
