@@ -158,6 +158,36 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void WithoutValidation_ConceptsTrainEveryEpoch_AndKeepTheDefaultThresholds()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var copy = HierarchicalRecommender.Load(SaveTo(r, "novalidation"));
+        var descriptions = new Dictionary<string, IReadOnlyList<string>>
+        {
+            [split.Train.Users.ToExternal(0)] = ["likes mystery"], [split.Train.Users.ToExternal(1)] = ["喜欢冒险电影"], [split.Train.Users.ToExternal(2)] = ["likes romance, hates science"],
+        };
+        var report = copy.FitConcepts(split.Train, null, descriptions, new ConceptOptions
+        {
+            InterestEpochs = 2, AlignmentEpochs = 3, BatchSize = 64, Bert = r.Concepts!.Encoder.Bert,
+        });
+        Assert.Equal(2, report.InterestEpochs);
+        Assert.Equal(3, report.AlignmentEpochs);
+        Assert.True(double.IsNaN(report.InterestValidationNdcg));
+        Assert.Equal(0f, report.SteeringWeight);
+        Assert.Equal(float.NegativeInfinity, report.PositiveThreshold);
+        Assert.Equal(0.5f, report.NegativeThreshold);
+        Assert.Null(report.Bert); // the given BERT was used, none pre-trained
+        Assert.Equal(10, copy.RecommendFromDescription("likes mystery", 10).Count);
+    }
+
+    private string SaveTo(HierarchicalRecommender r, string name)
+    {
+        string folder = Path.Combine(_dir, name);
+        r.Save(folder);
+        return folder;
+    }
+
+    [Fact]
     public void Concepts_AreRequired_AndUnknownUsersRejected()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
