@@ -150,15 +150,22 @@ public sealed class ConceptEncoder : Module, IEncoder<string>
             positive.Length > 0 ? TokensOf(0) : [], negative.Length > 0 ? TokensOf(negRow) : []);
     }
 
+    /// <summary>Most texts whose BERT vectors are cached (training texts, item texts); beyond it texts are encoded each time. Default 200,000.</summary>
+    public int CacheCapacity { get; init; } = 200_000;
+
+    internal int CachedTexts => _cache.Count;
+
     /// <summary>Token ids and last-layer BERT vectors of a text, computed once (no gradients; BERT is frozen here).</summary>
-    private (int[] Ids, float[] Hidden) Tokens(string text) => _cache.GetOrAdd(text, static (s, self) =>
+    /// <remarks>The cache is bounded by <see cref="CacheCapacity"/>, so a server describing ever-new texts does not grow without end.</remarks>
+    private (int[] Ids, float[] Hidden) Tokens(string text)
     {
-        var encoding = self.Bert.Tokenizer!.Encode(s, maxLength: self.MaxLength);
-        using (self.Bert.EvalScope())
+        if (_cache.TryGetValue(text, out var hit)) return hit;
+        var encoding = Bert.Tokenizer!.Encode(text, maxLength: MaxLength);
+        (int[], float[]) result;
+        using (Bert.EvalScope())
         using (GradMode.NoGrad())
-        {
-            var output = self.Bert.Forward(BertBatch.FromEncodings([encoding], self.Bert.Config.PadTokenId));
-            return (encoding.Ids, output.LastHiddenState.ToArray());
-        }
-    }, this);
+            result = (encoding.Ids, Bert.Forward(BertBatch.FromEncodings([encoding], Bert.Config.PadTokenId)).LastHiddenState.ToArray());
+        if (_cache.Count < CacheCapacity) _cache.TryAdd(text, result);
+        return result;
+    }
 }

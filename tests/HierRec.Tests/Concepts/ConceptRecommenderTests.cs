@@ -180,6 +180,23 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(10, copy.RecommendFromDescription("likes mystery", 10).Count);
     }
 
+    [Fact]
+    public void TheTokenCache_IsBounded_AndDoesNotChangeResults()
+    {
+        var (_, r, _) = ConceptFixture.Fitted.Value;
+        var encoder = new ConceptEncoder(r.Concepts!.Encoder.Bert, 16, new HierRec.Tensors.Rng(3)) { CacheCapacity = 2 };
+        encoder.Eval();
+        string[] texts = ["mystery", "romance", "science", "adventure", "mystery"];
+        float[] first, second;
+        using (HierRec.Tensors.Autograd.GradMode.NoGrad())
+        {
+            first = encoder.Encode(texts).ToArray();
+            second = encoder.Encode(texts).ToArray();
+        }
+        Assert.Equal(first, second);
+        Assert.Equal(2, encoder.CachedTexts);
+    }
+
     private string SaveTo(HierarchicalRecommender r, string name)
     {
         string folder = Path.Combine(_dir, name);
