@@ -274,21 +274,27 @@ public sealed class HierarchicalRecommender
     internal float ScoreWithHistory(int user, int[] history, int item)
     {
         int dim = _model.Options.Dimension;
-        var batch = _context.Batch([user]) with { Histories = [history] };
-        using (GradMode.NoGrad())
-            return Dot(_model.Encode(batch, _itemVectors).Users.Data, _itemVectors.Data.Slice(item * dim, dim));
+        return Dot(UserVectorsWithHistories([user], [history])[0], _itemVectors.Data.Slice(item * dim, dim));
     }
 
-    /// <summary>x_u of known users encoded with the given histories (most recent first) instead of their training ones.</summary>
-    internal float[][] UserVectorsWithHistories(int[] users, int[][] histories)
+    /// <summary>
+    /// x_u of known users (dense indices), without gradients, in batches of 256; encoded with <paramref name="histories"/>
+    /// (most recent first) instead of their training histories when given. The one path every user vector takes.
+    /// </summary>
+    internal float[][] UserVectorsWithHistories(int[] users, int[][]? histories)
     {
+        var result = new float[users.Length][];
         int dim = _model.Options.Dimension;
-        var batch = _context.Batch(users) with { Histories = histories };
         using (GradMode.NoGrad())
-        {
-            var x = _model.Encode(batch, _itemVectors).Users;
-            return Enumerable.Range(0, users.Length).Select(r => x.Data.Slice(r * dim, dim).ToArray()).ToArray();
-        }
+            for (int s = 0; s < users.Length; s += 256)
+            {
+                int n = Math.Min(256, users.Length - s);
+                var batch = _context.Batch(users.AsSpan(s, n).ToArray());
+                if (histories is not null) batch = batch with { Histories = histories.AsSpan(s, n).ToArray() };
+                var x = _model.Encode(batch, _itemVectors).Users;
+                for (int r = 0; r < n; r++) result[s + r] = x.Data.Slice(r * dim, dim).ToArray();
+            }
+        return result;
     }
 
     internal IdMap UserIds => _users;
@@ -337,19 +343,7 @@ public sealed class HierarchicalRecommender
     }
 
     /// <summary>The fused user vectors x_u of known users (dense indices), without gradients.</summary>
-    internal float[][] UserVectors(int[] users)
-    {
-        var result = new float[users.Length][];
-        int dim = _model.Options.Dimension;
-        using (GradMode.NoGrad())
-            for (int s = 0; s < users.Length; s += 256)
-            {
-                var chunk = users.AsSpan(s, Math.Min(256, users.Length - s)).ToArray();
-                var x = _model.Encode(_context.Batch(chunk), _itemVectors).Users;
-                for (int r = 0; r < chunk.Length; r++) result[s + r] = x.Data.Slice(r * dim, dim).ToArray();
-            }
-        return result;
-    }
+    internal float[][] UserVectors(int[] users) => UserVectorsWithHistories(users, null);
 
     /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
     public float[] UserVector(string userId) =>
@@ -399,7 +393,11 @@ public sealed class HierarchicalRecommender
     }
 
     /// <summary>x_∅: the fused vector of a user with no profile, friends or history.</summary>
-    private float[] EmptyUserVector()
+    private float[] EmptyUserVector() => _emptyUser ??= EncodeEmptyUser(); // the model is fixed after Fit or Load
+
+    private float[]? _emptyUser;
+
+    private float[] EncodeEmptyUser()
     {
         var batch = new UserBatch([UserProfile.Empty], [Array.Empty<int>()], [Array.Empty<int>()]);
         using (GradMode.NoGrad()) return _model.Encode(batch, _itemVectors).Users.ToArray();
