@@ -25,6 +25,7 @@ using HierRec.Explanations;
 using HierRec.Ranking;
 using HierRec.Tensors;
 using HierRec.Text;
+using HierRec.Text.Legacy;
 using HierRec.Training;
 using Spectre.Console;
 

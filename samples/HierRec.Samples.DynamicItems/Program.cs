@@ -17,6 +17,7 @@ using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Items;
 using HierRec.Text;
+using HierRec.Text.Legacy;
 using HierRec.Training;
 using Spectre.Console;
 

@@ -7,6 +7,8 @@ using HierRec.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Serialization;
 using HierRec.Text;
+using HierRec.Text.Legacy;
+using BertModel = HierRec.Text.Legacy.BertModel;
 using HierRec.Training;
 using HierRec.Users;
 

@@ -1,6 +1,7 @@
 using HierRec.Data;
 using HierRec.Tensors.Autograd;
 using HierRec.Text;
+using HierRec.Text.Legacy;
 using HierRec.Training;
 using HierRec.Users;
 

@@ -3,6 +3,8 @@ using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Kernels;
 using HierRec.Tensors.Optimizers;
 using HierRec.Text;
+using HierRec.Text.Legacy;
+using BertForMaskedLM = HierRec.Text.Legacy.BertForMaskedLM;
 
 namespace HierRec.Benchmarks.Text;
 

@@ -3,6 +3,9 @@ using HierRec.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Layers;
 using HierRec.Text;
+using HierRec.Text.Legacy;
+using BertModel = HierRec.Text.Legacy.BertModel;
+using AttentionPooling = HierRec.Text.Legacy.AttentionPooling;
 
 namespace HierRec.Concepts;
 

@@ -3,6 +3,8 @@ using HierRec.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Serialization;
 using HierRec.Text;
+using HierRec.Text.Legacy;
+using BertModel = HierRec.Text.Legacy.BertModel;
 
 namespace HierRec.Concepts;
 

@@ -6,6 +6,7 @@ using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Layers;
 using HierRec.Tensors.Optimizers;
 using HierRec.Text;
+using HierRec.Text.Legacy;
 
 namespace HierRec.Concepts;
 

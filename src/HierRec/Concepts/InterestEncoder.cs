@@ -90,7 +90,7 @@ public sealed class InterestEncoder : Module, IEncoder<int[]>
         var hist = Ops.Embedding(items.Detach(), ids, b, t) + Recency.Forward(positions, b, t); // (B, T, D)
         var q = Tensor.Zeros(b, 1, d) + Query;
         var attended = Ops.Reshape(Ops.Attention(q, Ops.Tanh(Key.Forward(hist)), hist, 1, mask), b, d);
-        var z = attended + Text.BertPooling.MaskedMean(hist, mask);
+        var z = attended + Text.Legacy.BertPooling.MaskedMean(hist, mask);
         return z + Final.Forward(Ops.Tanh(Hidden.Forward(z)));
     }
 }

@@ -2,6 +2,9 @@ using HierRec.Tensors;
 using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Layers;
 using HierRec.Text;
+using HierRec.Text.Legacy;
+using BertModel = HierRec.Text.Legacy.BertModel;
+using BertPooling = HierRec.Text.Legacy.BertPooling;
 
 namespace HierRec.Items;
 

@@ -98,6 +98,9 @@ public sealed class BertConfig
         return config;
     }
 
+    /// <summary>A deep copy (the extra keys included), so a caller can change it without changing this one.</summary>
+    public BertConfig Clone() => JsonSerializer.Deserialize<BertConfig>(JsonSerializer.SerializeToUtf8Bytes(this, Json), Json)!;
+
     /// <summary>Writes config.json atomically.</summary>
     public void Save(string path)
     {

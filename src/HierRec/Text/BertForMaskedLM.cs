@@ -1,78 +1,35 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using EngineTensor = HierRec.Tensors.Tensor;
 
 namespace HierRec.Text;
-
-/// <summary>The transform of the masked-LM head: GELU(dense) then LayerNorm (<c>cls.predictions.transform.*</c>).</summary>
-public sealed class BertPredictionTransform : Module
-{
-    /// <summary>Creates dense (H → H) and LayerNorm.</summary>
-    public BertPredictionTransform(BertConfig config, Rng rng)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        Dense = RegisterModule("dense", new Linear(config.HiddenSize, config.HiddenSize, rng, initStd: (float)config.InitializerRange));
-        LayerNorm = RegisterModule("LayerNorm", new LayerNorm(config.HiddenSize, (float)config.LayerNormEps));
-    }
-
-    /// <summary>The projection.</summary>
-    public Linear Dense { get; }
-
-    /// <summary>The norm.</summary>
-    public LayerNorm LayerNorm { get; }
-
-    /// <summary>LayerNorm(GELU(Dense(h))).</summary>
-    public Tensor Forward(Tensor h) => LayerNorm.Forward(Ops.Gelu(Dense.Forward(h)));
-}
-
-/// <summary>Transform plus the output bias; the decoder weight is tied to the word embeddings (<c>cls.predictions.*</c>).</summary>
-public sealed class BertLMPredictionHead : Module
-{
-    /// <summary>Creates the head.</summary>
-    public BertLMPredictionHead(BertConfig config, Rng rng)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        Transform = RegisterModule("transform", new BertPredictionTransform(config, rng));
-        Bias = RegisterParameter("bias", Tensor.Zeros(config.VocabSize)); // (vocab)
-    }
-
-    /// <summary>The transform.</summary>
-    public BertPredictionTransform Transform { get; }
-
-    /// <summary>(vocab) output bias.</summary>
-    public Tensor Bias { get; }
-}
-
-/// <summary>The <c>cls</c> module of Hugging Face's BertForMaskedLM.</summary>
-public sealed class BertOnlyMLMHead : Module
-{
-    /// <summary>Creates the head.</summary>
-    public BertOnlyMLMHead(BertConfig config, Rng rng) => Predictions = RegisterModule("predictions", new BertLMPredictionHead(config, rng));
-
-    /// <summary>The prediction head.</summary>
-    public BertLMPredictionHead Predictions { get; }
-}
 
 /// <summary>
 /// BERT with the masked-language-model head, Hugging Face's <c>BertForMaskedLM</c> (names <c>bert.*</c> and
 /// <c>cls.predictions.*</c>, decoder tied to the word embeddings, no pooler). Used to pre-train a domain BERT from item and
 /// user texts when no checkpoint exists; <see cref="Bert"/> is then the encoder the recommender fine-tunes.
 /// </summary>
-public sealed class BertForMaskedLM : Module
+public sealed class BertForMaskedLM : nn.Module<BertBatch, Tensor>
 {
     /// <summary>Creates a randomly initialised model.</summary>
-    public BertForMaskedLM(BertConfig config, Rng? rng = null)
+    public BertForMaskedLM(BertConfig config, long seed = 0, Device? device = null) : base(nameof(BertForMaskedLM))
     {
         ArgumentNullException.ThrowIfNull(config);
-        rng ??= new Rng(0);
-        Bert = RegisterModule("bert", new BertModel(config, rng, addPooler: false));
-        Cls = RegisterModule("cls", new BertOnlyMLMHead(config, rng));
+        Bert = new BertModel(config, seed, addPooler: false);
+        using (var generator = new Generator((ulong)(seed ^ 0x3C1)))
+            Cls = new BertOnlyMLMHead(config, generator);
+        register_module("bert", Bert);
+        register_module("cls", Cls);
+        if (device is not null && device.type != DeviceType.CPU) this.to(device);
     }
 
-    private BertForMaskedLM(BertModel bert, BertOnlyMLMHead head)
+    private BertForMaskedLM(BertModel bert, BertOnlyMLMHead head) : base(nameof(BertForMaskedLM))
     {
-        Bert = RegisterModule("bert", bert);
-        Cls = RegisterModule("cls", head);
+        Bert = bert;
+        Cls = head;
+        register_module("bert", Bert);
+        register_module("cls", Cls);
     }
 
     /// <summary>The encoder.</summary>
@@ -84,18 +41,24 @@ public sealed class BertForMaskedLM : Module
     /// <summary>The architecture.</summary>
     public BertConfig Config => Bert.Config;
 
-    /// <summary>Logits (rows, vocab) for the hidden states of the given flat positions (row · length + column) of <paramref name="batch"/>.</summary>
+    /// <summary>Logits for every position: (batch, length, vocab).</summary>
+    public override Tensor forward(BertBatch batch) => Logits(batch);
+
+    /// <summary>Logits (rows, vocab) for the hidden states at the given flat positions (row · length + column) of <paramref name="batch"/>.</summary>
     public Tensor Logits(BertBatch batch, int[] positions)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(positions);
-        var hidden = Bert.Forward(batch).LastHiddenState;
-        int h = Config.HiddenSize;
         foreach (int p in positions)
             if ((uint)p >= (uint)(batch.BatchSize * batch.Length)) throw new ArgumentOutOfRangeException(nameof(positions), p, "Position outside the batch.");
-        var rows = Ops.Embedding(Ops.Reshape(hidden, batch.BatchSize * batch.Length, h), positions, positions.Length); // (M, H)
-        var t = Cls.Predictions.Transform.Forward(rows);
-        return Ops.MatMul(t, Bert.Embeddings.WordEmbeddings.Weight, transposeB: true) + Cls.Predictions.Bias;         // (M, vocab)
+        using var scope = torch.NewDisposeScope();
+        using var output = Bert.Forward(batch);
+        var flat = output.LastHiddenState.reshape(-1, Config.HiddenSize);                         // (B·T, H)
+        var index = torch.tensor(positions.Select(p => (long)p).ToArray(), device: Bert.Device);
+        var rows = flat.index_select(0, index);                                                     // (M, H)
+        var t = Cls.Predictions.Transform.forward(rows);
+        var logits = nn.functional.linear(t, Bert.Embeddings.WordEmbeddings.weight!, Cls.Predictions.Bias); // (M, vocab)
+        return logits.MoveToOuterDisposeScope();
     }
 
     /// <summary>Logits for every position: (batch, length, vocab).</summary>
@@ -103,7 +66,8 @@ public sealed class BertForMaskedLM : Module
     {
         ArgumentNullException.ThrowIfNull(batch);
         var all = Enumerable.Range(0, batch.BatchSize * batch.Length).ToArray();
-        return Ops.Reshape(Logits(batch, all), batch.BatchSize, batch.Length, Config.VocabSize);
+        using var flat = Logits(batch, all);
+        return flat.reshape(batch.BatchSize, batch.Length, Config.VocabSize);
     }
 
     /// <summary>Mean cross-entropy over positions whose label is not −100 (labels row-major like the ids).</summary>
@@ -114,7 +78,7 @@ public sealed class BertForMaskedLM : Module
         ArgumentNullException.ThrowIfNull(labels);
         if (labels.Length != batch.InputIds.Length) throw new ArgumentException($"{labels.Length} labels for {batch.InputIds.Length} tokens.", nameof(labels));
         var positions = new List<int>();
-        var targets = new List<int>();
+        var targets = new List<long>();
         for (int i = 0; i < labels.Length; i++)
         {
             if (labels[i] == -100) continue;
@@ -122,18 +86,20 @@ public sealed class BertForMaskedLM : Module
             targets.Add(labels[i]);
         }
         if (positions.Count == 0) throw new ArgumentException("No position is labelled (all labels are -100).", nameof(labels));
-        return Ops.CrossEntropy(Logits(batch, positions.ToArray()), targets.ToArray());
+        using var logits = Logits(batch, positions.ToArray());
+        using var target = torch.tensor(targets.ToArray(), device: Bert.Device);
+        return nn.functional.cross_entropy(logits, target);
     }
 
     /// <summary>Writes the Hugging Face BertForMaskedLM folder (bert.* and cls.predictions.*; LoRA merged), atomically.</summary>
     public void Save(string folder)
     {
-        var tensors = new Dictionary<string, Tensor>(Bert.ExportStateDict("bert."), StringComparer.Ordinal);
-        foreach (var (name, p) in Cls.NamedParameters()) tensors["cls." + name] = p;
-        var config = Config;
+        var tensors = Bert.ExportStateDict("bert.");
+        foreach (var (name, p) in Cls.named_parameters()) tensors["cls." + name] = TorchInterop.ToEngine(p);
+        var config = Config.Clone();   // the model's own config is not changed
         config.Extra ??= [];
         config.Extra["architectures"] = System.Text.Json.JsonSerializer.SerializeToElement(new[] { "BertForMaskedLM" });
-        BertModel.SaveFolder(folder, config, tensors, Bert.Tokenizer);
+        HuggingFaceFolder.Write(folder, config, tensors, Bert.Tokenizer);
     }
 
     /// <summary>
@@ -142,72 +108,31 @@ public sealed class BertForMaskedLM : Module
     /// checked to equal the word embeddings.
     /// </summary>
     /// <exception cref="InvalidDataException">Missing, unexpected or mismatched tensors, listed by name.</exception>
-    public static BertForMaskedLM Load(string folder, bool allowMissingHead = false)
+    public static BertForMaskedLM Load(string folder, bool allowMissingHead = false, Device? device = null)
     {
         var bert = BertModel.Load(folder, new BertLoadOptions { WithoutPooler = true });
-        var (tensors, source) = BertModel.ReadWeights(folder);
-        var head = new BertOnlyMLMHead(bert.Config, new Rng(0));
-        var own = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var (tensors, source) = HuggingFaceFolder.ReadWeights(folder);
+        var head = new BertOnlyMLMHead(bert.Config);
+        var own = new Dictionary<string, EngineTensor>(StringComparer.Ordinal);
+        var word = TorchInterop.ToEngine(bert.Embeddings.WordEmbeddings.weight!);
         foreach (var (raw, t) in tensors)
         {
-            string name = BertModel.NormalizeName(raw);
+            string name = HuggingFaceFolder.NormalizeName(raw);
             if (!name.StartsWith("cls.", StringComparison.Ordinal)) continue;
             name = name["cls.".Length..];
             if (name == "predictions.decoder.weight")
             {
-                var w = bert.Embeddings.WordEmbeddings.Weight;
-                if (!t.Shape.SequenceEqual(w.Shape) || !t.Data.SequenceEqual(w.Data))
+                if (!t.Shape.SequenceEqual(word.Shape) || !t.Data.SequenceEqual(word.Data))
                     throw new InvalidDataException($"{source}: cls.predictions.decoder.weight differs from the word embeddings; HierRec ties them (untied decoders are not supported).");
                 continue;
             }
             if (name == "predictions.decoder.bias") continue; // tied to cls.predictions.bias
             own[name] = t;
         }
-        var missing = head.LoadParameters(own, allowMissing: allowMissingHead, allowUnexpected: false, source);
+        BertModel.LoadParameters(head, own, allowMissing: allowMissingHead, source);
         var model = new BertForMaskedLM(bert, head);
-        model.Eval();
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        model.eval();
         return model;
-    }
-}
-
-/// <summary>BERT's masking rule for MLM pre-training.</summary>
-public static class MlmMasking
-{
-    /// <summary>
-    /// Chooses each real, non-special token with probability <paramref name="probability"/> (at least one per batch); a
-    /// chosen token becomes [MASK] 80% of the time, a random non-special token 10%, and stays 10%. Returns the masked batch
-    /// and the labels (the original id at chosen positions, −100 elsewhere).
-    /// </summary>
-    public static (BertBatch Masked, int[] Labels) Mask(BertBatch batch, Rng rng, int maskId, int vocabSize, IReadOnlySet<int> specialIds, float probability = 0.15f)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        ArgumentNullException.ThrowIfNull(rng);
-        ArgumentNullException.ThrowIfNull(specialIds);
-        if (!(probability > 0 && probability < 1)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "Masking probability must be in (0, 1).");
-        var ids = (int[])batch.InputIds.Clone();
-        var labels = new int[ids.Length];
-        labels.AsSpan().Fill(-100);
-        var candidates = new List<int>();
-        for (int i = 0; i < ids.Length; i++)
-            if (batch.AttentionMask[i] == 1 && !specialIds.Contains(ids[i])) candidates.Add(i);
-        if (candidates.Count == 0) return (batch, labels);
-        int chosen = 0;
-        foreach (int i in candidates)
-            if (rng.NextFloat() < probability) { Apply(i); chosen++; }
-        if (chosen == 0) Apply(candidates[rng.NextInt(candidates.Count)]);
-        return (new BertBatch(ids, batch.TokenTypeIds, batch.AttentionMask, batch.BatchSize, batch.Length), labels);
-
-        void Apply(int i)
-        {
-            labels[i] = ids[i];
-            float r = rng.NextFloat();
-            if (r < 0.8f) ids[i] = maskId;
-            else if (r < 0.9f)
-            {
-                int t;
-                do t = rng.NextInt(vocabSize); while (specialIds.Contains(t));
-                ids[i] = t;
-            }
-        }
     }
 }

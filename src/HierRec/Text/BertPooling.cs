@@ -1,23 +1,7 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace HierRec.Text;
-
-/// <summary>How token vectors become one vector per text.</summary>
-public enum PoolingKind
-{
-    /// <summary>The [CLS] token's vector.</summary>
-    Cls,
-
-    /// <summary>The mean of the non-padding token vectors.</summary>
-    Mean,
-
-    /// <summary>A learned attention pooling (<see cref="AttentionPooling"/>).</summary>
-    Attention,
-
-    /// <summary>Hugging Face's pooler: tanh(W h[CLS] + b); needs a model with a pooler.</summary>
-    Pooler,
-}
 
 /// <summary>Differentiable pooling functions over (batch, length, hidden) token vectors.</summary>
 public static class BertPooling
@@ -25,33 +9,23 @@ public static class BertPooling
     /// <summary>The first token of every row: (B, T, H) → (B, H).</summary>
     public static Tensor FirstToken(Tensor hidden)
     {
-        ArgumentNullException.ThrowIfNull(hidden);
-        if (hidden.Rank != 3) throw new ArgumentException($"Pooling needs (batch, length, hidden); got {Tensor.ShapeString(hidden.Shape)}.", nameof(hidden));
-        int b = hidden.Dim(0), t = hidden.Dim(1), h = hidden.Dim(2);
-        if (t == 0) throw new ArgumentException("Cannot take the first token of empty rows.", nameof(hidden));
-        var rows = new int[b];
-        for (int i = 0; i < b; i++) rows[i] = i * t;
-        return Ops.Embedding(Ops.Reshape(hidden, b * t, h), rows, b);
+        Check(hidden);
+        if (hidden.shape[1] == 0) throw new ArgumentException("Cannot take the first token of empty rows.", nameof(hidden));
+        return hidden.select(1, 0);
     }
 
     /// <summary>The mean over tokens whose mask is 1: (B, T, H), mask (B, T) → (B, H). Rows with no token give zeros.</summary>
     public static Tensor MaskedMean(Tensor hidden, Tensor mask)
     {
-        ArgumentNullException.ThrowIfNull(hidden);
+        Check(hidden);
         ArgumentNullException.ThrowIfNull(mask);
-        if (hidden.Rank != 3) throw new ArgumentException($"Pooling needs (batch, length, hidden); got {Tensor.ShapeString(hidden.Shape)}.", nameof(hidden));
-        int b = hidden.Dim(0), t = hidden.Dim(1);
-        if (mask.Length != b * t) throw new ArgumentException($"mask {Tensor.ShapeString(mask.Shape)} does not match hidden {Tensor.ShapeString(hidden.Shape)}.", nameof(mask));
-        var inverse = new Tensor(b, 1);
-        var m = mask.Data;
-        for (int r = 0; r < b; r++)
-        {
-            float count = 0;
-            for (int i = 0; i < t; i++) count += m[r * t + i];
-            inverse.Data[r] = count > 0 ? 1f / count : 0f;
-        }
-        var summed = Ops.Sum(hidden * Ops.Reshape(mask.Detach(), b, t, 1), 1); // (B, H)
-        return summed * inverse;
+        if (mask.dim() != 2 || mask.shape[0] != hidden.shape[0] || mask.shape[1] != hidden.shape[1])
+            throw new ArgumentException($"mask {Shape(mask)} does not match hidden {Shape(hidden)}.", nameof(mask));
+        using var scope = torch.NewDisposeScope();
+        var m = mask.detach().to_type(hidden.dtype);                 // (B, T)
+        var summed = (hidden * m.unsqueeze(-1)).sum(1);               // (B, H)
+        var count = m.sum(1, keepdim: true).clamp_min(1);             // (B, 1)
+        return (summed / count).MoveToOuterDisposeScope();
     }
 
     /// <summary>Pools with <paramref name="kind"/>; <paramref name="attention"/> is needed for <see cref="PoolingKind.Attention"/>.</summary>
@@ -60,43 +34,16 @@ public static class BertPooling
     {
         PoolingKind.Cls => FirstToken(hidden),
         PoolingKind.Mean => MaskedMean(hidden, mask),
-        PoolingKind.Attention => (attention ?? throw new InvalidOperationException("Attention pooling needs an AttentionPooling module.")).Forward(hidden, mask, out _),
-        PoolingKind.Pooler => (pooler ?? throw new InvalidOperationException("This model has no pooler (it was created or loaded without one).")).Forward(hidden),
+        PoolingKind.Attention => (attention ?? throw new InvalidOperationException("Attention pooling needs an AttentionPooling module.")).forward(hidden, mask),
+        PoolingKind.Pooler => (pooler ?? throw new InvalidOperationException("This model has no pooler (it was created or loaded without one).")).forward(hidden),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown pooling."),
     };
-}
 
-/// <summary>
-/// Learned attention pooling: a query vector q attends over the token vectors, α = softmax(h q / √H) over non-padding
-/// tokens, and the result is Σ α_t h_t. q starts at zero, so a new pooling equals the masked mean.
-/// </summary>
-public sealed class AttentionPooling : Module
-{
-    /// <summary>Creates the pooling for <paramref name="hidden"/>-wide token vectors.</summary>
-    public AttentionPooling(int hidden)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hidden);
-        Hidden = hidden;
-        Query = RegisterParameter("query", Tensor.Zeros(hidden)); // (H)
-    }
+    internal static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";
 
-    /// <summary>Width of the token vectors.</summary>
-    public int Hidden { get; }
-
-    /// <summary>The learned query (H).</summary>
-    public Tensor Query { get; }
-
-    /// <summary>hidden (B, T, H), mask (B, T) → (B, H); <paramref name="weights"/> are the (B, T) attention weights.</summary>
-    public Tensor Forward(Tensor hidden, Tensor mask, out Tensor weights)
+    private static void Check(Tensor hidden)
     {
         ArgumentNullException.ThrowIfNull(hidden);
-        ArgumentNullException.ThrowIfNull(mask);
-        if (hidden.Rank != 3 || hidden.Dim(2) != Hidden)
-            throw new ArgumentException($"AttentionPooling({Hidden}) needs (batch, length, {Hidden}); got {Tensor.ShapeString(hidden.Shape)}.", nameof(hidden));
-        int b = hidden.Dim(0), t = hidden.Dim(1);
-        var q = Tensor.Zeros(b, 1, Hidden) + Query;
-        var pooled = Ops.Attention(q, hidden, hidden, 1, Ops.Reshape(mask.Detach(), b, t), out var probabilities, keepProbabilities: true);
-        weights = Ops.Reshape(probabilities!.Detach(), b, t);
-        return Ops.Reshape(pooled, b, Hidden);
+        if (hidden.dim() != 3) throw new ArgumentException($"Pooling needs (batch, length, hidden); got {Shape(hidden)}.", nameof(hidden));
     }
 }

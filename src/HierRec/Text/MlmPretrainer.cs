@@ -1,65 +1,20 @@
 using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Optimizers;
+using HierRec.Training;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace HierRec.Text;
-
-/// <summary>Options of <see cref="MlmPretrainer"/>.</summary>
-public sealed record MlmOptions
-{
-    /// <summary>Passes over the training texts. Default 3.</summary>
-    public int Epochs { get; init; } = 3;
-
-    /// <summary>Texts per step. Default 32.</summary>
-    public int BatchSize { get; init; } = 32;
-
-    /// <summary>Peak AdamW learning rate. Default 5e-4.</summary>
-    public float LearningRate { get; init; } = 5e-4f;
-
-    /// <summary>Share of steps with linear warm-up. Default 0.06.</summary>
-    public float WarmupFraction { get; init; } = 0.06f;
-
-    /// <summary>Decoupled weight decay on matrices. Default 0.01.</summary>
-    public float WeightDecay { get; init; } = 0.01f;
-
-    /// <summary>Global gradient-norm clip. Default 1.</summary>
-    public float ClipNorm { get; init; } = 1f;
-
-    /// <summary>Truncation length in tokens. Default 64.</summary>
-    public int MaxLength { get; init; } = 64;
-
-    /// <summary>Share of tokens chosen for prediction. Default 0.15.</summary>
-    public float MaskProbability { get; init; } = 0.15f;
-
-    /// <summary>Seed of shuffling and masking. Default 1.</summary>
-    public ulong Seed { get; init; } = 1;
-}
-
-/// <summary>Progress of pre-training, reported after every step and every epoch.</summary>
-/// <param name="Epoch">1-based epoch.</param>
-/// <param name="Step">Steps done so far.</param>
-/// <param name="TotalSteps">Steps planned.</param>
-/// <param name="Loss">Mean loss of the last step.</param>
-/// <param name="HeldOutPerplexity">Perplexity on the held-out texts at the end of an epoch; null after an ordinary step.</param>
-public sealed record MlmProgress(int Epoch, long Step, long TotalSteps, float Loss, double? HeldOutPerplexity);
-
-/// <summary>What pre-training did.</summary>
-/// <param name="InitialPerplexity">Held-out perplexity before training.</param>
-/// <param name="EpochPerplexities">Held-out perplexity after each epoch.</param>
-/// <param name="EpochLosses">Mean training loss of each epoch.</param>
-/// <param name="Steps">Optimizer steps taken.</param>
-/// <param name="Elapsed">Wall time.</param>
-public sealed record MlmReport(double InitialPerplexity, IReadOnlyList<double> EpochPerplexities, IReadOnlyList<double> EpochLosses, long Steps, TimeSpan Elapsed);
 
 /// <summary>
 /// Masked-language-model pre-training (BERT's 15% rule with 80/10/10) of a <see cref="BertForMaskedLM"/> on domain texts
 /// (item descriptions, user texts), with AdamW, warm-up then linear decay, clipping, and texts of similar length batched
-/// together. Held-out perplexity is measured with a fixed masking so epochs are comparable.
+/// together. Held-out perplexity is measured with a fixed masking so epochs are comparable. Every step runs in a
+/// dispose scope, so memory stays flat over a long run.
 /// </summary>
 public static class MlmPretrainer
 {
     /// <summary>Pre-trains <paramref name="model"/> (which needs a tokenizer on <c>model.Bert.Tokenizer</c>).</summary>
-    /// <exception cref="InvalidOperationException">No tokenizer is attached.</exception>
+    /// <exception cref="InvalidOperationException">No tokenizer is attached, or the loss became non-finite.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the model keeps the weights of the last finished step.</exception>
     public static MlmReport Pretrain(BertForMaskedLM model, IReadOnlyList<string> trainTexts, IReadOnlyList<string> heldOutTexts,
         MlmOptions? options = null, IProgress<MlmProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -78,11 +33,13 @@ public static class MlmPretrainer
         var heldOut = heldOutTexts.Select(t => tokenizer.Encode(t, maxLength: maxLength)).ToArray();
         var specials = new HashSet<int>(tokenizer.Options.SpecialTokens.Where(s => tokenizer.TryId(s, out _)).Select(tokenizer.Id));
         var rng = new Rng(options.Seed);
+        torch.manual_seed((long)options.Seed); // dropout
 
         int batchesPerEpoch = (train.Length + options.BatchSize - 1) / options.BatchSize;
         long total = (long)batchesPerEpoch * options.Epochs;
-        var optimizer = AdamW.Create(model.NamedParameters(), options.LearningRate, options.WeightDecay);
-        var schedule = new LinearWarmupDecaySchedule(options.LearningRate, (int)Math.Ceiling(total * options.WarmupFraction), (int)total);
+        using var optimizer = Optimizers.AdamW(model.named_parameters(), options.LearningRate, options.WeightDecay);
+        var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Ceiling(total * options.WarmupFraction), total);
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
 
         double initial = Perplexity(model, heldOut, tokenizer, specials, options);
         var perplexities = new List<double>();
@@ -90,7 +47,7 @@ public static class MlmPretrainer
         long step = 0;
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
         {
-            model.Train();
+            model.train();
             double lossSum = 0;
             int lossCount = 0;
             foreach (var indices in LengthBuckets(train, options.BatchSize, rng))
@@ -99,14 +56,18 @@ public static class MlmPretrainer
                 var batch = BertBatch.FromEncodings(indices.Select(i => train[i]).ToList(), tokenizer.PadId);
                 var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, model.Config.VocabSize, specials, options.MaskProbability);
                 if (labels.All(l => l == -100)) continue;
-                schedule.Apply(optimizer);
-                optimizer.ZeroGrad();
-                var loss = model.Loss(masked, labels);
-                float value = loss.ToScalar();
-                if (!float.IsFinite(value)) throw new InvalidOperationException($"MLM loss became {value} at step {step + 1}; lower the learning rate.");
-                loss.Backward();
-                if (options.ClipNorm > 0) Optimizer.ClipGradNorm(model.TrainableParameters(), options.ClipNorm);
-                optimizer.Step();
+                float value;
+                using (torch.NewDisposeScope())
+                {
+                    optimizer.SetLearningRate(schedule.RateAt(step));
+                    optimizer.zero_grad();
+                    var loss = model.Loss(masked, labels);
+                    value = loss.item<float>();
+                    if (!float.IsFinite(value)) throw new InvalidOperationException($"MLM loss became {value} at step {step + 1}; lower the learning rate.");
+                    loss.backward();
+                    if (options.ClipNorm > 0) torch.nn.utils.clip_grad_norm_(trainable, options.ClipNorm);
+                    optimizer.step();
+                }
                 step++;
                 lossSum += value;
                 lossCount++;
@@ -117,7 +78,7 @@ public static class MlmPretrainer
             losses.Add(lossCount == 0 ? double.NaN : lossSum / lossCount);
             progress?.Report(new MlmProgress(epoch, step, total, (float)losses[^1], ppl));
         }
-        model.Eval();
+        model.eval();
         return new MlmReport(initial, perplexities, losses, step, sw.Elapsed);
     }
 
@@ -130,13 +91,16 @@ public static class MlmPretrainer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(options);
         if (texts.Count == 0) return double.NaN;
         var rng = new Rng(0x9E3779B97F4A7C15UL);
         double nll = 0;
         long count = 0;
-        using (model.EvalScope())
-        using (GradMode.NoGrad())
+        bool wasTraining = model.training;
+        model.eval();
+        try
         {
+            using var noGrad = torch.no_grad();
             for (int start = 0; start < texts.Count; start += options.BatchSize)
             {
                 var chunk = texts.Skip(start).Take(options.BatchSize).ToList();
@@ -144,9 +108,14 @@ public static class MlmPretrainer
                 var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, model.Config.VocabSize, specials, options.MaskProbability);
                 int n = labels.Count(l => l != -100);
                 if (n == 0) continue;
-                nll += model.Loss(masked, labels).ToScalar() * (double)n;
+                using var loss = model.Loss(masked, labels);
+                nll += loss.item<float>() * (double)n;
                 count += n;
             }
+        }
+        finally
+        {
+            model.train(wasTraining);
         }
         return count == 0 ? double.NaN : Math.Exp(nll / count);
     }

@@ -91,7 +91,7 @@ public sealed class BehaviourEncoder : Module
         // Sum / √n of the history (the normalised multi-hot of autoencoder recommenders) keeps how much a user has seen.
         var scale = new Tensor(b, 1);
         for (int r = 0; r < b; r++) scale.Data[r] = MathF.Sqrt(Math.Max(1, Math.Min(histories[r].Length, MaxHistory)));
-        var pooled = Text.BertPooling.MaskedMean(hist, mask) * scale;
+        var pooled = Text.Legacy.BertPooling.MaskedMean(hist, mask) * scale;
         var z = Output.Forward(Ops.Reshape(attended, b, d)) + pooled;
         return z + Final.Forward(Ops.Tanh(Hidden.Forward(z)));
     }
@@ -165,6 +165,6 @@ public sealed class SocialEncoder : Module
         var q = Ops.Reshape(Query.Forward(own), b, 1, d);
         var attended = Ops.Attention(q, Key.Forward(friends), friends, Heads, mask, out var probs, keepProbabilities: true);
         weights = BehaviourEncoder.HeadMean(probs!, b, f, Heads);
-        return Output.Forward(Ops.Reshape(attended, b, d)) + Text.BertPooling.MaskedMean(friends, mask);
+        return Output.Forward(Ops.Reshape(attended, b, d)) + Text.Legacy.BertPooling.MaskedMean(friends, mask);
     }
 }

@@ -2,6 +2,7 @@ using HierRec.Concepts;
 using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Text;
+using HierRec.Text.Legacy;
 using HierRec.Training;
 
 namespace HierRec.Tests.Concepts;

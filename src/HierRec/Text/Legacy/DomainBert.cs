@@ -1,6 +1,7 @@
 using HierRec.Tensors;
+using HierRec.Text;
 
-namespace HierRec.Text;
+namespace HierRec.Text.Legacy;
 
 /// <summary>Size and training of a domain BERT pre-trained from scratch on the domain's own texts.</summary>
 public sealed record DomainBertOptions

@@ -1,82 +1,25 @@
 using HierRec.Tensors;
 using HierRec.Tensors.Layers;
+using HierRec.Text;
 
-namespace HierRec.Text;
+namespace HierRec.Text.Legacy;
+
+/// <summary>The engine's (float) mask of a <see cref="BertBatch"/>.</summary>
+public static class BertBatchExtensions
+{
+    /// <summary>The mask as a (batch, length) float tensor.</summary>
+    public static Tensor MaskTensor(this BertBatch batch)
+    {
+        var t = new Tensor(batch.BatchSize, batch.Length);
+        var d = t.Data;
+        for (int i = 0; i < d.Length; i++) d[i] = batch.AttentionMask[i];
+        return t;
+    }
+}
 
 // The sub-modules of BertModel. Class and member names follow Hugging Face's modeling_bert.py so that parameter names
 // (embeddings.word_embeddings.weight, encoder.layer.0.attention.self.query.weight, …) are those of a Hugging Face
 // checkpoint, and a model.safetensors moves between HierRec, PyTorch and TorchSharp unchanged.
-
-/// <summary>A padded batch of token ids for <see cref="BertModel"/>: row-major (batch, length) arrays.</summary>
-public sealed class BertBatch
-{
-    /// <summary>Creates a batch; every array holds batchSize × length values.</summary>
-    /// <exception cref="ArgumentException">An array has the wrong length, or a mask value is not 0 or 1.</exception>
-    public BertBatch(int[] inputIds, int[]? tokenTypeIds, int[]? attentionMask, int batchSize, int length)
-    {
-        ArgumentNullException.ThrowIfNull(inputIds);
-        ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        int n = checked(batchSize * length);
-        if (inputIds.Length != n) throw new ArgumentException($"inputIds has {inputIds.Length} values; batch {batchSize} × length {length} needs {n}.", nameof(inputIds));
-        if (tokenTypeIds is not null && tokenTypeIds.Length != n) throw new ArgumentException($"tokenTypeIds has {tokenTypeIds.Length} values; {n} needed.", nameof(tokenTypeIds));
-        if (attentionMask is not null && attentionMask.Length != n) throw new ArgumentException($"attentionMask has {attentionMask.Length} values; {n} needed.", nameof(attentionMask));
-        if (attentionMask is not null)
-        {
-            for (int i = 0; i < n; i++)
-                if (attentionMask[i] is not (0 or 1)) throw new ArgumentException($"attentionMask[{i / Math.Max(1, length)}, {i % Math.Max(1, length)}] is {attentionMask[i]}; only 0 and 1 are allowed.", nameof(attentionMask));
-        }
-        InputIds = inputIds;
-        TokenTypeIds = tokenTypeIds ?? new int[n];
-        AttentionMask = attentionMask ?? Enumerable.Repeat(1, n).ToArray();
-        BatchSize = batchSize;
-        Length = length;
-    }
-
-    /// <summary>Stacks encodings, padding each to the longest with <paramref name="padId"/>.</summary>
-    public static BertBatch FromEncodings(IReadOnlyList<Encoding> encodings, int padId = 0)
-    {
-        ArgumentNullException.ThrowIfNull(encodings);
-        int length = encodings.Count == 0 ? 0 : encodings.Max(e => e.Ids.Length);
-        int b = encodings.Count;
-        var ids = new int[b * length];
-        var types = new int[b * length];
-        var mask = new int[b * length];
-        ids.AsSpan().Fill(padId);
-        for (int r = 0; r < b; r++)
-        {
-            var e = encodings[r];
-            e.Ids.CopyTo(ids, r * length);
-            e.TypeIds.CopyTo(types, r * length);
-            e.AttentionMask.CopyTo(mask, r * length);
-        }
-        return new BertBatch(ids, types, mask, b, length);
-    }
-
-    /// <summary>(batch, length) token ids.</summary>
-    public int[] InputIds { get; }
-
-    /// <summary>(batch, length) segment ids (zeros when not given).</summary>
-    public int[] TokenTypeIds { get; }
-
-    /// <summary>(batch, length) 1 for real tokens, 0 for padding (all ones when not given).</summary>
-    public int[] AttentionMask { get; }
-
-    /// <summary>Rows.</summary>
-    public int BatchSize { get; }
-
-    /// <summary>Tokens per row, padding included.</summary>
-    public int Length { get; }
-
-    /// <summary>The mask as a (batch, length) float tensor.</summary>
-    public Tensor MaskTensor()
-    {
-        var t = new Tensor(BatchSize, Length);
-        var d = t.Data;
-        for (int i = 0; i < d.Length; i++) d[i] = AttentionMask[i];
-        return t;
-    }
-}
 
 /// <summary>Word + position + token-type embeddings, then LayerNorm and dropout (<c>embeddings.*</c>).</summary>
 public sealed class BertEmbeddings : Module

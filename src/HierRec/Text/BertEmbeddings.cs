@@ -1,0 +1,59 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace HierRec.Text;
+
+/// <summary>Word + position + token-type embeddings, then LayerNorm and dropout (<c>embeddings.*</c>).</summary>
+public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
+{
+    /// <summary>Creates the block with N(0, initializer_range) tables and the [PAD] row zeroed, as Hugging Face does.</summary>
+    public BertEmbeddings(BertConfig config, Generator? generator = null) : base(nameof(BertEmbeddings))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        double std = config.InitializerRange;
+        WordEmbeddings = nn.Embedding(config.VocabSize, config.HiddenSize);                 // (vocab, H)
+        PositionEmbeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize); // (max positions, H)
+        TokenTypeEmbeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);        // (type vocab, H)
+        using (torch.no_grad())
+        {
+            nn.init.normal_(WordEmbeddings.weight!, 0, std, generator);
+            nn.init.normal_(PositionEmbeddings.weight!, 0, std, generator);
+            nn.init.normal_(TokenTypeEmbeddings.weight!, 0, std, generator);
+            WordEmbeddings.weight![config.PadTokenId].zero_();
+        }
+        LayerNorm = nn.LayerNorm([config.HiddenSize], config.LayerNormEps);
+        Dropout = nn.Dropout(config.HiddenDropoutProb);
+        register_module("word_embeddings", WordEmbeddings);
+        register_module("position_embeddings", PositionEmbeddings);
+        register_module("token_type_embeddings", TokenTypeEmbeddings);
+        register_module("LayerNorm", LayerNorm);
+        register_module("dropout", Dropout);
+    }
+
+    /// <summary>(vocab, H) word table.</summary>
+    public Embedding WordEmbeddings { get; }
+
+    /// <summary>(max positions, H) position table.</summary>
+    public Embedding PositionEmbeddings { get; }
+
+    /// <summary>(type vocab, H) segment table.</summary>
+    public Embedding TokenTypeEmbeddings { get; }
+
+    /// <summary>Norm of the summed embeddings.</summary>
+    public LayerNorm LayerNorm { get; }
+
+    /// <summary>Hidden dropout.</summary>
+    public Dropout Dropout { get; }
+
+    /// <summary>ids (B, T) and token types (B, T), int64 → (B, T, H).</summary>
+    public override Tensor forward(Tensor inputIds, Tensor tokenTypeIds)
+    {
+        using var scope = torch.NewDisposeScope();
+        long t = inputIds.shape[1];
+        var positions = torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device); // (T)
+        var x = WordEmbeddings.forward(inputIds) + TokenTypeEmbeddings.forward(tokenTypeIds)
+            + PositionEmbeddings.forward(positions);                                        // (B, T, H)
+        return Dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,20 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace HierRec.Text;
+
+/// <summary>The layer stack (<c>encoder.layer.*</c>).</summary>
+public sealed class BertEncoder : nn.Module
+{
+    /// <summary>Creates num_hidden_layers layers.</summary>
+    public BertEncoder(BertConfig config, Generator? generator = null) : base(nameof(BertEncoder))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Layer = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new BertLayer(config, generator)).ToArray());
+        register_module("layer", Layer);
+    }
+
+    /// <summary>The layers, bottom first.</summary>
+    public ModuleList<BertLayer> Layer { get; }
+}

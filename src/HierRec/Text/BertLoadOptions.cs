@@ -1,0 +1,23 @@
+namespace HierRec.Text;
+
+/// <summary>Options of <see cref="BertModel.Load"/>.</summary>
+public sealed class BertLoadOptions
+{
+    /// <summary>
+    /// Accept a checkpoint without the pooler (for example one saved from a masked-LM model): the pooler keeps its random
+    /// initialisation and is listed in <see cref="BertLoadReport.MissingHeads"/>. Default false: a missing pooler is an error.
+    /// </summary>
+    public bool AllowMissingHeads { get; init; }
+
+    /// <summary>Create the model without a pooler, ignoring pooler tensors in the checkpoint. Default false.</summary>
+    public bool WithoutPooler { get; init; }
+
+    /// <summary>Load vocab.txt (and tokenizer_config.json's do_lower_case) into <see cref="BertModel.Tokenizer"/> when present. Default true.</summary>
+    public bool LoadTokenizer { get; init; } = true;
+}
+
+/// <summary>What a load did besides copying tensors.</summary>
+/// <param name="Source">The weights file(s).</param>
+/// <param name="IgnoredTensors">Checkpoint tensors that belong to task heads or are buffers (cls.*, position_ids, …).</param>
+/// <param name="MissingHeads">Head parameters the checkpoint lacked (only with <see cref="BertLoadOptions.AllowMissingHeads"/>).</param>
+public sealed record BertLoadReport(string Source, IReadOnlyList<string> IgnoredTensors, IReadOnlyList<string> MissingHeads);

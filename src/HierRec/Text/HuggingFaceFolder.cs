@@ -1,0 +1,106 @@
+using System.Text.Json;
+using HierRec.Tensors.Serialization;
+using EngineTensor = HierRec.Tensors.Tensor;
+
+namespace HierRec.Text;
+
+/// <summary>
+/// The files of a Hugging Face BERT folder: config.json, model.safetensors (or shards listed by
+/// model.safetensors.index.json), vocab.txt and tokenizer_config.json. Tensors pass through HierRec's own checked
+/// safetensors reader as float arrays, so the engine that holds the model does not matter here.
+/// </summary>
+internal static class HuggingFaceFolder
+{
+    internal static void Write(string folder, BertConfig config, IReadOnlyDictionary<string, EngineTensor> tensors, BertTokenizer? tokenizer, Action<string>? extra = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        AtomicFile.WriteDirectory(folder, dir =>
+        {
+            config.Save(Path.Combine(dir, "config.json"));
+            SafeTensors.Save(Path.Combine(dir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            if (tokenizer is not null)
+            {
+                tokenizer.SaveVocabulary(Path.Combine(dir, "vocab.txt"));
+                var tc = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
+                {
+                    ["do_lower_case"] = tokenizer.Options.LowerCase,
+                    ["tokenizer_class"] = "BertTokenizer",
+                }, new JsonSerializerOptions { WriteIndented = true });
+                AtomicFile.Write(Path.Combine(dir, "tokenizer_config.json"), s => s.Write(tc));
+            }
+            extra?.Invoke(dir);
+        });
+    }
+
+    /// <summary>Reads vocab.txt and tokenizer_config.json's do_lower_case (default true) when the folder has them.</summary>
+    public static BertTokenizer? TryLoadTokenizer(string folder)
+    {
+        string vocab = Path.Combine(folder, "vocab.txt");
+        if (!File.Exists(vocab)) return null;
+        bool lower = true;
+        string tc = Path.Combine(folder, "tokenizer_config.json");
+        if (File.Exists(tc))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllText(tc));
+                if (doc.RootElement.TryGetProperty("do_lower_case", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False) lower = v.GetBoolean();
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{tc}: not valid JSON ({ex.Message}).", ex);
+            }
+        }
+        return BertTokenizer.Create(vocab, new BertTokenizerOptions { LowerCase = lower });
+    }
+
+    internal static string RequireFile(string folder, string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
+        string path = Path.Combine(folder, name);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{folder}: {name} is missing; a Hugging Face BERT folder needs config.json and model.safetensors.", path);
+        return path;
+    }
+
+    /// <summary>Reads model.safetensors, or the shards listed by model.safetensors.index.json.</summary>
+    internal static (IReadOnlyDictionary<string, EngineTensor> Tensors, string Source) ReadWeights(string folder)
+    {
+        string single = Path.Combine(folder, "model.safetensors");
+        if (File.Exists(single)) return (SafeTensors.Load(single).Tensors, single);
+        string index = Path.Combine(folder, "model.safetensors.index.json");
+        if (File.Exists(index))
+        {
+            var all = new Dictionary<string, EngineTensor>(StringComparer.Ordinal);
+            using var doc = JsonDocument.Parse(File.ReadAllText(index));
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{index}: no weight_map object.");
+            foreach (var shard in map.EnumerateObject().Select(p => p.Value.GetString()!).Distinct())
+            {
+                string shardPath = Path.Combine(folder, shard);
+                if (!File.Exists(shardPath)) throw new FileNotFoundException($"{index}: shard '{shard}' is missing.", shardPath);
+                foreach (var (k, v) in SafeTensors.Load(shardPath).Tensors) all[k] = v;
+            }
+            return (all, index);
+        }
+        if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
+        {
+            throw new FileNotFoundException($"{folder}: only pytorch_model.bin (a pickle) is present, which HierRec does not read. Convert it once in Python: "
+                + "model = transformers.AutoModel.from_pretrained(folder); model.save_pretrained(folder, safe_serialization=True).", single);
+        }
+        throw new FileNotFoundException($"{folder}: model.safetensors is missing.", single);
+    }
+
+    /// <summary>Maps legacy TensorFlow-era names (LayerNorm.gamma / beta) to PyTorch's (weight / bias).</summary>
+    internal static string NormalizeName(string name)
+    {
+        if (name.EndsWith(".gamma", StringComparison.Ordinal)) return name[..^".gamma".Length] + ".weight";
+        if (name.EndsWith(".beta", StringComparison.Ordinal)) return name[..^".beta".Length] + ".bias";
+        return name;
+    }
+
+    internal static bool IsHeadOrBuffer(string name) =>
+        name.EndsWith("position_ids", StringComparison.Ordinal) || name.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal)
+        || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("classifier.", StringComparison.Ordinal)
+        || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal);
+}

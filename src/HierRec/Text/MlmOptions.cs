@@ -1,0 +1,48 @@
+namespace HierRec.Text;
+
+/// <summary>Options of <see cref="MlmPretrainer"/>.</summary>
+public sealed record MlmOptions
+{
+    /// <summary>Passes over the training texts. Default 3.</summary>
+    public int Epochs { get; init; } = 3;
+
+    /// <summary>Texts per step. Default 32.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Peak AdamW learning rate. Default 5e-4.</summary>
+    public float LearningRate { get; init; } = 5e-4f;
+
+    /// <summary>Share of steps with linear warm-up. Default 0.06.</summary>
+    public float WarmupFraction { get; init; } = 0.06f;
+
+    /// <summary>Decoupled weight decay on matrices. Default 0.01.</summary>
+    public float WeightDecay { get; init; } = 0.01f;
+
+    /// <summary>Global gradient-norm clip. Default 1.</summary>
+    public float ClipNorm { get; init; } = 1f;
+
+    /// <summary>Truncation length in tokens. Default 64.</summary>
+    public int MaxLength { get; init; } = 64;
+
+    /// <summary>Share of tokens chosen for prediction. Default 0.15.</summary>
+    public float MaskProbability { get; init; } = 0.15f;
+
+    /// <summary>Seed of shuffling and masking. Default 1.</summary>
+    public ulong Seed { get; init; } = 1;
+}
+
+/// <summary>Progress of pre-training, reported after every step and every epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">Steps done so far.</param>
+/// <param name="TotalSteps">Steps planned.</param>
+/// <param name="Loss">Mean loss of the last step.</param>
+/// <param name="HeldOutPerplexity">Perplexity on the held-out texts at the end of an epoch; null after an ordinary step.</param>
+public sealed record MlmProgress(int Epoch, long Step, long TotalSteps, float Loss, double? HeldOutPerplexity);
+
+/// <summary>What pre-training did.</summary>
+/// <param name="InitialPerplexity">Held-out perplexity before training.</param>
+/// <param name="EpochPerplexities">Held-out perplexity after each epoch.</param>
+/// <param name="EpochLosses">Mean training loss of each epoch.</param>
+/// <param name="Steps">Optimizer steps taken.</param>
+/// <param name="Elapsed">Wall time.</param>
+public sealed record MlmReport(double InitialPerplexity, IReadOnlyList<double> EpochPerplexities, IReadOnlyList<double> EpochLosses, long Steps, TimeSpan Elapsed);

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using EngineTensor = HierRec.Tensors.Tensor;
+
+namespace HierRec;
+
+/// <summary>Copies between HierRec's float arrays (the safetensors reader's tensors) and libtorch tensors.</summary>
+internal static class TorchInterop
+{
+    /// <summary>A float32 libtorch tensor with the same shape and values, on <paramref name="device"/>.</summary>
+    public static Tensor ToTorch(EngineTensor t, Device? device = null)
+    {
+        var shape = t.Shape.ToArray().Select(d => (long)d).ToArray();
+        var x = torch.tensor(t.ToArray(), shape, dtype: ScalarType.Float32);
+        if (device is null || device.type == DeviceType.CPU) return x;
+        using (x) return x.to(device);
+    }
+
+    /// <summary>A float array tensor with the values of <paramref name="t"/> (copied to the CPU as float32).</summary>
+    public static EngineTensor ToEngine(Tensor t)
+    {
+        using var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        var shape = cpu.shape.Select(d => checked((int)d)).ToArray();
+        return new EngineTensor(cpu.data<float>().ToArray(), shape);
+    }
+
+    /// <summary>(rows, cols) int64 tensor of <paramref name="values"/>.</summary>
+    public static Tensor Int64(int[] values, long rows, long cols, Device device)
+    {
+        var longs = new long[values.Length];
+        for (int i = 0; i < values.Length; i++) longs[i] = values[i];
+        return torch.tensor(longs, [rows, cols], dtype: ScalarType.Int64, device: device);
+    }
+
+    /// <summary>Shape as "(a, b, c)".</summary>
+    public static string ShapeString(ReadOnlySpan<long> shape) => "(" + string.Join(", ", shape.ToArray()) + ")";
+}
