@@ -36,6 +36,40 @@ public sealed class PretrainingTests
         Assert.True(report.EpochPerplexities[^1] < report.EpochPerplexities[0]);
     }
 
+    [Fact]
+    public void MlmTrainingSteps_LeaveNoLiveTensorsBehind()
+    {
+        var texts = LegacyCorpus.Corpus(64, 4).Select(c => c.Text).ToList();
+        var tokenizer = BertTokenizer.Create(WordPieceTrainer.Train(texts, 100));
+        var config = new BertConfig
+        {
+            VocabSize = tokenizer.VocabularySize, HiddenSize = 16, NumHiddenLayers = 2, NumAttentionHeads = 2,
+            IntermediateSize = 32, MaxPositionEmbeddings = 32,
+        };
+        using var model = new BertForMaskedLM(config, seed: 1);
+        model.Bert.Tokenizer = tokenizer;
+        using var optimizer = Optimizers.AdamW(model.named_parameters(), 1e-3);
+        var trainable = model.parameters().ToList();
+        var batch = BertBatch.FromEncodings(texts.Take(16).Select(t => tokenizer.Encode(t)).ToList(), tokenizer.PadId);
+        var specials = new HashSet<int>(tokenizer.Options.SpecialTokens.Where(s => tokenizer.TryId(s, out _)).Select(tokenizer.Id));
+        var rng = new Rng(2);
+        model.train();
+        void Step()
+        {
+            var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, config.VocabSize, specials);
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = model.Loss(masked, labels);
+            loss.backward();
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0);
+            optimizer.step();
+        }
+        for (int i = 0; i < 3; i++) Step(); // gradients and optimizer state now exist
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 30; i++) Step();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     public static TheoryData<string> Modes => ["full", "freeze-bottom-1", "lora", "frozen"];
 
     [Theory]
