@@ -28,6 +28,11 @@ public static class Program
             HierRec.Benchmarks.Text.TorchBertWorkload.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
             return 0;
         }
+        if (args.Length > 0 && args[0] == "ease")
+        {
+            HierRec.Benchmarks.Baselines.EaseTiming.Run(Console.Out, args.Length > 1 ? args[1] : null);
+            return 0;
+        }
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }
