@@ -166,7 +166,12 @@ namespace HierRec.Build
             return after;
         }
 
-        private static IEnumerable<(long FlagsAt, string Name)> VersionNeeds(Elf elf)
+        private static IEnumerable<(long FlagsAt, string Name)> VersionNeeds(Elf elf) =>
+            VerneedEntries(elf).Where(e => !e.IsFile).Select(e => (e.At + 4, elf.String(e.Strings, elf.U32(e.At + 8))));
+
+        // Every Elf64_Verneed entry (IsFile: vn_version, vn_cnt (u16), vn_file, vn_aux, vn_next (u32)) and each of its
+        // Elf64_Vernaux entries (vna_hash (u32), vna_flags, vna_other (u16), vna_name, vna_next (u32)), by position.
+        private static IEnumerable<(bool IsFile, long At, Section Strings)> VerneedEntries(Elf elf)
         {
             foreach (var s in elf.Sections)
             {
@@ -175,18 +180,17 @@ namespace HierRec.Build
                 long p = s.Offset;
                 for (uint i = 0; i < s.Info; i++)
                 {
-                    // Elf64_Verneed: vn_version, vn_cnt (u16), vn_file, vn_aux, vn_next (u32); Elf64_Vernaux: vna_hash
-                    // (u32), vna_flags, vna_other (u16), vna_name, vna_next (u32).
+                    yield return (true, p, strtab);
                     ushort cnt = elf.U16(p + 2);
-                    uint aux = elf.U32(p + 8), next = elf.U32(p + 12);
-                    long a = p + aux;
+                    long a = p + elf.U32(p + 8);
                     for (int j = 0; j < cnt; j++)
                     {
-                        yield return (a + 4, elf.String(strtab, elf.U32(a + 8)));
+                        yield return (false, a, strtab);
                         uint anext = elf.U32(a + 12);
                         if (anext == 0) break;
                         a += anext;
                     }
+                    uint next = elf.U32(p + 12);
                     if (next == 0) break;
                     p += next;
                 }
@@ -222,26 +226,8 @@ namespace HierRec.Build
             foreach (var s in elf.Sections.Where(s => s.Type == ShtDynsym))
                 for (long p = s.Offset; p + 24 <= s.Offset + s.Size; p += 24)
                     yield return ("symbol", elf.U32(p));
-            foreach (var s in elf.Sections.Where(s => s.Type == ShtGnuVerneed))
-            {
-                long p = s.Offset;
-                for (uint i = 0; i < s.Info; i++)
-                {
-                    yield return ("version file", elf.U32(p + 4));
-                    ushort cnt = elf.U16(p + 2);
-                    long a = p + elf.U32(p + 8);
-                    for (int j = 0; j < cnt; j++)
-                    {
-                        yield return ("version", elf.U32(a + 8));
-                        uint anext = elf.U32(a + 12);
-                        if (anext == 0) break;
-                        a += anext;
-                    }
-                    uint next = elf.U32(p + 12);
-                    if (next == 0) break;
-                    p += next;
-                }
-            }
+            foreach (var (isFile, at, _) in VerneedEntries(elf))
+                yield return isFile ? ("version file", elf.U32(at + 4)) : ("version", elf.U32(at + 8));
         }
 
         private sealed class Section

@@ -14,9 +14,13 @@ public static class Optimizers
     public static AdamW AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double learningRate, double weightDecay = 0.01)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var trainable = parameters.Where(p => p.Parameter.requires_grad).ToList();
-        var decay = trainable.Where(p => p.Parameter.dim() >= 2 && !p.Name.EndsWith("bias", StringComparison.Ordinal)).Select(p => p.Parameter).ToList();
-        var plain = trainable.Where(p => !(p.Parameter.dim() >= 2 && !p.Name.EndsWith("bias", StringComparison.Ordinal))).Select(p => p.Parameter).ToList();
+        var decay = new List<Parameter>();
+        var plain = new List<Parameter>();
+        foreach (var (name, p) in parameters)
+        {
+            if (!p.requires_grad) continue;
+            (p.dim() >= 2 && !name.EndsWith("bias", StringComparison.Ordinal) ? decay : plain).Add(p);
+        }
         var groups = new List<AdamW.ParamGroup>();
         if (decay.Count > 0) groups.Add(new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = learningRate, weight_decay = weightDecay }));
         if (plain.Count > 0) groups.Add(new AdamW.ParamGroup(plain, new AdamW.Options { LearningRate = learningRate, weight_decay = 0 }));
