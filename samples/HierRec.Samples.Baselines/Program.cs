@@ -93,9 +93,9 @@ void RunOne(string dataset)
     if (hierarchical)
     {
         // One domain BERT, pre-trained once on the item texts (MLM) and shared, frozen, by every fit below.
-        var bertOptions = new HierRec.Text.Legacy.DomainBertOptions { Epochs = 4, VocabularySize = 3000 };
+        var bertOptions = new HierRec.Text.DomainBertOptions { Epochs = 4, VocabularySize = 3000 };
         var sw0 = Stopwatch.StartNew();
-        var bert = HierRec.Text.Legacy.DomainBert.Pretrain(HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures), bertOptions, out var mlm);
+        var bert = HierRec.Text.DomainBert.Pretrain(HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures), bertOptions, out var mlm);
         Console.Error.WriteLine($"  domain BERT: held-out perplexity {mlm.InitialPerplexity:F1} -> {mlm.EpochPerplexities[^1]:F1} ({sw0.Elapsed.TotalSeconds:F0} s)");
         RecommenderOptions Options(float lr, HierarchicalOptions model) => new()
         {

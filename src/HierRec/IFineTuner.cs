@@ -1,14 +1,5 @@
 namespace HierRec;
 
-/// <summary>Progress of a fine-tuning run, reported after steps and after each validation.</summary>
-/// <param name="Epoch">1-based epoch.</param>
-/// <param name="Step">Optimizer steps so far.</param>
-/// <param name="TotalSteps">Steps planned (an upper bound under early stopping).</param>
-/// <param name="TrainingLoss">Mean loss of the last step or epoch.</param>
-/// <param name="ValidationMetric">The validation metric (e.g. NDCG@10) after an epoch; null after an ordinary step.</param>
-/// <param name="Message">A short human-readable phase ("encoding items", "validating", …), or null.</param>
-public sealed record TrainingProgress(int Epoch, long Step, long TotalSteps, double TrainingLoss, double? ValidationMetric, string? Message = null);
-
 /// <summary>
 /// Fits a model's trainable parameters on training data, with validation for early stopping.
 /// </summary>
@@ -17,9 +8,11 @@ public sealed record TrainingProgress(int Epoch, long Step, long TotalSteps, dou
 /// <typeparam name="TReport">What the run reports (losses, best epoch, validation metrics, wall time).</typeparam>
 /// <remarks>
 /// Contract: only parameters that require gradients change. The run honours the cancellation token between
-/// steps and leaves the model at its last finished step (or at the best checkpoint when the implementation keeps one).
-/// A non-finite loss stops the run with an <see cref="InvalidOperationException"/> naming the step. Not thread-safe: do
-/// not serve from the model while it is being fitted unless the implementation says so.
+/// steps. It leaves the model at its best validated weights; without validation, at its final weights after success and
+/// at the weights it started with after a failure or cancellation (never half-trained).
+/// A non-finite loss stops the run with an <see cref="InvalidOperationException"/> naming the epoch and step. Not
+/// thread-safe: do not serve from the model while it is being fitted. The implementations in HierRec share one loop,
+/// <see cref="Training.TrainingLoop"/>.
 /// </remarks>
 public interface IFineTuner<in TModel, in TData, out TReport>
 {

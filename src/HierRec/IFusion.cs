@@ -1,16 +1,28 @@
-using HierRec.Tensors;
+using static TorchSharp.torch;
 
 namespace HierRec;
+
+/// <summary>What a fusion returns: the fused vectors and each layer's share of them.</summary>
+/// <param name="Fused">(B, OutputDimension), differentiable while gradients are recorded.</param>
+/// <param name="Contributions">(B, L) non-negative shares summing to 1 per row; plain values (detached).</param>
+public readonly record struct FusionResult(Tensor Fused, Tensor Contributions) : IDisposable
+{
+    /// <summary>Disposes both tensors.</summary>
+    public void Dispose()
+    {
+        Fused?.Dispose();
+        Contributions?.Dispose();
+    }
+}
 
 /// <summary>
 /// Fuses several layer vectors of the same users (profile, behaviour, social, concept, context) into one.
 /// </summary>
 /// <remarks>
-/// Contract: the layers passed to <see cref="Fuse"/> are L tensors of shape (B, D), row b of each describing
-/// user b, in the order the fusion was built for. The result is (B, <see cref="OutputDimension"/>), differentiable while
-/// gradients are recorded. <c>contributions</c> is a (B, L) tensor of non-negative shares summing to 1 per row, layer l's
-/// share of user b's fused vector, defined by each implementation (attention weights, gate norms, or ablation).
-/// Contributions are plain values (not differentiable). Safe for concurrent inference in no-grad scopes and eval mode.
+/// Contract: the layers passed to <see cref="Fuse"/> are L tensors of shape (B, D), row b of each describing user b, in
+/// the order the fusion was built for; row b of the result depends on row b of the layers only. Contributions are
+/// defined by each implementation (attention weights, gate norms, or ablation). Safe for concurrent inference in eval
+/// mode under no-grad.
 /// </remarks>
 public interface IFusion
 {
@@ -21,5 +33,5 @@ public interface IFusion
     int OutputDimension { get; }
 
     /// <summary>Fuses L (B, D) tensors into (B, OutputDimension) and reports each layer's share per user.</summary>
-    Tensor Fuse(IReadOnlyList<Tensor> layers, out Tensor contributions);
+    FusionResult Fuse(IReadOnlyList<Tensor> layers);
 }

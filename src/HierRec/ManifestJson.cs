@@ -14,7 +14,8 @@ internal static class ManifestJson
     /// <summary>Reads <paramref name="fileName"/> in <paramref name="folder"/>; <paramref name="describe"/> gives (format, version) to check.</summary>
     /// <exception cref="FileNotFoundException">The file is missing.</exception>
     /// <exception cref="InvalidDataException">The file is not valid JSON of <typeparamref name="T"/> or has another format or version.</exception>
-    public static T Read<T>(string folder, string fileName, string what, string format, int version, Func<T, (string Format, int Version)> describe) where T : class
+    public static T Read<T>(string folder, string fileName, string what, string format, int version, Func<T, (string Format, int Version)> describe,
+        int firstTorchVersion = 0) where T : class
     {
         ArgumentNullException.ThrowIfNull(folder);
         string path = Path.Combine(folder, fileName);
@@ -29,6 +30,9 @@ internal static class ManifestJson
             throw new InvalidDataException($"{path}: not valid ({ex.Message}).", ex);
         }
         var (f, v) = describe(manifest);
+        if (f == format && v < firstTorchVersion)
+            throw new InvalidDataException($"{path}: this {what} was saved in format version {v}, before HierRec moved to TorchSharp; this HierRec reads version {version} only. "
+                + "Its weights are not loaded (nothing is half-loaded): fit the model again with this version and save it.");
         if (f != format || v != version) throw new InvalidDataException($"{path}: format {f} version {v} is not supported ({format} {version}).");
         return manifest;
     }

@@ -1,9 +1,10 @@
 using HierRec.Data;
-using HierRec.Tensors.Autograd;
+using HierRec.Scoring;
+using HierRec.Tests.Modules;
 using HierRec.Text;
-using HierRec.Text.Legacy;
 using HierRec.Training;
 using HierRec.Users;
+using TorchSharp;
 
 namespace HierRec.Tests;
 
@@ -76,14 +77,15 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         for (int i = 0; i < warm.Length; i++) Assert.Equal(trained.Contains(i), warm[i]);
 
         // The tower itself: a cold item's vector is its text projection alone; a warm item's adds its id embedding.
-        var tower = new HierRec.Items.ItemTower(3, 4, 5, new HierRec.Tensors.Rng(2));
-        tower.TextVectors = HierRec.Tensors.Tensor.RandomNormal(new HierRec.Tensors.Rng(3), 1f, 3, 5);
+        using var g = T.Gen(2);
+        using var tower = new HierRec.Items.ItemTower(3, 4, 5, g);
+        tower.TextVectors = T.Normal(3, 3, 5);
         tower.Warm = [true, false, true];
-        using var _ = GradMode.NoGrad();
-        var all = tower.Forward();
-        var textOnly = tower.TextProjection!.Forward(tower.TextVectors);
-        Assert.Equal(textOnly.Data.Slice(4, 4).ToArray(), all.Data.Slice(4, 4).ToArray());
-        Assert.NotEqual(textOnly.Data.Slice(0, 4).ToArray(), all.Data.Slice(0, 4).ToArray());
+        using var _ = torch.no_grad();
+        var all = T.Values(tower.forward());
+        var textOnly = T.Values(tower.TextProjection!.forward(tower.TextVectors));
+        Assert.Equal(textOnly.AsSpan(4, 4).ToArray(), all.AsSpan(4, 4).ToArray());
+        Assert.NotEqual(textOnly.AsSpan(0, 4).ToArray(), all.AsSpan(0, 4).ToArray());
     }
 
     public static TheoryData<string> BertModes => ["freeze-bottom-1", "lora"];
@@ -96,7 +98,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
         var texts = HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures);
         var bert = DomainBert.Pretrain(texts, new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 16, MaxLength = 16 }, out _);
-        var before = bert.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.ToArray());
+        var before = bert.named_parameters().ToDictionary(p => p.name, p => T.Values(p.parameter));
         var mode = modeName == "lora" ? BertFineTuning.Lora(rank: 2, alpha: 4) : BertFineTuning.FreezeBottom(1);
         var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
         {
@@ -105,11 +107,11 @@ public sealed class HierarchicalRecommenderTests : IDisposable
             Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 1e-2f },
             DomainBert = new DomainBertOptions { MaxLength = 16 },
         });
-        bool Changed(string name) => !before[name].SequenceEqual(bert.NamedParameters().First(p => p.Name == name).Parameter.ToArray());
+        bool Changed(string name) => !before[name].SequenceEqual(T.Values(bert.named_parameters().First(p => p.name == name).parameter));
         Assert.False(Changed("embeddings.word_embeddings.weight"));
         Assert.False(Changed("encoder.layer.0.output.dense.weight"));
         if (mode.Kind == FineTuningKind.FreezeBottom) Assert.True(Changed("encoder.layer.1.output.dense.weight"));
-        else Assert.Contains(bert.NamedParameters(), p => p.Name.EndsWith("lora_B", StringComparison.Ordinal) && p.Parameter.ToArray().Any(v => v != 0));
+        else Assert.Contains(bert.named_parameters(), p => p.name.EndsWith("lora_B", StringComparison.Ordinal) && T.Values(p.parameter).Any(v => v != 0));
 
         string folder = Path.Combine(_dir, modeName);
         r.Save(folder);
@@ -138,5 +140,45 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         Assert.NotNull(loaded.Bert?.Tokenizer);
         File.WriteAllText(Path.Combine(folder, "recommender.json"), "{ not json");
         Assert.Contains("recommender.json", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+    }
+
+    [Fact]
+    public void Load_RefusesAFolderWrittenBeforeThePort_AndADamagedModelFile()
+    {
+        var (split, r) = Fitted.Value;
+        string folder = Path.Combine(_dir, "old");
+        r.Save(folder);
+        string manifest = Path.Combine(folder, "recommender.json");
+        string json = File.ReadAllText(manifest);
+        File.WriteAllText(manifest, json.Replace("\"Version\":2", "\"Version\":1"));
+        var ex = Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder));
+        Assert.Contains("before HierRec moved to TorchSharp", ex.Message);
+        File.WriteAllText(manifest, json);
+        HierRec.Training.TorchCheckpoint.Save(Path.Combine(folder, "model.safetensors"), [new("items.ids.weight", torch.zeros(3, 3))]);
+        var missing = Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder));
+        Assert.Contains("model.safetensors", missing.Message);
+    }
+
+    [Fact]
+    public void SigmoidScorer_ServesSigmaOfTheInnerProductPlusBias()
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 120, Items = 150 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, UseText = false, Scorer = ScorerKind.Sigmoid },
+            Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, Loss = TrainingLoss.BinaryCrossEntropy },
+        });
+        string user = split.Train.Users.ToExternal(0);
+        var top = r.Recommend(user, 5);
+        var x = r.UserVector(user);
+        var scorer = (SigmoidScorer)r.Model.Scorer;
+        float b = scorer.Bias.item<float>();
+        foreach (var rec in top)
+        {
+            float dot = System.Numerics.Tensors.TensorPrimitives.Dot(x, r.Index.GetVector(rec.ItemIndex));
+            Assert.Equal(1 / (1 + MathF.Exp(-(dot + b))), rec.Score, 5);
+            Assert.InRange(rec.Score, 0f, 1f);
+        }
     }
 }

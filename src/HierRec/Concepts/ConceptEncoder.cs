@@ -30,7 +30,7 @@ public sealed record ConceptVector(string Description, IReadOnlyList<ConceptClau
 /// <remarks>
 /// The BERT is not a sub-module (it is saved on its own). Concurrent <see cref="Describe"/> calls in eval mode are safe.
 /// </remarks>
-public sealed class ConceptEncoder : Module, IEncoder<string>
+public sealed class ConceptEncoder : Module
 {
     private readonly ConcurrentDictionary<string, (int[] Ids, float[] Hidden)> _cache = new(StringComparer.Ordinal);
 

@@ -53,9 +53,9 @@ public static class ConceptTrainer
         var bert = options.Bert;
         if (bert is null)
         {
-            progress?.Report(new TrainingProgress(0, 0, 0, double.NaN, null, "pre-training the description BERT"));
+            progress?.Report(TrainingProgress.PhaseStarted("concepts", "pre-training the description BERT"));
             var corpus = data.ItemTexts.Concat(data.Descriptions.Where(x => x is not null).SelectMany(x => x!)).Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
-            bert = DomainBert.Pretrain(corpus, options.DomainBert, out var r, null, cancellationToken);
+            bert = HierRec.Text.Legacy.DomainBert.Pretrain(corpus, options.DomainBert, out var r, null, cancellationToken);
             bertReport = r;
         }
         bert.ApplyFineTuning(BertFineTuning.Frozen);
@@ -115,7 +115,7 @@ public static class ConceptTrainer
         double coldNdcg = double.NaN;
         if (data.EmptyUserVector is { } empty && data.ValidationItems is not null)
         {
-            progress?.Report(new TrainingProgress(0, 0, 0, double.NaN, null, "choosing the cold-start steering"));
+            progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start steering"));
             var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).Select(beta => (Beta: beta, Ndcg: Validate(data, u =>
                 data.Descriptions[u] is { Count: > 0 } l ? model.SteerNewUser(empty, model.Describe(l[0]), beta) : null))).ToArray();
             (model.ColdSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
@@ -128,7 +128,7 @@ public static class ConceptTrainer
         model.NegativeThreshold = options.NegativeThreshold ?? 0.5f;
         if (data.ValidationItems is not null && data.UserVectors is not null)
         {
-            progress?.Report(new TrainingProgress(0, 0, 0, double.NaN, null, "choosing the filter thresholds"));
+            progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
             (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered) = Calibrate(model, data, options);
         }
         report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
@@ -171,7 +171,7 @@ public static class ConceptTrainer
             ran = epoch;
             module.Eval();
             double metric = validate();
-            progress?.Report(new TrainingProgress(epoch, step, (long)epochs * stepsPerEpoch, sum / stepsPerEpoch, double.IsNaN(metric) ? null : metric, name));
+            progress?.Report(new TrainingProgress(ProgressKind.Epoch, name, epoch, epochs, step, (long)epochs * stepsPerEpoch, sum / stepsPerEpoch, double.IsNaN(metric) ? null : metric, double.IsNaN(metric) ? null : "ndcg@10"));
             if (double.IsNaN(metric)) continue; // no validation: train all epochs
             if (metric > best)
             {

@@ -10,7 +10,7 @@ namespace HierRec.Concepts;
 /// an item hidden from it, so I_u lives in the item space and sim(I_u, P_i) scores items.
 /// </summary>
 /// <remarks>Concurrent inference in no-grad scopes and eval mode is safe.</remarks>
-public sealed class InterestEncoder : Module, IEncoder<int[]>
+public sealed class InterestEncoder : Module
 {
     private Tensor? _items;
 

@@ -32,7 +32,7 @@ public sealed record ContextSchema(IReadOnlyDictionary<string, IReadOnlyList<str
 /// the field's learnt "unknown" vector; serving never throws on them.
 /// </summary>
 /// <remarks>Concurrent inference in no-grad scopes and eval mode is safe.</remarks>
-public sealed class ContextEncoder : Module, IEncoder<RequestContext>
+public sealed class ContextEncoder : Module
 {
     /// <summary>Numeric features per request.</summary>
     public const int NumericFeatures = 7;

@@ -143,7 +143,7 @@ public sealed class DynamicRecommender
         _base = baseRecommender;
         Options = options;
         _dimension = baseRecommender.Model.Options.Dimension;
-        using (GradMode.NoGrad()) _items = baseRecommender.Model.ItemTower.Forward();
+        _items = baseRecommender.EngineItems();
         _snapshot = snapshot;
         _rng = new Rng(options.Seed);
         int users = baseRecommender.Context.Histories.Count;
@@ -425,7 +425,7 @@ public sealed class DynamicRecommender
                 optimizer.Step();
                 sum += value;
                 steps++;
-                progress?.Report(new TrainingProgress(epoch, steps, totalSteps, value, null, "dynamic items"));
+                progress?.Report(new TrainingProgress(ProgressKind.Step, "dynamic items", epoch, epochs, steps, totalSteps, value));
             }
         }
         s.Items.Eval();

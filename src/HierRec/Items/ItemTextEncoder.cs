@@ -1,10 +1,6 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Layers;
 using HierRec.Text;
-using HierRec.Text.Legacy;
-using BertModel = HierRec.Text.Legacy.BertModel;
-using BertPooling = HierRec.Text.Legacy.BertPooling;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace HierRec.Items;
 
@@ -13,24 +9,28 @@ namespace HierRec.Items;
 /// BERT modes, with the frozen part cached per item: <see cref="FineTuningKind.Frozen"/> caches the pooled vectors;
 /// <see cref="FineTuningKind.FreezeBottom"/> caches the hidden states after the frozen layers and runs only the layers
 /// above them each step; <see cref="FineTuningKind.Lora"/> and <see cref="FineTuningKind.Full"/> run all of BERT each
-/// step. Texts are grouped by length into buckets so little padding is computed.
+/// step. Texts are grouped by length into buckets so little padding is computed. The caches live outside any dispose
+/// scope and are released by <see cref="nn.Module.Dispose()"/>.
 /// </summary>
-public sealed class ItemTextEncoder : Module
+public sealed class ItemTextEncoder : nn.Module
 {
-    private readonly (int[] Items, BertBatch Batch, Tensor Mask)[] _buckets;
+    private readonly (long[] Items, BertBatch Batch)[] _buckets;
     private readonly Tensor?[] _cachedHidden;
     private Tensor? _cachedPooled;
     private readonly int _frozenLayers;
 
     /// <summary>Prepares the encoder (applies <paramref name="mode"/> to <paramref name="bert"/>, which must have a tokenizer).</summary>
     public ItemTextEncoder(BertModel bert, IReadOnlyList<string> texts, BertFineTuning mode, PoolingKind pooling = PoolingKind.Mean, int maxLength = 48, int bucketSize = 256)
+        : base(nameof(ItemTextEncoder))
     {
         ArgumentNullException.ThrowIfNull(bert);
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(mode);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bucketSize);
         if (pooling is PoolingKind.Attention or PoolingKind.Pooler) throw new ArgumentException("Item text pooling must be Cls or Mean.", nameof(pooling));
         var tokenizer = bert.Tokenizer ?? throw new ArgumentException("The BERT model needs a tokenizer.", nameof(bert));
-        Bert = RegisterModule("bert", bert);
+        Bert = bert;
+        register_module("bert", bert);
         bert.ApplyFineTuning(mode);
         Mode = mode;
         Pooling = pooling;
@@ -45,10 +45,7 @@ public sealed class ItemTextEncoder : Module
         var encodings = texts.Select(t => tokenizer.Encode(t ?? "", maxLength: maxLength)).ToArray();
         var order = Enumerable.Range(0, encodings.Length).OrderBy(i => encodings[i].Ids.Length).ToArray();
         _buckets = order.Chunk(bucketSize).Select(items =>
-        {
-            var batch = BertBatch.FromEncodings(items.Select(i => encodings[i]).ToList(), tokenizer.PadId);
-            return (items, batch, batch.MaskTensor());
-        }).ToArray();
+            (items.Select(i => (long)i).ToArray(), BertBatch.FromEncodings(items.Select(i => encodings[i]).ToList(), tokenizer.PadId))).ToArray();
         _cachedHidden = new Tensor?[_buckets.Length];
     }
 
@@ -68,43 +65,71 @@ public sealed class ItemTextEncoder : Module
     public int Width => Bert.HiddenSize;
 
     /// <summary>(items, H) text vectors; differentiable with respect to BERT's trainable part while gradients are recorded.</summary>
-    public Tensor Forward()
+    public Tensor forward()
     {
         if (_frozenLayers == Bert.Config.NumHiddenLayers)
         {
             if (_cachedPooled is null)
             {
-                using (GradMode.NoGrad()) _cachedPooled = Compute();
+                using (torch.no_grad()) _cachedPooled = Compute().DetachFromDisposeScope();
             }
-            return _cachedPooled;
+            return _cachedPooled.alias();
         }
         return Compute();
     }
 
     private Tensor Compute()
     {
-        int h = Bert.HiddenSize;
+        using var scope = torch.NewDisposeScope();
         var parts = new Tensor[_buckets.Length];
-        var rowOf = new int[Count];
-        int row = 0;
+        var device = Bert.Device;
         for (int b = 0; b < _buckets.Length; b++)
         {
-            var (items, batch, mask) = _buckets[b];
+            var (_, batch) = _buckets[b];
+            var (ids, types, mask) = Bert.ToTensors(batch);
             Tensor hidden;
             if (_frozenLayers > 0)
             {
                 if (_cachedHidden[b] is null)
                 {
-                    using (Bert.EvalScope()) // the cache must not carry dropout noise
-                    using (GradMode.NoGrad()) _cachedHidden[b] = Bert.ForwardBottom(batch, _frozenLayers);
+                    bool training = Bert.training;
+                    Bert.eval(); // the cache must not carry dropout noise
+                    try
+                    {
+                        using (torch.no_grad()) _cachedHidden[b] = Bert.ForwardBottom(batch, _frozenLayers).DetachFromDisposeScope();
+                    }
+                    finally
+                    {
+                        Bert.train(training);
+                    }
                 }
                 hidden = Bert.ForwardTop(_cachedHidden[b]!, mask, _frozenLayers);
             }
-            else hidden = Bert.ForwardTop(Bert.Embeddings.Forward(batch), mask, 0);
+            else hidden = Bert.ForwardTop(Bert.Embeddings.forward(ids, types), mask, 0);
             parts[b] = BertPooling.Pool(Pooling, hidden, mask);
-            foreach (int i in items) rowOf[i] = row++;
         }
-        var stacked = parts.Length == 1 ? parts[0] : Ops.Concat(parts, 0); // rows in bucket order
-        return Ops.Embedding(stacked, rowOf, Count);                         // back to item order
+        var stacked = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);                    // rows in bucket order
+        var order = torch.tensor(_buckets.SelectMany(x => x.Items).ToArray(), device: device);
+        var rows = torch.empty_like(order).index_put_(torch.arange(order.shape[0], dtype: ScalarType.Int64, device: device), order); // item → row
+        return stacked.index_select(0, rows).MoveToOuterDisposeScope();                       // back to item order
+    }
+
+    /// <summary>Drops the caches (they are computed again on the next call).</summary>
+    public void ClearCache()
+    {
+        _cachedPooled?.Dispose();
+        _cachedPooled = null;
+        for (int i = 0; i < _cachedHidden.Length; i++)
+        {
+            _cachedHidden[i]?.Dispose();
+            _cachedHidden[i] = null;
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ClearCache();
+        base.Dispose(disposing);
     }
 }

@@ -1,5 +1,7 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Items;
 
@@ -9,20 +11,22 @@ namespace HierRec.Items;
 /// items) use the text part alone, so a new item with text gets a vector at once.
 /// </summary>
 /// <remarks>
-/// The text vectors are supplied as a (items, H) tensor: the frozen part of BERT runs once per item and is cached
-/// (see <c>ItemTextCache</c>); only the projection (and the ids) train here.
+/// The text vectors are either a fixed (items, H) tensor (<see cref="TextVectors"/>: the frozen part of BERT ran once
+/// per item) or come from an attached <see cref="ItemTextEncoder"/> fine-tuned with the tower.
 /// </remarks>
-public sealed class ItemTower : Module
+public sealed class ItemTower : nn.Module
 {
     private Tensor? _text;
+    private Tensor? _warmMask;
+    private bool[]? _warm;
 
     /// <summary>Creates the tower for <paramref name="items"/> items of dimension <paramref name="dimension"/>.</summary>
     /// <param name="items">Catalogue size.</param>
     /// <param name="dimension">Model dimension D.</param>
     /// <param name="textWidth">Width H of the text vectors, or 0 for ids only.</param>
-    /// <param name="rng">Initialisation.</param>
+    /// <param name="generator">Initialisation.</param>
     /// <param name="useIds">Whether to learn id embeddings (false: text only).</param>
-    public ItemTower(int items, int dimension, int textWidth, Rng rng, bool useIds = true)
+    public ItemTower(int items, int dimension, int textWidth, Generator generator, bool useIds = true) : base(nameof(ItemTower))
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(items);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -31,8 +35,16 @@ public sealed class ItemTower : Module
         Items = items;
         Dimension = dimension;
         TextWidth = textWidth;
-        if (useIds) Ids = RegisterModule("ids", new Embedding(items, dimension, rng, 0.05f));
-        if (textWidth > 0) TextProjection = RegisterModule("text", new Linear(textWidth, dimension, rng));
+        if (useIds)
+        {
+            Ids = Layers.Embedding(items, dimension, 0.05, generator);
+            register_module("ids", Ids);
+        }
+        if (textWidth > 0)
+        {
+            TextProjection = Layers.Linear(textWidth, dimension, generator);
+            register_module("text", TextProjection);
+        }
     }
 
     /// <summary>Catalogue size.</summary>
@@ -50,22 +62,33 @@ public sealed class ItemTower : Module
     /// <summary>Text projection, or null.</summary>
     public Linear? TextProjection { get; }
 
-    /// <summary>Which items get their id embedding (warm items); others use text only. All items by default.</summary>
-    public bool[]? Warm { get; set; }
+    /// <summary>Which items get their id embedding (warm items); others use text only. All items when null.</summary>
+    public bool[]? Warm
+    {
+        get => _warm;
+        set
+        {
+            if (value is not null && value.Length != Items) throw new ArgumentException($"Warm has {value.Length} entries; the tower has {Items} items.", nameof(value));
+            _warm = value;
+            _warmMask?.Dispose();
+            _warmMask = null;
+        }
+    }
 
-    /// <summary>The cached (items, H) text vectors.</summary>
+    /// <summary>The fixed (items, H) text vectors (owned by the tower; set a copy), or null.</summary>
     public Tensor? TextVectors
     {
         get => _text;
         set
         {
-            if (value is not null && (value.Rank != 2 || value.Dim(0) != Items || value.Dim(1) != TextWidth))
-                throw new ArgumentException($"Text vectors must be ({Items}, {TextWidth}); got {Tensor.ShapeString(value.Shape)}.", nameof(value));
-            _text = value;
+            if (value is not null && (value.dim() != 2 || value.shape[0] != Items || value.shape[1] != TextWidth))
+                throw new ArgumentException($"Text vectors must be ({Items}, {TextWidth}); got {TorchInterop.ShapeString(value.shape)}.", nameof(value));
+            _text?.Dispose();
+            _text = value?.detach().DetachFromDisposeScope();
         }
     }
 
-    /// <summary>A BERT fine-tuned jointly with the tower, or null when the text vectors are a fixed cache.</summary>
+    /// <summary>A BERT fine-tuned jointly with the tower, or null when the text vectors are fixed.</summary>
     public ItemTextEncoder? TextEncoder { get; private set; }
 
     /// <summary>Whether <see cref="Bake"/> has frozen the jointly trained text vectors into <see cref="TextVectors"/>.</summary>
@@ -78,7 +101,8 @@ public sealed class ItemTower : Module
         if (TextEncoder is not null) throw new InvalidOperationException("A text encoder is already attached.");
         if (encoder.Count != Items || encoder.Width != TextWidth)
             throw new ArgumentException($"The text encoder gives ({encoder.Count}, {encoder.Width}) vectors; this tower needs ({Items}, {TextWidth}).", nameof(encoder));
-        TextEncoder = RegisterModule("text_encoder", encoder);
+        TextEncoder = encoder;
+        register_module("text_encoder", encoder);
     }
 
     /// <summary>
@@ -88,32 +112,47 @@ public sealed class ItemTower : Module
     public void Bake()
     {
         if (TextEncoder is null) return;
-        using (TextEncoder.EvalScope())
-        using (Tensors.Autograd.GradMode.NoGrad()) _text = TextEncoder.Forward();
+        bool training = TextEncoder.training;
+        TextEncoder.eval();
+        using (torch.no_grad())
+        using (var vectors = TextEncoder.forward()) TextVectors = vectors.clone();
+        TextEncoder.train(training);
         IsBaked = true;
     }
 
     /// <summary>All item vectors, (items, D); differentiable while gradients are recorded.</summary>
-    public Tensor Forward()
+    public Tensor forward()
     {
+        using var scope = torch.NewDisposeScope();
         Tensor? result = null;
         if (Ids is not null)
         {
-            result = Ids.Weight;
-            if (Warm is not null)
+            result = Ids.weight!;
+            if (_warm is not null)
             {
-                var mask = new Tensor(Items, 1);
-                for (int i = 0; i < Items; i++) mask.Data[i] = Warm[i] ? 1f : 0f;
-                result = result * mask;
+                _warmMask ??= torch.tensor(_warm.Select(w => w ? 1f : 0f).ToArray(), [Items, 1], device: result.device).DetachFromDisposeScope();
+                result = result * _warmMask;
             }
         }
         if (TextProjection is not null)
         {
-            var source = TextEncoder is not null && !IsBaked ? TextEncoder.Forward()
+            var source = TextEncoder is not null && !IsBaked ? TextEncoder.forward()
                 : _text ?? throw new InvalidOperationException("Set ItemTower.TextVectors (the cached BERT item vectors) or attach a text encoder first.");
-            var text = TextProjection.Forward(source);
+            var text = TextProjection.forward(source);
             result = result is null ? text : result + text;
         }
-        return result!;
+        var vectors = _warm is null && TextProjection is null ? result!.alias() : result!; // never hand out the parameter itself
+        return vectors.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _text?.Dispose();
+            _warmMask?.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

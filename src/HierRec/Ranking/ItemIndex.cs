@@ -5,7 +5,6 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using HierRec.Tensors;
 using Tensor = HierRec.Tensors.Tensor;
-using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Kernels;
 using HierRec.Tensors.Serialization;
 
@@ -104,33 +103,6 @@ public sealed unsafe class ItemIndex : IDisposable
         ArgumentNullException.ThrowIfNull(vectors);
         if (vectors.Rank != 2) throw new ArgumentException($"Item vectors must be a (count, dimension) tensor; got {Tensor.ShapeString(vectors.Shape)}.", nameof(vectors));
         return Create(vectors.Data, vectors.Dim(0), vectors.Dim(1), precision, similarity);
-    }
-
-    /// <summary>Builds an index by encoding <paramref name="items"/> in batches in a no-grad scope.</summary>
-    public static ItemIndex Create<TItem>(IEncoder<TItem> encoder, IReadOnlyList<TItem> items, int batchSize = 256,
-        VectorPrecision precision = VectorPrecision.Float32, Similarity similarity = Similarity.DotProduct)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(items);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        int d = encoder.Dimension;
-        var index = new ItemIndex(items.Count, d, precision, similarity);
-        using (GradMode.NoGrad())
-        {
-            for (int start = 0; start < items.Count; start += batchSize)
-            {
-                int n = Math.Min(batchSize, items.Count - start);
-                var batch = new List<TItem>(n);
-                for (int i = 0; i < n; i++) batch.Add(items[start + i]);
-                var v = encoder.Encode(batch);
-                if (v.Rank != 2 || v.Dim(0) != n || v.Dim(1) != d)
-                {
-                    throw new InvalidOperationException($"The encoder returned {Tensor.ShapeString(v.Shape)} for {n} inputs; expected ({n}, {d}).");
-                }
-                for (int i = 0; i < n; i++) index.WriteRow(start + i, v.Data.Slice(i * d, d));
-            }
-        }
-        return index;
     }
 
     /// <summary>The stored float32 vector of an item.</summary>

@@ -1,5 +1,7 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Ranking;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Scoring;
 
@@ -10,15 +12,15 @@ internal static class ScorerChecks
     {
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(items);
-        if (users.Rank != 2 || items.Rank != 2 || users.Dim(1) != items.Dim(1))
-            throw new ArgumentException($"Scoring needs users (B, D) and items (N, D) of the same D; got users {Tensor.ShapeString(users.Shape)} and items {Tensor.ShapeString(items.Shape)}.");
+        if (users.dim() != 2 || items.dim() != 2 || users.shape[1] != items.shape[1])
+            throw new ArgumentException($"Scoring needs users (B, D) and items (N, D) of the same D; got users {TorchInterop.ShapeString(users.shape)} and items {TorchInterop.ShapeString(items.shape)}.");
     }
 
     public static void Pairs(Tensor users, Tensor items)
     {
         Matrix(users, items);
-        if (users.Dim(0) != items.Dim(0))
-            throw new ArgumentException($"Pair scoring needs as many items as users; got users {Tensor.ShapeString(users.Shape)} and items {Tensor.ShapeString(items.Shape)}.");
+        if (users.shape[0] != items.shape[0])
+            throw new ArgumentException($"Pair scoring needs as many items as users; got users {TorchInterop.ShapeString(users.shape)} and items {TorchInterop.ShapeString(items.shape)}.");
     }
 
     public static float Temperature(float temperature) =>
@@ -26,20 +28,42 @@ internal static class ScorerChecks
             : throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive and finite.");
 
     /// <summary>Row-wise dot products of two (B, D) tensors → (B).</summary>
-    public static Tensor RowDot(Tensor users, Tensor items) => Ops.Sum(users * items, 1);
+    public static Tensor RowDot(Tensor users, Tensor items)
+    {
+        using var product = users * items;
+        return product.sum(1);
+    }
+
+    public static Tensor Normalize(Tensor x) => nn.functional.normalize(x, p: 2, dim: 1, eps: 1e-12);
+}
+
+/// <summary>How a scorer is served by the ranker: the index's similarity, its softmax temperature, and the score shown.</summary>
+/// <param name="Similarity">What the index computes.</param>
+/// <param name="Temperature">The softmax temperature giving P(i|u) from the index scores.</param>
+/// <param name="Transform">Maps an index score to the scorer's score (for example σ(s + b)); null: the score itself.</param>
+public sealed record ServingScore(Similarity Similarity, float Temperature, Func<float, float>? Transform);
+
+/// <summary>A scorer the ranker can serve: the index computes its ranking exactly.</summary>
+public interface IServableScorer : IScorer
+{
+    /// <summary>How the ranker reproduces this scorer.</summary>
+    ServingScore Serving { get; }
 }
 
 /// <summary>The inner product ⟨x_u, x_i⟩, an unnormalised logit (what the ranker's dot index computes).</summary>
-public sealed class DotScorer : IScorer
+public sealed class DotScorer : IServableScorer
 {
     /// <inheritdoc/>
     public ScoreKind Kind => ScoreKind.Logit;
 
     /// <inheritdoc/>
+    public ServingScore Serving { get; } = new(Similarity.DotProduct, 1f, null);
+
+    /// <inheritdoc/>
     public Tensor ScoreMatrix(Tensor users, Tensor items)
     {
         ScorerChecks.Matrix(users, items);
-        return Ops.MatMul(users, items, transposeB: true);
+        return users.matmul(items.t());
     }
 
     /// <inheritdoc/>
@@ -48,13 +72,24 @@ public sealed class DotScorer : IScorer
         ScorerChecks.Pairs(users, items);
         return ScorerChecks.RowDot(users, items);
     }
+
+    /// <inheritdoc/>
+    public Tensor Logits(Tensor users, Tensor items) => ScoreMatrix(users, items);
+
+    /// <inheritdoc/>
+    public Tensor PairLogits(Tensor users, Tensor items) => ScorePairs(users, items);
 }
 
 /// <summary>Cosine similarity divided by a temperature τ: cos(x_u, x_i) / τ (in [−1/τ, 1/τ]).</summary>
-public sealed class CosineScorer : IScorer
+public sealed class CosineScorer : IServableScorer
 {
     /// <summary>Creates the scorer; τ = 1 gives plain cosine, small τ (e.g. 0.05–0.2) sharpens it for softmax losses.</summary>
-    public CosineScorer(float temperature = 1f) => Temperature = ScorerChecks.Temperature(temperature);
+    public CosineScorer(float temperature = 1f)
+    {
+        Temperature = ScorerChecks.Temperature(temperature);
+        float t = Temperature;
+        Serving = new ServingScore(Similarity.Cosine, t, t == 1f ? null : s => s / t);
+    }
 
     /// <summary>τ.</summary>
     public float Temperature { get; }
@@ -63,54 +98,89 @@ public sealed class CosineScorer : IScorer
     public ScoreKind Kind => ScoreKind.Similarity;
 
     /// <inheritdoc/>
+    public ServingScore Serving { get; }
+
+    /// <inheritdoc/>
     public Tensor ScoreMatrix(Tensor users, Tensor items)
     {
         ScorerChecks.Matrix(users, items);
-        return Ops.Scale(Ops.MatMul(Ops.L2Normalize(users), Ops.L2Normalize(items), transposeB: true), 1f / Temperature);
+        using var scope = torch.NewDisposeScope();
+        return ScorerChecks.Normalize(users).matmul(ScorerChecks.Normalize(items).t()).div_(Temperature).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>
     public Tensor ScorePairs(Tensor users, Tensor items)
     {
         ScorerChecks.Pairs(users, items);
-        return Ops.Scale(ScorerChecks.RowDot(Ops.L2Normalize(users), Ops.L2Normalize(items)), 1f / Temperature);
+        using var scope = torch.NewDisposeScope();
+        return ScorerChecks.RowDot(ScorerChecks.Normalize(users), ScorerChecks.Normalize(items)).div_(Temperature).MoveToOuterDisposeScope();
     }
+
+    /// <inheritdoc/>
+    public Tensor Logits(Tensor users, Tensor items) => ScoreMatrix(users, items);
+
+    /// <inheritdoc/>
+    public Tensor PairLogits(Tensor users, Tensor items) => ScorePairs(users, items);
 }
 
 /// <summary>
 /// The probability of an interaction, σ(⟨x_u, x_i⟩ + b), with a learned global bias b (a module parameter named
-/// <c>bias</c>). With several interest dimensions fused into x_u this is the fusion article's score.
+/// <c>bias</c>). With several interest dimensions fused into x_u this is the fusion article's score. The ranking is the
+/// dot product's (σ is monotone and b is shared), so the ranker serves it with a dot index.
 /// </summary>
-public sealed class SigmoidScorer : Module, IScorer
+public sealed class SigmoidScorer : nn.Module, IServableScorer
 {
     /// <summary>Creates the scorer with the bias at <paramref name="initialBias"/>.</summary>
-    public SigmoidScorer(float initialBias = 0f) => Bias = RegisterParameter("bias", Tensor.FromArray([initialBias], 1));
+    public SigmoidScorer(float initialBias = 0f) : base(nameof(SigmoidScorer))
+    {
+        register_parameter("bias", new Parameter(torch.tensor(new[] { initialBias })));
+    }
 
     /// <summary>b, shape (1).</summary>
-    public Tensor Bias { get; }
+    public Parameter Bias => get_parameter("bias")!;
 
     /// <inheritdoc/>
     public ScoreKind Kind => ScoreKind.Probability;
 
+    /// <inheritdoc/>
+    public ServingScore Serving
+    {
+        get
+        {
+            float b = Bias.detach().cpu().item<float>();
+            return new ServingScore(Similarity.DotProduct, 1f, s => 1f / (1f + MathF.Exp(-(s + b))));
+        }
+    }
+
     /// <summary>The logits ⟨x_u, x_i⟩ + b before the sigmoid, (B, N); use these with a binary cross-entropy on logits.</summary>
-    public Tensor LogitMatrix(Tensor users, Tensor items)
+    public Tensor Logits(Tensor users, Tensor items)
     {
         ScorerChecks.Matrix(users, items);
-        return Ops.MatMul(users, items, transposeB: true) + Bias;
+        using var dot = users.matmul(items.t());
+        return dot + Bias;
     }
 
     /// <summary>The logits of row-aligned pairs, (B).</summary>
-    public Tensor LogitPairs(Tensor users, Tensor items)
+    public Tensor PairLogits(Tensor users, Tensor items)
     {
         ScorerChecks.Pairs(users, items);
-        return ScorerChecks.RowDot(users, items) + Bias;
+        using var dot = ScorerChecks.RowDot(users, items);
+        return dot + Bias;
     }
 
     /// <inheritdoc/>
-    public Tensor ScoreMatrix(Tensor users, Tensor items) => Ops.Sigmoid(LogitMatrix(users, items));
+    public Tensor ScoreMatrix(Tensor users, Tensor items)
+    {
+        using var logits = Logits(users, items);
+        return logits.sigmoid();
+    }
 
     /// <inheritdoc/>
-    public Tensor ScorePairs(Tensor users, Tensor items) => Ops.Sigmoid(LogitPairs(users, items));
+    public Tensor ScorePairs(Tensor users, Tensor items)
+    {
+        using var logits = PairLogits(users, items);
+        return logits.sigmoid();
+    }
 }
 
 /// <summary>
@@ -118,10 +188,14 @@ public sealed class SigmoidScorer : Module, IScorer
 /// probability the explanations report. For one user against millions of items, the ranker's streaming
 /// log-sum-exp (<c>ItemIndex.Rank</c>) gives the same probabilities without materialising the row.
 /// </summary>
-public sealed class SoftmaxScorer : IScorer
+public sealed class SoftmaxScorer : IServableScorer
 {
     /// <summary>Creates the scorer with temperature T.</summary>
-    public SoftmaxScorer(float temperature = 1f) => Temperature = ScorerChecks.Temperature(temperature);
+    public SoftmaxScorer(float temperature = 1f)
+    {
+        Temperature = ScorerChecks.Temperature(temperature);
+        Serving = new ServingScore(Similarity.DotProduct, Temperature, null);
+    }
 
     /// <summary>T.</summary>
     public float Temperature { get; }
@@ -129,18 +203,37 @@ public sealed class SoftmaxScorer : IScorer
     /// <inheritdoc/>
     public ScoreKind Kind => ScoreKind.Probability;
 
+    /// <inheritdoc/>
+    public ServingScore Serving { get; }
+
+    /// <inheritdoc/>
+    public Tensor Logits(Tensor users, Tensor items)
+    {
+        ScorerChecks.Matrix(users, items);
+        using var dot = users.matmul(items.t());
+        return dot.div(Temperature);
+    }
+
+    /// <inheritdoc/>
+    public Tensor PairLogits(Tensor users, Tensor items)
+    {
+        ScorerChecks.Pairs(users, items);
+        using var dot = ScorerChecks.RowDot(users, items);
+        return dot.div(Temperature);
+    }
+
     /// <summary>Log-probabilities (B, N), for losses.</summary>
     public Tensor LogProbabilities(Tensor users, Tensor items)
     {
-        ScorerChecks.Matrix(users, items);
-        return Ops.LogSoftmax(Ops.Scale(Ops.MatMul(users, items, transposeB: true), 1f / Temperature));
+        using var logits = Logits(users, items);
+        return logits.log_softmax(1);
     }
 
     /// <inheritdoc/>
     public Tensor ScoreMatrix(Tensor users, Tensor items)
     {
-        ScorerChecks.Matrix(users, items);
-        return Ops.Softmax(Ops.Scale(Ops.MatMul(users, items, transposeB: true), 1f / Temperature));
+        using var logits = Logits(users, items);
+        return logits.softmax(1);
     }
 
     /// <summary>
@@ -150,9 +243,20 @@ public sealed class SoftmaxScorer : IScorer
     public Tensor ScorePairs(Tensor users, Tensor items)
     {
         ScorerChecks.Pairs(users, items);
-        int b = users.Dim(0);
-        var diagonal = new int[b];
-        for (int i = 0; i < b; i++) diagonal[i] = i * b + i;
-        return Ops.Reshape(Ops.Embedding(Ops.Reshape(ScoreMatrix(users, items), b * b, 1), diagonal, b), b); // (B, 1) → (B)
+        using var matrix = ScoreMatrix(users, items);
+        return matrix.diagonal().contiguous();
     }
+}
+
+/// <summary>The scorers a model can be built with.</summary>
+public enum ScorerKind
+{
+    /// <summary><see cref="DotScorer"/> (default).</summary>
+    Dot,
+
+    /// <summary><see cref="CosineScorer"/> with the model's temperature.</summary>
+    Cosine,
+
+    /// <summary><see cref="SigmoidScorer"/>: σ(⟨x_u, x_i⟩ + b), b learned.</summary>
+    Sigmoid,
 }

@@ -17,9 +17,9 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         TokenTypeEmbeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);        // (type vocab, H)
         using (torch.no_grad())
         {
-            nn.init.normal_(WordEmbeddings.weight!, 0, std, generator);
-            nn.init.normal_(PositionEmbeddings.weight!, 0, std, generator);
-            nn.init.normal_(TokenTypeEmbeddings.weight!, 0, std, generator);
+            WordEmbeddings.weight!.normal_(0, std, generator);
+            PositionEmbeddings.weight!.normal_(0, std, generator);
+            TokenTypeEmbeddings.weight!.normal_(0, std, generator);
             WordEmbeddings.weight![config.PadTokenId].zero_();
         }
         LayerNorm = nn.LayerNorm([config.HiddenSize], config.LayerNormEps);

@@ -19,7 +19,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
         var weight = torch.empty(outFeatures, inFeatures);
-        using (torch.no_grad()) nn.init.normal_(weight, 0, initStd, generator);
+        using (torch.no_grad()) weight.normal_(0, initStd, generator);
         register_parameter("weight", new Parameter(weight));
         register_parameter("bias", new Parameter(torch.zeros(outFeatures)));
     }

@@ -29,15 +29,10 @@ public sealed record MlmOptions
 
     /// <summary>Seed of shuffling and masking. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
-}
 
-/// <summary>Progress of pre-training, reported after every step and every epoch.</summary>
-/// <param name="Epoch">1-based epoch.</param>
-/// <param name="Step">Steps done so far.</param>
-/// <param name="TotalSteps">Steps planned.</param>
-/// <param name="Loss">Mean loss of the last step.</param>
-/// <param name="HeldOutPerplexity">Perplexity on the held-out texts at the end of an epoch; null after an ordinary step.</param>
-public sealed record MlmProgress(int Epoch, long Step, long TotalSteps, float Loss, double? HeldOutPerplexity);
+    /// <summary>A checkpoint folder (best weights and an exact resume point), or null.</summary>
+    public string? CheckpointFolder { get; init; }
+}
 
 /// <summary>What pre-training did.</summary>
 /// <param name="InitialPerplexity">Held-out perplexity before training.</param>

@@ -2,84 +2,77 @@ using HierRec.Tensors;
 using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace HierRec.Text;
 
 /// <summary>
 /// Masked-language-model pre-training (BERT's 15% rule with 80/10/10) of a <see cref="BertForMaskedLM"/> on domain texts
-/// (item descriptions, user texts), with AdamW, warm-up then linear decay, clipping, and texts of similar length batched
-/// together. Held-out perplexity is measured with a fixed masking so epochs are comparable. Every step runs in a
-/// dispose scope, so memory stays flat over a long run.
+/// (item descriptions, user texts) on HierRec's one training loop (AdamW, warm-up then linear decay, clipping,
+/// progress, checkpoints), with texts of similar length batched together. Held-out perplexity is measured with a fixed
+/// masking so epochs are comparable.
 /// </summary>
 public static class MlmPretrainer
 {
-    /// <summary>Pre-trains <paramref name="model"/> (which needs a tokenizer on <c>model.Bert.Tokenizer</c>).</summary>
+    /// <summary>
+    /// Pre-trains <paramref name="model"/> (which needs a tokenizer on <c>model.Bert.Tokenizer</c>) on
+    /// <see cref="TrainingLoop"/>; with held-out texts, the weights of the epoch with the lowest held-out perplexity are
+    /// kept.
+    /// </summary>
     /// <exception cref="InvalidOperationException">No tokenizer is attached, or the loss became non-finite.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; the model keeps the weights of the last finished step.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the model keeps its best weights so far.</exception>
     public static MlmReport Pretrain(BertForMaskedLM model, IReadOnlyList<string> trainTexts, IReadOnlyList<string> heldOutTexts,
-        MlmOptions? options = null, IProgress<MlmProgress>? progress = null, CancellationToken cancellationToken = default)
+        MlmOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(trainTexts);
         ArgumentNullException.ThrowIfNull(heldOutTexts);
         options ??= new MlmOptions();
         if (trainTexts.Count == 0) throw new ArgumentException("No training texts.", nameof(trainTexts));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
         var tokenizer = model.Bert.Tokenizer ?? throw new InvalidOperationException("Pre-training needs a tokenizer: set model.Bert.Tokenizer.");
         if (tokenizer.VocabularySize != model.Config.VocabSize)
             throw new InvalidOperationException($"The tokenizer has {tokenizer.VocabularySize} tokens but the model's vocab_size is {model.Config.VocabSize}.");
         int maxLength = Math.Min(options.MaxLength, model.Config.MaxPositionEmbeddings);
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         var train = trainTexts.Select(t => tokenizer.Encode(t, maxLength: maxLength)).ToArray();
         var heldOut = heldOutTexts.Select(t => tokenizer.Encode(t, maxLength: maxLength)).ToArray();
         var specials = new HashSet<int>(tokenizer.Options.SpecialTokens.Where(s => tokenizer.TryId(s, out _)).Select(tokenizer.Id));
-        var rng = new Rng(options.Seed);
-        torch.manual_seed((long)options.Seed); // dropout
-
-        int batchesPerEpoch = (train.Length + options.BatchSize - 1) / options.BatchSize;
-        long total = (long)batchesPerEpoch * options.Epochs;
-        using var optimizer = Optimizers.AdamW(model.named_parameters(), options.LearningRate, options.WeightDecay);
-        var schedule = new LearningRateSchedule(options.LearningRate, (long)Math.Ceiling(total * options.WarmupFraction), total);
-        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
-
         double initial = Perplexity(model, heldOut, tokenizer, specials, options);
-        var perplexities = new List<double>();
-        var losses = new List<double>();
-        long step = 0;
-        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        var task = new MlmTask(model, train, heldOut, tokenizer, specials, options);
+        var loop = new LoopOptions
         {
-            model.train();
-            double lossSum = 0;
-            int lossCount = 0;
+            Epochs = options.Epochs, MinEpochs = options.Epochs, Patience = options.Epochs, LearningRate = options.LearningRate, WeightDecay = options.WeightDecay,
+            WarmupFraction = options.WarmupFraction, ClipNorm = options.ClipNorm, Seed = options.Seed, CheckpointFolder = options.CheckpointFolder,
+        };
+        var report = TrainingLoop.Run(task, loop, progress, cancellationToken);
+        return new MlmReport(initial, report.Validation, report.EpochLosses, report.Steps, report.Elapsed);
+    }
+
+    /// <summary>The masked-LM loss and held-out perplexity for the shared loop.</summary>
+    private sealed class MlmTask(BertForMaskedLM model, Encoding[] train, Encoding[] heldOut, BertTokenizer tokenizer, HashSet<int> specials, MlmOptions options) : ITrainingTask
+    {
+        public nn.Module Model => model;
+
+        public string Phase => "pre-training BERT";
+
+        public string? MetricName => heldOut.Length == 0 ? null : "perplexity";
+
+        public bool LowerIsBetter => true;
+
+        public int StepsPerEpoch => (train.Length + options.BatchSize - 1) / options.BatchSize;
+
+        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
+        {
             foreach (var indices in LengthBuckets(train, options.BatchSize, rng))
             {
-                cancellationToken.ThrowIfCancellationRequested();
                 var batch = BertBatch.FromEncodings(indices.Select(i => train[i]).ToList(), tokenizer.PadId);
                 var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, model.Config.VocabSize, specials, options.MaskProbability);
-                if (labels.All(l => l == -100)) continue;
-                float value;
-                using (torch.NewDisposeScope())
-                {
-                    optimizer.SetLearningRate(schedule.RateAt(step));
-                    optimizer.zero_grad();
-                    var loss = model.Loss(masked, labels);
-                    value = loss.item<float>();
-                    if (!float.IsFinite(value)) throw new InvalidOperationException($"MLM loss became {value} at step {step + 1}; lower the learning rate.");
-                    loss.backward();
-                    if (options.ClipNorm > 0) torch.nn.utils.clip_grad_norm_(trainable, options.ClipNorm);
-                    optimizer.step();
-                }
-                step++;
-                lossSum += value;
-                lossCount++;
-                progress?.Report(new MlmProgress(epoch, step, total, value, null));
+                if (labels.All(l => l == -100)) continue; // nothing to predict in this batch
+                yield return () => model.Loss(masked, labels);
             }
-            double ppl = Perplexity(model, heldOut, tokenizer, specials, options);
-            perplexities.Add(ppl);
-            losses.Add(lossCount == 0 ? double.NaN : lossSum / lossCount);
-            progress?.Report(new MlmProgress(epoch, step, total, (float)losses[^1], ppl));
         }
-        model.eval();
-        return new MlmReport(initial, perplexities, losses, step, sw.Elapsed);
+
+        public double Validate() => Perplexity(model, heldOut, tokenizer, specials, options);
     }
 
     /// <summary>

@@ -1,41 +1,17 @@
 using HierRec.Data;
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Users;
-
-/// <summary>A user's basic information for the profile layer: categorical fields and numbers, by column name.</summary>
-/// <param name="Categorical">Field → value (e.g. "gender" → "F"); unknown fields and values map to a learnt "unknown" vector.</param>
-/// <param name="Numeric">Field → number (e.g. "age" → 29); missing or NaN numbers are flagged and zeroed.</param>
-public sealed record UserProfile(IReadOnlyDictionary<string, string?> Categorical, IReadOnlyDictionary<string, float> Numeric)
-{
-    /// <summary>A profile with no information (every field unknown).</summary>
-    public static UserProfile Empty { get; } = new(new Dictionary<string, string?>(), new Dictionary<string, float>());
-
-    /// <summary>The profile of user <paramref name="user"/> in <paramref name="features"/>.</summary>
-    public static UserProfile From(FeatureTable features, int user)
-    {
-        ArgumentNullException.ThrowIfNull(features);
-        return new(features.CategoricalColumns.ToDictionary(c => c, c => features.Categorical(c)[user]),
-            features.NumericColumns.ToDictionary(c => c, c => features.Numeric(c)[user]));
-    }
-}
-
-/// <summary>A categorical profile field and its known values (index 0 is "unknown").</summary>
-public sealed record CategoricalField(string Name, IReadOnlyList<string> Values);
-
-/// <summary>A numeric profile field and the training mean and standard deviation used to standardise it.</summary>
-public sealed record NumericField(string Name, float Mean, float Std);
-
-/// <summary>The shape of a <see cref="ProfileEncoder"/> besides its parameters (saved as JSON with a model).</summary>
-public sealed record ProfileSchema(int Dimension, int FieldDimension, IReadOnlyList<CategoricalField> Categorical, IReadOnlyList<NumericField> Numeric);
 
 /// <summary>
 /// The basic-information layer: one embedding per categorical field (value vocabularies built from the training users,
 /// values seen fewer than <c>minCount</c> times and unseen values share index 0, "unknown"), standardised numeric fields with
 /// a missing flag each, concatenated and passed through a two-layer GELU MLP to the model dimension.
 /// </summary>
-public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
+public sealed class ProfileEncoder : nn.Module<IReadOnlyList<UserProfile>, Tensor>, IEncoder<UserProfile>
 {
     private readonly string[] _categorical;
     private readonly Dictionary<string, int>[] _vocab;
@@ -44,16 +20,16 @@ public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
     private readonly Embedding[] _embeddings;
 
     /// <summary>Builds vocabularies and statistics from <paramref name="users"/>' rows of <paramref name="features"/>.</summary>
-    public ProfileEncoder(FeatureTable features, IEnumerable<int> users, int dimension, Rng rng, int fieldDimension = 16, int minCount = 2)
-        : this(Describe(features, users, dimension, fieldDimension, minCount), rng)
+    public ProfileEncoder(FeatureTable features, IEnumerable<int> users, int dimension, Generator generator, int fieldDimension = 16, int minCount = 2)
+        : this(Describe(features, users, dimension, fieldDimension, minCount), generator)
     {
     }
 
     /// <summary>Recreates an encoder from its <see cref="Schema"/> (parameters are then loaded from a checkpoint).</summary>
-    public ProfileEncoder(ProfileSchema schema, Rng rng)
+    public ProfileEncoder(ProfileSchema schema, Generator generator) : base(nameof(ProfileEncoder))
     {
         ArgumentNullException.ThrowIfNull(schema);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(schema.Dimension);
         Schema = schema;
         int dimension = schema.Dimension, fieldDimension = schema.FieldDimension;
@@ -65,15 +41,18 @@ public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
         {
             var values = schema.Categorical[c].Values;
             _vocab[c] = values.Select((v, i) => (v, i + 1)).ToDictionary(p => p.v, p => p.Item2, StringComparer.Ordinal);
-            _embeddings[c] = RegisterModule("field_" + c, new Embedding(values.Count + 1, fieldDimension, rng, 0.1f));
+            _embeddings[c] = Layers.Embedding(values.Count + 1, fieldDimension, 0.1, generator);
+            register_module("field_" + c, _embeddings[c]);
         }
         _mean = schema.Numeric.Select(n => n.Mean).ToArray();
         _std = schema.Numeric.Select(n => n.Std).ToArray();
         int input = _categorical.Length * fieldDimension + 2 * _numeric.Length;
         if (input == 0) input = 1; // no side information at all: a constant input, the layer learns a bias vector
         InputWidth = input;
-        Hidden = RegisterModule("hidden", new Linear(input, 2 * dimension, rng));
-        Output = RegisterModule("output", new Linear(2 * dimension, dimension, rng));
+        Hidden = Layers.Linear(input, 2 * dimension, generator);
+        Output = Layers.Linear(2 * dimension, dimension, generator);
+        register_module("hidden", Hidden);
+        register_module("output", Output);
         Dimension = dimension;
     }
 
@@ -121,32 +100,40 @@ public sealed class ProfileEncoder : Module, IEncoder<UserProfile>
     public IReadOnlyList<string> NumericFields => _numeric;
 
     /// <inheritdoc/>
-    public Tensor Encode(IReadOnlyList<UserProfile> inputs)
+    public Tensor Encode(IReadOnlyList<UserProfile> inputs) => forward(inputs);
+
+    /// <inheritdoc/>
+    public override Tensor forward(IReadOnlyList<UserProfile> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         int b = inputs.Count;
+        var device = Layers.DeviceOf(this);
+        using var scope = torch.NewDisposeScope();
         var parts = new List<Tensor>();
         for (int c = 0; c < _categorical.Length; c++)
         {
-            var ids = new int[b];
+            var ids = new long[b];
             for (int r = 0; r < b; r++)
-                ids[r] = inputs[r].Categorical.TryGetValue(_categorical[c], out var v) && v is not null && _vocab[c].TryGetValue(v, out int id) ? id : 0;
-            parts.Add(_embeddings[c].Forward(ids, b));
+            {
+                var profile = inputs[r] ?? throw new ArgumentException($"Profile {r} is null.", nameof(inputs));
+                ids[r] = profile.Categorical.TryGetValue(_categorical[c], out var v) && v is not null && _vocab[c].TryGetValue(v, out int id) ? id : 0;
+            }
+            parts.Add(_embeddings[c].forward(torch.tensor(ids, device: device)));
         }
         if (_numeric.Length > 0)
         {
-            var numbers = new Tensor(b, 2 * _numeric.Length);
+            var numbers = new float[b * 2 * _numeric.Length];
             for (int r = 0; r < b; r++)
                 for (int n = 0; n < _numeric.Length; n++)
                 {
                     bool has = inputs[r].Numeric.TryGetValue(_numeric[n], out float v) && float.IsFinite(v);
-                    numbers[r, 2 * n] = has ? (v - _mean[n]) / _std[n] : 0f;
-                    numbers[r, 2 * n + 1] = has ? 0f : 1f;
+                    numbers[(r * _numeric.Length + n) * 2] = has ? (v - _mean[n]) / _std[n] : 0f;
+                    numbers[(r * _numeric.Length + n) * 2 + 1] = has ? 0f : 1f;
                 }
-            parts.Add(numbers);
+            parts.Add(torch.tensor(numbers, [b, 2 * _numeric.Length], device: device));
         }
-        if (parts.Count == 0) parts.Add(Tensor.Full(1f, b, 1));
-        var x = parts.Count == 1 ? parts[0] : Ops.Concat(parts, 1);
-        return Output.Forward(Ops.Gelu(Hidden.Forward(x)));
+        if (parts.Count == 0) parts.Add(torch.ones(b, 1, device: device));
+        var x = parts.Count == 1 ? parts[0] : torch.cat(parts, 1);
+        return Output.forward(nn.functional.gelu(Hidden.forward(x))).MoveToOuterDisposeScope();
     }
 }

@@ -151,7 +151,7 @@ public sealed class DynamicRecommenderTests : IDisposable
     {
         var dyn = DynamicFixture.Fit();
         var (data, _, _, stream, model) = DynamicFixture.Base.Value;
-        var before = model.Model.StateDict().ToDictionary(p => p.Key, p => p.Value.ToArray());
+        var before = model.Model.state_dict().ToDictionary(p => p.Key, p => HierRec.Tests.Modules.T.Values(p.Value));
         var gateBefore = dyn.Current.Items.Gate.Weight.ToArray();
         var batch = stream.Take(50).ToList();
         var x = batch[0];
@@ -161,7 +161,7 @@ public sealed class DynamicRecommenderTests : IDisposable
         Assert.True(report.ReplayedExamples > 0);
         Assert.Equal(1, report.Version);
         Assert.NotEqual(gateBefore, dyn.Current.Items.Gate.Weight.ToArray());
-        foreach (var (name, p) in model.Model.StateDict()) Assert.Equal(before[name], p.ToArray());
+        foreach (var (name, p) in model.Model.state_dict()) Assert.Equal(before[name], HierRec.Tests.Modules.T.Values(p));
         var history = dyn.HistoryOf(data.Users.ToExternal(x.User));
         Assert.Equal(lengthBefore + batch.Count(y => y.User == x.User), history.Count);
         Assert.Equal(batch.Last(y => y.User == x.User).Item, history[0]); // most recent first

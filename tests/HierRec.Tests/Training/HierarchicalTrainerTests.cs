@@ -1,9 +1,10 @@
 using HierRec.Baselines;
 using HierRec.Data;
 using HierRec.Evaluation;
-using HierRec.Tensors;
+using HierRec.Tests.Modules;
 using HierRec.Training;
 using HierRec.Users;
+using TorchSharp;
 
 namespace HierRec.Tests.Training;
 
@@ -25,9 +26,9 @@ public sealed class HierarchicalTrainerTests : IDisposable
 
     private static HierarchicalModel Model(Dataset data, DataSplit split, HierarchicalOptions options, ulong seed = 1)
     {
-        var rng = new Rng(seed);
-        var profile = new ProfileEncoder(split.Train.UserFeatures, Enumerable.Range(0, data.UserCount), options.Dimension, rng);
-        return new HierarchicalModel(data.UserCount, data.ItemCount, profile, 0, options, rng);
+        using var generator = T.Gen(seed);
+        var profile = new ProfileEncoder(split.Train.UserFeatures, Enumerable.Range(0, data.UserCount), options.Dimension, generator);
+        return new HierarchicalModel(data.UserCount, data.ItemCount, profile, 0, options, (long)seed);
     }
 
     [Fact]
@@ -55,15 +56,17 @@ public sealed class HierarchicalTrainerTests : IDisposable
             .Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx));
         Assert.True(report.EpochLosses[^1] < report.EpochLosses[0], "training loss did not fall");
         var evaluator = new Evaluator { Ks = [10] };
-        double ours = evaluator.Evaluate(new HierarchicalScoringModel(model, ctx), split.Test, split.Train, split.Validation)["ndcg@10"];
+        using var scoring = new HierarchicalScoringModel(model, ctx);
+        double ours = evaluator.Evaluate(scoring, split.Test, split.Train, split.Validation)["ndcg@10"];
         double pop = evaluator.Evaluate(new MostPopular(split.Train), split.Test, split.Train, split.Validation)["ndcg@10"];
         Assert.True(ours > 1.15 * pop, $"hierarchical NDCG@10 {ours:F4} vs MostPopular {pop:F4}");
 
-        using var _ = HierRec.Tensors.Autograd.GradMode.NoGrad();
-        var encoded = model.Encode(ctx.Batch([0, 1, 2]), model.ItemTower.Forward());
+        using var _ = torch.no_grad();
+        using var encoded = model.Encode(ctx.Batch([0, 1, 2]), model.ItemVectors());
         Assert.Equal(["profile", "behaviour", "social"], options.LayerNames);
-        Assert.Equal(new[] { 3, 3 }, encoded.Contributions.Shape.ToArray());
-        for (int r = 0; r < 3; r++) Assert.Equal(1f, encoded.Contributions.Data.Slice(r * 3, 3).ToArray().Sum(), 1e-5f);
+        Assert.Equal(new long[] { 3, 3 }, encoded.Contributions.shape);
+        var shares = T.Values(encoded.Contributions);
+        for (int r = 0; r < 3; r++) Assert.Equal(1f, shares.AsSpan(r * 3, 3).ToArray().Sum(), 1e-5f);
         Assert.NotNull(encoded.HistoryWeights);
         Assert.NotNull(encoded.FriendWeights);
     }
@@ -73,12 +76,12 @@ public sealed class HierarchicalTrainerTests : IDisposable
     {
         var (split, ctx, data) = Synthetic();
         var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
-        model.Eval();
-        using var _ = HierRec.Tensors.Autograd.GradMode.NoGrad();
-        var items = model.ItemTower.Forward();
-        var known = model.Encode(ctx.Batch([5]), items).Layers[1].ToArray();
-        var asNew = model.Encode(ctx.Batch([5]) with { UserIndices = null }, items).Layers[1].ToArray();
-        var expected = model.UserIds!.Weight.Data.Slice(5 * 16, 16).ToArray();
+        model.eval();
+        using var _ = torch.no_grad();
+        using var items = model.ItemVectors();
+        var known = T.Values(model.Encode(ctx.Batch([5]), items).Layers[1]);
+        var asNew = T.Values(model.Encode(ctx.Batch([5]) with { UserIndices = null }, items).Layers[1]);
+        var expected = T.Values(model.UserIds!.weight![5]);
         for (int j = 0; j < 16; j++) Assert.Equal(expected[j], known[j] - asNew[j], 1e-5f);
     }
 
@@ -108,7 +111,7 @@ public sealed class HierarchicalTrainerTests : IDisposable
         var progress = new SyncProgress(p => { if (p.Epoch == 3 && p.ValidationMetric is not null) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => new HierarchicalTrainer(options).Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx), progress, cts.Token));
         Assert.True(File.Exists(Path.Combine(_dir, "resume", "state.json")));
-        Assert.True(File.Exists(Path.Combine(_dir, "resume", "optimizer.safetensors")));
+        Assert.True(File.Exists(Path.Combine(_dir, "resume", "optimizer.bin")));
         Assert.True(File.Exists(Path.Combine(_dir, "best.safetensors")));
 
         var fresh = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false }, seed: 99);
@@ -123,8 +126,8 @@ public sealed class HierarchicalTrainerTests : IDisposable
         Assert.Equal(whole.ValidationNdcg.Count, report.ValidationNdcg.Count);
         for (int e = 0; e < whole.ValidationNdcg.Count; e++) Assert.Equal(whole.ValidationNdcg[e], report.ValidationNdcg[e], 12); // the evaluator sums users in parallel
         Assert.Equal(whole.BestEpoch, report.BestEpoch);
-        var expected = straight.StateDict();
-        foreach (var (name, p) in fresh.StateDict()) Assert.Equal(expected[name].ToArray(), p.ToArray());
+        var expected = straight.state_dict();
+        foreach (var (name, p) in fresh.state_dict()) Assert.Equal(T.Values(expected[name]), T.Values(p));
     }
 
     [Fact]
@@ -137,7 +140,7 @@ public sealed class HierarchicalTrainerTests : IDisposable
         var fewer = split.Train.WithInteractions(split.Train.Interactions.Where(x => x.User % 2 == 0).ToList());
         var fewerCtx = HierRec.Users.UserContext.FromDataset(fewer);
         var ex = Assert.Throws<InvalidDataException>(() => new HierarchicalTrainer(options with { Epochs = 2 }).Fit(model, new HierarchicalTrainingData(fewer, split.Validation, fewerCtx)));
-        Assert.Contains("other training users", ex.Message);
+        Assert.Contains("other training data", ex.Message);
     }
 
     [Fact]
@@ -147,7 +150,40 @@ public sealed class HierarchicalTrainerTests : IDisposable
         var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
         var ex = Assert.Throws<InvalidOperationException>(() => new HierarchicalTrainer(new HierarchicalTrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 1e9f, ClipNorm = 0, WarmupFraction = 0 })
             .Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx)));
-        Assert.Contains("best weights", ex.Message);
+        Assert.Contains("epoch 1, step", ex.Message);
+        Assert.Contains("weights it started with", ex.Message);
+    }
+
+    [Fact]
+    public void Progress_ReportsEveryStepOnce_AndEveryEpochOnce()
+    {
+        var (split, ctx, data) = Synthetic();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false, UseSocial = false });
+        var seen = new List<TrainingProgress>();
+        new HierarchicalTrainer(new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 64 })
+            .Fit(model, new HierarchicalTrainingData(split.Train, split.Validation, ctx), new SyncProgress(seen.Add));
+        var epochs = seen.Where(p => p.Kind == ProgressKind.Epoch).ToList();
+        Assert.Equal([1, 2], epochs.Select(p => p.Epoch));
+        Assert.All(epochs, p => Assert.Equal("ndcg@10", p.MetricName));
+        Assert.All(epochs, p => Assert.NotNull(p.ValidationMetric));
+        var steps = seen.Where(p => p.Kind == ProgressKind.Step).ToList();
+        Assert.Equal(Enumerable.Range(1, steps.Count).Select(i => (long)i), steps.Select(p => p.Step));
+        Assert.All(steps, p => Assert.True(p.Loss is double l && double.IsFinite(l) && p.TotalSteps == steps.Count));
+    }
+
+    [Fact]
+    public void TrainingSteps_DoNotLeakTensors()
+    {
+        var (split, ctx, data) = Synthetic();
+        var model = Model(data, split, new HierarchicalOptions { Dimension = 16, UseText = false });
+        var trainer = new HierarchicalTrainer(new HierarchicalTrainingOptions { Epochs = 1, BatchSize = 32 });
+        var training = new HierarchicalTrainingData(split.Train, null, ctx);
+        trainer.Fit(model, training); // warm-up: caches and tables exist from here on
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        trainer.Fit(model, training);
+        trainer.Fit(model, training);
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after - before <= 4, $"live tensors grew from {before} to {after} over two more runs of {(split.Train.UserCount + 31) / 32} steps");
     }
 
     private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>

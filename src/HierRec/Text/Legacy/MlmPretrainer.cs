@@ -105,3 +105,11 @@ public static class MlmPretrainer
         return count == 0 ? double.NaN : Math.Exp(nll / count);
     }
 }
+
+/// <summary>Progress of pre-training, reported after every step and every epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Step">Steps done so far.</param>
+/// <param name="TotalSteps">Steps planned.</param>
+/// <param name="Loss">Mean loss of the last step.</param>
+/// <param name="HeldOutPerplexity">Perplexity on the held-out texts at the end of an epoch; null after an ordinary step.</param>
+public sealed record MlmProgress(int Epoch, long Step, long TotalSteps, float Loss, double? HeldOutPerplexity);

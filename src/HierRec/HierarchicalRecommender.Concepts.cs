@@ -1,0 +1,95 @@
+using HierRec.Concepts;
+using HierRec.Data;
+using HierRec.Items;
+using EngineTensor = HierRec.Tensors.Tensor;
+
+namespace HierRec;
+
+/// <summary>Concepts: the interest-description model attached to the recommender, and the serving paths it steers.</summary>
+public sealed partial class HierarchicalRecommender
+{
+    /// <summary>The concept model (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/> or a load; else null.</summary>
+    public ConceptModel? Concepts { get; private set; }
+
+    private ConceptModel RequireConcepts() => Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
+
+    /// <summary>
+    /// Trains the concept model on the known users' descriptions (several phrasings each allowed) and attaches it:
+    /// afterwards descriptions filter and steer <see cref="Recommend(string, string, int)"/>, serve users with no history
+    /// (<see cref="RecommendFromDescription"/>) and appear in explanations. Users without a description are skipped.
+    /// </summary>
+    /// <param name="train">The training split the recommender was fitted on (same ids).</param>
+    /// <param name="validation">Validation split for early stopping and the thresholds, or null.</param>
+    /// <param name="descriptions">Per user id, one or more descriptions; unknown user ids are an error.</param>
+    /// <param name="options">Training options.</param>
+    /// <param name="progress">Progress.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    public ConceptReport FitConcepts(Dataset train, Dataset? validation, IReadOnlyDictionary<string, IReadOnlyList<string>> descriptions,
+        ConceptOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(descriptions);
+        if (train.ItemCount != _items.Count || train.UserCount != _users.Count)
+            throw new ArgumentException($"{train.Name} has {train.UserCount} users and {train.ItemCount} items; the recommender was fitted on {_users.Count} and {_items.Count}.", nameof(train));
+        var perUser = new IReadOnlyList<string>?[_users.Count];
+        foreach (var (id, list) in descriptions)
+            perUser[_users.TryGetDense(id, out int u) ? u : throw new KeyNotFoundException($"Description for unknown user '{id}'.")] = list;
+        int[][]? validationItems = null;
+        if (validation is not null)
+        {
+            var lists = Enumerable.Range(0, _users.Count).Select(_ => new List<int>()).ToArray();
+            foreach (var x in validation.Interactions) lists[x.User].Add(x.Item);
+            validationItems = lists.Select(l => l.ToArray()).ToArray();
+        }
+        var data = new ConceptTrainingData(_context.Histories, perUser, EngineItems(), ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
+        var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
+        Concepts = model;
+        return report;
+    }
+
+    /// <summary>Splits and encodes a description (needs <see cref="Concepts"/>).</summary>
+    public ConceptVector Describe(string description) => RequireConcepts().Describe(description);
+
+    /// <summary>
+    /// The top <paramref name="k"/> items for a known user, steered towards and filtered by <paramref name="description"/>
+    /// (items the user has seen excluded). Fewer than k come back when the filter leaves fewer.
+    /// </summary>
+    public IReadOnlyList<Recommendation> Recommend(string userId, string description, int k = 10)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        int u = KnownUser(userId, "use RecommendFromDescription for users outside the training data");
+        var concepts = RequireConcepts();
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.Steer(UserVectors([u])[0], concept), _context.Histories[u], k, concepts.Filter(concept));
+    }
+
+    /// <summary>
+    /// The top <paramref name="k"/> items for a known user ranked by the self-supervised behaviour interest,
+    /// S_ui = ⟨I_u, P_i⟩, instead of the hierarchical x_u; steered and filtered by <paramref name="description"/> when one
+    /// is given. Seen items are excluded.
+    /// </summary>
+    public IReadOnlyList<Recommendation> RecommendByInterest(string userId, string? description = null, int k = 10)
+    {
+        int u = KnownUser(userId, null);
+        var concepts = RequireConcepts();
+        var interest = concepts.InterestOf(_context.Histories[u]);
+        if (description is null) return RankQuery(interest, _context.Histories[u], k, null);
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept));
+    }
+
+    /// <summary>
+    /// Text cold start: the top <paramref name="k"/> items for someone known only by a description: the vector of a user
+    /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), filtered by the concept filter.
+    /// </summary>
+    public IReadOnlyList<Recommendation> RecommendFromDescription(string description, int k = 10)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        var concepts = RequireConcepts();
+        var concept = concepts.Describe(description);
+        return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept));
+    }
+
+    /// <summary>The item vectors as the concept model (still on HierRec's own engine) reads them.</summary>
+    internal EngineTensor EngineItems() => new((float[])_itemArray.Clone(), _model.ItemTower.Items, _model.Options.Dimension);
+}

@@ -1,0 +1,105 @@
+using HierRec.Explanations;
+using HierRec.Users;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HierRec;
+
+/// <summary>Explanations: score, P(i|u), rank, layer shares and the attributions of layers, history items and friends.</summary>
+public sealed partial class HierarchicalRecommender
+{
+    /// <summary>
+    /// Why <paramref name="itemId"/> scores as it does for a known user: score, P(i|u), rank, the layers' shares and
+    /// signed attributions, the history items (gradient × input) and friends (leave-one-out) that moved the score, and,
+    /// with a <paramref name="description"/>, what the description contributed.
+    /// </summary>
+    public Explanation Explain(string userId, string itemId, string? description = null)
+    {
+        int u = KnownUser(userId, null);
+        return ExplainBatch(userId, _context.Batch([u]), itemId, description);
+    }
+
+    /// <summary>As <see cref="Explain"/>, for a new user described as in <see cref="RecommendForNewUser"/>.</summary>
+    public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId, string? description = null) =>
+        ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);
+
+    private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description)
+    {
+        ArgumentNullException.ThrowIfNull(itemId);
+        int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
+        var concept = description is null ? null : RequireConcepts().Describe(description);
+        int dim = _model.Options.Dimension;
+        var itemVector = _itemArray.AsSpan(item * dim, dim).ToArray();
+        using var scope = torch.NewDisposeScope();
+        var itemRow = _itemVectors[item].unsqueeze(0);                                     // (1, D)
+        EncodedUsers encoded;
+        float[] user;
+        using (torch.no_grad())
+        {
+            encoded = _model.Encode(batch, _itemVectors);
+            user = Rows(encoded.Users)[0];
+        }
+        var query = concept is null ? user : Concepts!.Steer(user, concept);
+        var scores = new float[_index.Count];
+        _index.Score(query, scores);
+        var serving = _model.Scorer.Serving;
+        double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
+        int rank = 1 + scores.Count(s => s > scores[item]);
+        var names = _model.Options.LayerNames;
+        var contributions = Rows(encoded.Contributions)[0];
+        var shares = names.Select((n, l) => (n, (double)contributions[l])).ToDictionary(p => p.n, p => p.Item2);
+
+        // Gradient × input through torch.autograd.grad: nothing accumulates into the parameters, so no lock is needed.
+        var layerAttributions = new Dictionary<string, double>();
+        var leaves = encoded.Layers.Select(t => t.detach().clone().requires_grad_(true)).ToList();
+        var target = (_model.Fusion.Fuse(leaves).Fused * itemRow).sum();
+        var grads = torch.autograd.grad([target], leaves);
+        for (int l = 0; l < names.Count; l++) layerAttributions[names[l]] = (grads[l] * leaves[l]).sum().item<float>();
+        var history = batch.Histories[0].Take(_model.Options.MaxHistory).ToArray();
+        var historyAttributions = new List<Attribution>();
+        if (_model.Behaviour is not null && history.Length > 0)
+        {
+            Tensor hv;
+            using (torch.no_grad()) hv = _model.HistoryVectors(_itemVectors).detach().clone();
+            hv.requires_grad_(true);
+            var s = (_model.Encode(batch, _itemVectors, hv).Users * itemRow).sum();
+            var g = torch.autograd.grad([s], [hv])[0];
+            var perItem = Rows((g * hv).sum(1, keepdim: true)).Select(r => r[0]).ToArray();
+            foreach (int h in history.Distinct()) historyAttributions.Add(new Attribution(_items.ToExternal(h), perItem[h]));
+        }
+        if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector);
+
+        var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];
+        var historyAttention = historyWeights is null ? [] : history
+            .Select((it, j) => new Attribution(_items.ToExternal(it), historyWeights[j])).OrderByDescending(p => p.Value).ToList();
+        var friends = batch.Neighbours[0];
+        var friendWeights = encoded.FriendWeights is null ? null : Rows(encoded.FriendWeights)[0];
+        var friendAttention = friendWeights is null ? [] : friends
+            .Select((f, j) => new Attribution(_users.ToExternal(f), friendWeights[j])).OrderByDescending(p => p.Value).ToList();
+        var friendAttributions = new List<Attribution>();
+        if (_model.Social is not null && friends.Length > 0)
+        {
+            // Leave-one-out: row j of the batch is the user without friend j.
+            int f = friends.Length;
+            var without = Enumerable.Range(0, f).Select(j => friends.Where((_, k) => k != j).ToArray()).ToArray();
+            var hops = batch.Hops is null ? null : Enumerable.Range(0, f).Select(j => batch.Hops[0].Where((_, k) => k != j).ToArray()).ToArray();
+            var variants = new UserBatch(Enumerable.Repeat(batch.Profiles[0], f).ToArray(), Enumerable.Repeat(batch.Histories[0], f).ToArray(), without, hops,
+                batch.UserIndices is null ? null : Enumerable.Repeat(batch.UserIndices[0], f).ToArray());
+            float full = Dot(user, itemVector);
+            var others = Vectors(variants);
+            for (int j = 0; j < f; j++) friendAttributions.Add(new Attribution(_users.ToExternal(friends[j]), full - Dot(others[j], itemVector)));
+        }
+        ConceptExplanation? conceptExplanation = null;
+        if (concept is not null)
+        {
+            var filter = Concepts!.Filter(concept);
+            conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
+                concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
+                !filter.IsActive || filter.Allows(item), layerAttributions["concept"]);
+        }
+        float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
+        return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,
+            historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation);
+    }
+}

@@ -1,0 +1,100 @@
+using HierRec.Concepts;
+using HierRec.Data;
+using HierRec.Ranking;
+using HierRec.Tensors.Serialization;
+using HierRec.Text;
+using HierRec.Training;
+using HierRec.Users;
+using TorchSharp;
+using EngineTensor = HierRec.Tensors.Tensor;
+
+namespace HierRec;
+
+/// <summary>Persistence: one folder, written atomically, every file checked on load.</summary>
+public sealed partial class HierarchicalRecommender
+{
+    /// <summary>Format version of saved folders: 2 since the TorchSharp port (1 was HierRec's own engine).</summary>
+    public const int FormatVersion = 2;
+
+    private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
+        string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm);
+
+    /// <summary>
+    /// Writes everything needed to serve, atomically as one folder: recommender.json (format version, architecture,
+    /// profile schema, ids, the users' histories, neighbours and profiles), model.safetensors, text.safetensors (fixed item
+    /// text vectors), items.hrix (the ranker's index), bert/ (the item-text BERT folder, for new items) and concepts/
+    /// (the concept model, if any).
+    /// </summary>
+    public void Save(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var manifest = new Manifest("hierrec-hierarchical", FormatVersion, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
+            [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm);
+        var bytes = ManifestJson.Serialize(manifest);
+        AtomicFile.WriteDirectory(folder, dir =>
+        {
+            AtomicFile.Write(Path.Combine(dir, "recommender.json"), s => s.Write(bytes));
+            // BERT goes to bert/ (adapters merged); the model file holds the recommender's own parameters.
+            TorchCheckpoint.Save(Path.Combine(dir, "model.safetensors"), _model, IsRecommenderTensor);
+            if (_model.ItemTower.TextVectors is { } text) TorchCheckpoint.Save(Path.Combine(dir, "text.safetensors"), [new("text", text)]);
+            _index.Save(Path.Combine(dir, "items.hrix"));
+            Bert?.Save(Path.Combine(dir, "bert"));
+            Concepts?.Save(Path.Combine(dir, "concepts"));
+        });
+    }
+
+    private static bool IsRecommenderTensor(string name) => !name.StartsWith("items.text_encoder.", StringComparison.Ordinal);
+
+    /// <summary>Loads a folder written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The folder is not a HierRec recommender, was written before the TorchSharp port (format version 1), or its files
+    /// disagree (named).
+    /// </exception>
+    public static HierarchicalRecommender Load(string folder, TorchSharp.torch.Device? device = null)
+    {
+        var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
+        ProfileEncoder? profile = null;
+        if (manifest.Profile is not null)
+        {
+            using var generator = new torch.Generator(0);
+            profile = new ProfileEncoder(manifest.Profile, generator);
+        }
+        var model = new HierarchicalModel(manifest.Users, manifest.Items, profile, manifest.TextWidth, manifest.Model, 0);
+        TorchCheckpoint.Load(model, Path.Combine(folder, "model.safetensors"), IsRecommenderTensor);
+        if (manifest.TextWidth > 0)
+        {
+            string textPath = Path.Combine(folder, "text.safetensors");
+            var text = TorchCheckpoint.Read(textPath);
+            try
+            {
+                model.ItemTower.TextVectors = text.TryGetValue("text", out var t) ? t : throw new InvalidDataException($"{textPath}: tensor 'text' is missing.");
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidDataException($"{textPath}: {ex.Message}", ex);
+            }
+            finally
+            {
+                foreach (var v in text.Values) v.Dispose();
+            }
+        }
+        model.ItemTower.Warm = manifest.Warm;
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        var users = new IdMap();
+        foreach (var id in manifest.UserIds) users.GetOrAdd(id);
+        var items = new IdMap();
+        foreach (var id in manifest.ItemIds) items.GetOrAdd(id);
+        var context = UserContext.Create(manifest.Profiles, manifest.Histories, manifest.Neighbours, manifest.Hops);
+        string bertFolder = Path.Combine(folder, "bert");
+        var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }) : null;
+        model.RefreshBehaviourTable(context);
+        var recommender = new HierarchicalRecommender(model, context, users, items, bert, null);
+        string indexPath = Path.Combine(folder, "items.hrix");
+        using (var saved = ItemIndex.Load(indexPath))
+            if (saved.Count != recommender._index.Count || saved.Dimension != recommender._index.Dimension)
+                throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the model gives {recommender._index.Count}×{recommender._index.Dimension}.");
+        string concepts = Path.Combine(folder, "concepts");
+        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender.EngineItems());
+        return recommender;
+    }
+}

@@ -1,0 +1,114 @@
+using HierRec.Concepts;
+using HierRec.Ranking;
+using HierRec.Users;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HierRec;
+
+/// <summary>Serving: top-k for known and new users through the ranker, and the user vectors behind it.</summary>
+public sealed partial class HierarchicalRecommender
+{
+    /// <summary>The top <paramref name="k"/> items for a known user, excluding items the user has interacted with.</summary>
+    /// <exception cref="KeyNotFoundException">Unknown user id.</exception>
+    public IReadOnlyList<Recommendation> Recommend(string userId, int k = 10)
+    {
+        int u = KnownUser(userId, "use RecommendForNewUser for users outside the training data");
+        return RankFor(_context.Batch([u]), _context.Histories[u], k);
+    }
+
+    /// <summary>
+    /// Cold start: recommendations for a user outside the training data, from a profile, friends who are known users,
+    /// and recently interacted items (most recent first); any of them may be empty. Unknown ids are an error.
+    /// </summary>
+    public IReadOnlyList<Recommendation> RecommendForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, int k = 10)
+    {
+        var batch = NewUserBatch(profile, friendIds, recentItemIds, out var history);
+        return RankFor(batch, history, k);
+    }
+
+    /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
+    public float[] UserVector(string userId) => UserVectors([KnownUser(userId, null)])[0];
+
+    private int KnownUser(string userId, string? hint)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        return _users.TryGetDense(userId, out int d) ? d : throw new KeyNotFoundException($"Unknown user '{userId}'" + (hint is null ? "." : $"; {hint}."));
+    }
+
+    private UserBatch NewUserBatch(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, out int[] history)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(friendIds);
+        ArgumentNullException.ThrowIfNull(recentItemIds);
+        history = recentItemIds.Select(i => _items.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}' in recentItemIds.")).ToArray();
+        var friends = friendIds.Select(f => _users.TryGetDense(f, out int d) ? d : throw new KeyNotFoundException($"Unknown friend '{f}'; friends must be known users.")).Take(_model.Options.MaxFriends).ToArray();
+        return new UserBatch([profile], [history], [friends], _context.Hops is null ? null : [friends.Select(_ => 1).ToArray()]);
+    }
+
+    private Recommendation[] RankFor(UserBatch batch, int[] seen, int k) => RankQuery(Vectors(batch)[0], seen, k, null);
+
+    /// <summary>x_u of a batch, without gradients, as CPU arrays.</summary>
+    private float[][] Vectors(UserBatch batch)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var x = _model.Encode(batch, _itemVectors).Users;
+        return Rows(x);
+    }
+
+    private static float[][] Rows(Tensor x)
+    {
+        using var cpu = x.to_type(ScalarType.Float32).cpu().contiguous();
+        int n = (int)cpu.shape[0], d = (int)cpu.shape[1];
+        var all = cpu.data<float>().ToArray();
+        var rows = new float[n][];
+        for (int r = 0; r < n; r++) rows[r] = all.AsSpan(r * d, d).ToArray();
+        return rows;
+    }
+
+    /// <summary>⟨x_u, E_i⟩ for a known user whose history is replaced by <paramref name="history"/> (for deletion tests).</summary>
+    internal float ScoreWithHistory(int user, int[] history, int item)
+    {
+        int dim = _model.Options.Dimension;
+        return Dot(UserVectorsWithHistories([user], [history])[0], _itemArray.AsSpan(item * dim, dim));
+    }
+
+    /// <summary>
+    /// x_u of known users (dense indices), without gradients, in batches of 256; encoded with <paramref name="histories"/>
+    /// (most recent first) instead of their training histories when given. The one path every user vector takes.
+    /// </summary>
+    internal float[][] UserVectorsWithHistories(int[] users, int[][]? histories)
+    {
+        var result = new float[users.Length][];
+        for (int s = 0; s < users.Length; s += 256)
+        {
+            int n = Math.Min(256, users.Length - s);
+            var batch = _context.Batch(users.AsSpan(s, n).ToArray());
+            if (histories is not null) batch = batch with { Histories = histories.AsSpan(s, n).ToArray() };
+            Vectors(batch).CopyTo(result, s);
+        }
+        return result;
+    }
+
+    /// <summary>The fused user vectors x_u of known users (dense indices), without gradients.</summary>
+    internal float[][] UserVectors(int[] users) => UserVectorsWithHistories(users, null);
+
+    /// <summary>x_∅: the fused vector of a user with no profile, friends or history.</summary>
+    private float[] EmptyUserVector() => _emptyUser ??= Vectors(new UserBatch([UserProfile.Empty], [Array.Empty<int>()], [Array.Empty<int>()]))[0]; // the model is fixed after Fit or Load
+
+    private float[]? _emptyUser;
+
+    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ItemFilter? filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null;
+        if (extra is ConceptFilter { IsActive: false }) extra = null;
+        if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
+        var serving = _model.Scorer.Serving;
+        var ranked = _index.Rank(query, k, new RankOptions { Filter = filter, Temperature = serving.Temperature });
+        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, serving.Transform?.Invoke(r.Score) ?? r.Score, r.Probability)).ToArray();
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
+}

@@ -1,0 +1,46 @@
+using HierRec.Text;
+using HierRec.Training;
+using static TorchSharp.torch;
+
+namespace HierRec;
+
+/// <summary>Everything <see cref="HierarchicalRecommender.Fit"/> needs besides data.</summary>
+public sealed record RecommenderOptions
+{
+    /// <summary>The model's architecture.</summary>
+    public HierarchicalOptions Model { get; init; } = new();
+
+    /// <summary>Training.</summary>
+    public HierarchicalTrainingOptions Training { get; init; } = new();
+
+    /// <summary>
+    /// The domain BERT pre-trained on the item texts when no <see cref="Bert"/> is given and the model uses text. Default
+    /// options of <see cref="DomainBertOptions"/>.
+    /// </summary>
+    public DomainBertOptions DomainBert { get; init; } = new();
+
+    /// <summary>
+    /// An existing BERT (with tokenizer) for the item texts, e.g. <c>BertModel.Load(folder)</c>; null pre-trains one. Unless
+    /// <see cref="BertMode"/> is Frozen, this model is fine-tuned in place (and LoRA adds adapters to it).
+    /// </summary>
+    public BertModel? Bert { get; init; }
+
+    /// <summary>
+    /// How BERT trains with the recommender: <see cref="BertFineTuning.Frozen"/> (default: item text vectors computed
+    /// once), FreezeBottom(n) (the layers above n train, the rest is cached per item), Lora or Full (all of BERT runs every
+    /// step, which costs a BERT forward and backward over the whole catalogue per step).
+    /// </summary>
+    public BertFineTuning BertMode { get; init; } = BertFineTuning.Frozen;
+
+    /// <summary>Pooling of BERT token vectors into item text vectors. Default mean.</summary>
+    public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
+
+    /// <summary>Seed of initialisation. Default 1.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Where the model trains and serves: CPU (default, null) or a CUDA device (<c>torch.CUDA</c>) when the application
+    /// references a TorchSharp CUDA bundle instead of TorchSharp-cpu. The ranker always serves from CPU memory.
+    /// </summary>
+    public Device? Device { get; init; }
+}

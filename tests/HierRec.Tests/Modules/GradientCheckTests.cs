@@ -1,0 +1,59 @@
+using HierRec.Data;
+using HierRec.Users;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HierRec.Tests.Modules;
+
+/// <summary>Double-precision gradient checks of the recommender modules (the fusions' are in FusionTests).</summary>
+public sealed class GradientCheckTests
+{
+    [Fact]
+    public void BehaviourEncoder_GradientsMatchCentralDifferences()
+    {
+        using var g = T.Gen(5);
+        using var behaviour = new BehaviourEncoder(4, 6, g, heads: 2);
+        behaviour.to(ScalarType.Float64);
+        var items = T.Normal(6, 9, 4).to_type(ScalarType.Float64).requires_grad_(true);
+        var profile = T.Normal(7, 3, 4).to_type(ScalarType.Float64).requires_grad_(true);
+        var w = T.Normal(8, 3, 4).to_type(ScalarType.Float64);
+        int[][] histories = [[1, 2, 3], [4], [5, 6, 7, 8, 0]];
+        var wrt = GradCheck.Parameters(behaviour).Append(("items", items)).Append(("profile", profile)).ToList();
+        GradCheck.Check(() =>
+        {
+            using var o = behaviour.forward(new BehaviourInput(items, histories, profile));
+            return (o.Vectors * w).sum();
+        }, wrt);
+    }
+
+    [Fact]
+    public void SocialEncoder_GradientsMatchCentralDifferences()
+    {
+        using var g = T.Gen(9);
+        using var social = new SocialEncoder(4, g, heads: 2);
+        social.to(ScalarType.Float64);
+        var own = T.Normal(10, 3, 4).to_type(ScalarType.Float64).requires_grad_(true);
+        var table = T.Normal(11, 6, 4).to_type(ScalarType.Float64);
+        var w = T.Normal(12, 3, 4).to_type(ScalarType.Float64);
+        int[][] friends = [[0, 1, 2], [3], [4, 5]];
+        int[][] hops = [[1, 1, 2], [1], [2, 2]];
+        var wrt = GradCheck.Parameters(social).Append(("own", own)).ToList();
+        GradCheck.Check(() =>
+        {
+            using var o = social.forward(new SocialInput(own, table, friends, hops));
+            return (o.Vectors * w).sum();
+        }, wrt);
+    }
+
+    [Fact]
+    public void ProfileEncoder_GradientsMatchCentralDifferences()
+    {
+        var data = SyntheticDataset.Generate(new SyntheticOptions { Users = 40, Items = 30 });
+        using var g = T.Gen(13);
+        using var encoder = new ProfileEncoder(data.UserFeatures, Enumerable.Range(0, data.UserCount), 4, g);
+        encoder.to(ScalarType.Float64);
+        var profiles = Enumerable.Range(0, 4).Select(u => UserProfile.From(data.UserFeatures, u)).ToList();
+        var w = T.Normal(14, 4, 4).to_type(ScalarType.Float64);
+        GradCheck.Check(() => (encoder.Encode(profiles) * w).sum(), GradCheck.Parameters(encoder));
+    }
+}
