@@ -7,6 +7,7 @@ namespace HierRec.Benchmarks;
 /// Runs the suites: <c>dotnet run -c Release --project benchmarks/HierRec.Benchmarks -- --filter '*Gemm*'</c>.
 /// <c>-- bert [runs]</c> times the BERT-mini inference and training step on the managed engine, <c>-- bert-torch [runs]</c>
 /// the same on TorchSharp (the peer is benchmarks/compare_bert_torch.py; benchmarks/compare_bert.sh runs all three).
+/// <c>-- hierarchical [data] [seeds]</c> fits the hierarchical model on MovieLens-100K per seed (times, NDCG@10, Recommend latency).
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -31,6 +32,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "ease")
         {
             HierRec.Benchmarks.Baselines.EaseTiming.Run(Console.Out, args.Length > 1 ? args[1] : null);
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "hierarchical")
+        {
+            var seeds = args.Length > 2 ? args[2].Split(',').Select(s => ulong.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [1UL];
+            HierRec.Benchmarks.Training.HierarchicalTiming.Run(Console.Out, args.Length > 1 ? args[1] : null, seeds);
             return 0;
         }
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -41,7 +41,7 @@ public sealed partial class HierarchicalRecommender
             foreach (var x in validation.Interactions) lists[x.User].Add(x.Item);
             validationItems = lists.Select(l => l.ToArray()).ToArray();
         }
-        var data = new ConceptTrainingData(_context.Histories, perUser, EngineItems(), ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
+        var data = new ConceptTrainingData(_context.Histories, perUser, _itemVectors, ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
         var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
         Concepts = model;
         return report;

@@ -94,7 +94,7 @@ public sealed partial class HierarchicalRecommender
             if (saved.Count != recommender._index.Count || saved.Dimension != recommender._index.Dimension)
                 throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the model gives {recommender._index.Count}×{recommender._index.Dimension}.");
         string concepts = Path.Combine(folder, "concepts");
-        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender.EngineItems());
+        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender._itemVectors);
         return recommender;
     }
 }

@@ -14,7 +14,7 @@ public sealed partial class HierarchicalRecommender
     public IReadOnlyList<Recommendation> Recommend(string userId, int k = 10)
     {
         int u = KnownUser(userId, "use RecommendForNewUser for users outside the training data");
-        return RankFor(_context.Batch([u]), _context.Histories[u], k);
+        return RankQuery(UserVectors([u])[0], _context.Histories[u], k, null);
     }
 
     /// <summary>
@@ -28,7 +28,7 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
-    public float[] UserVector(string userId) => UserVectors([KnownUser(userId, null)])[0];
+    public float[] UserVector(string userId) => (float[])UserVectors([KnownUser(userId, null)])[0].Clone();
 
     private int KnownUser(string userId, string? hint)
     {
@@ -91,8 +91,32 @@ public sealed partial class HierarchicalRecommender
         return result;
     }
 
-    /// <summary>The fused user vectors x_u of known users (dense indices), without gradients.</summary>
-    internal float[][] UserVectors(int[] users) => UserVectorsWithHistories(users, null);
+    /// <summary>
+    /// The fused user vectors x_u of known users (dense indices), without gradients. The model and the training
+    /// histories are fixed after Fit or Load, so each known user's vector is computed once and kept (a benign race:
+    /// two threads may both compute it, with the same result).
+    /// </summary>
+    internal float[][] UserVectors(int[] users)
+    {
+        var result = new float[users.Length][];
+        var missing = new List<int>();
+        for (int i = 0; i < users.Length; i++)
+        {
+            if ((uint)users[i] >= (uint)_knownVectors.Length) throw new ArgumentOutOfRangeException(nameof(users), users[i], "Not a known user.");
+            if (Volatile.Read(ref _knownVectors[users[i]]) is { } hit) result[i] = hit;
+            else missing.Add(i);
+        }
+        if (missing.Count == 0) return result;
+        var computed = UserVectorsWithHistories(missing.Select(i => users[i]).ToArray(), null);
+        for (int j = 0; j < missing.Count; j++)
+        {
+            result[missing[j]] = computed[j];
+            Volatile.Write(ref _knownVectors[users[missing[j]]], computed[j]);
+        }
+        return result;
+    }
+
+    private float[]?[] _knownVectors = [];
 
     /// <summary>x_∅: the fused vector of a user with no profile, friends or history.</summary>
     private float[] EmptyUserVector() => _emptyUser ??= Vectors(new UserBatch([UserProfile.Empty], [Array.Empty<int>()], [Array.Empty<int>()]))[0]; // the model is fixed after Fit or Load

@@ -38,6 +38,7 @@ public sealed partial class HierarchicalRecommender
         using (var cpu = _itemVectors.to_type(ScalarType.Float32).cpu().contiguous()) _itemArray = cpu.data<float>().ToArray();
         var serving = model.Scorer.Serving;
         _index = ItemIndex.Create(_itemArray, model.ItemTower.Items, model.Options.Dimension, similarity: serving.Similarity);
+        _knownVectors = new float[]?[context.Histories.Count];
     }
 
     /// <summary>The trained model.</summary>

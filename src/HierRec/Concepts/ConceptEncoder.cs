@@ -1,26 +1,11 @@
 using System.Collections.Concurrent;
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
 using HierRec.Text;
-using HierRec.Text.Legacy;
-using BertModel = HierRec.Text.Legacy.BertModel;
-using AttentionPooling = HierRec.Text.Legacy.AttentionPooling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Concepts;
-
-/// <summary>A description token and its attention weight in the concept vector.</summary>
-public readonly record struct TokenWeight(string Token, double Weight);
-
-/// <summary>What a description says, as vectors in the item space.</summary>
-/// <param name="Description">The user's words.</param>
-/// <param name="Clauses">The clauses with their polarity.</param>
-/// <param name="Positive">C⁺: the concept of the positive clauses (D), or null when there are none.</param>
-/// <param name="Negative">C⁻: the concept of the negative clauses (D), or null when there are none.</param>
-/// <param name="PositiveTokens">The tokens read for C⁺ with their pooling attention weights (summing to 1).</param>
-/// <param name="NegativeTokens">The tokens read for C⁻ with their weights.</param>
-public sealed record ConceptVector(string Description, IReadOnlyList<ConceptClause> Clauses, float[]? Positive, float[]? Negative,
-    IReadOnlyList<TokenWeight> PositiveTokens, IReadOnlyList<TokenWeight> NegativeTokens);
 
 /// <summary>
 /// The concept encoder: a description's BERT token vectors W (T, H) → self-attention with learnt W^Q, W^K, W^V,
@@ -30,33 +15,39 @@ public sealed record ConceptVector(string Description, IReadOnlyList<ConceptClau
 /// <remarks>
 /// The BERT is not a sub-module (it is saved on its own). Concurrent <see cref="Describe"/> calls in eval mode are safe.
 /// </remarks>
-public sealed class ConceptEncoder : Module
+public sealed class ConceptEncoder : nn.Module, IEncoder<string>
 {
     private readonly ConcurrentDictionary<string, (int[] Ids, float[] Hidden)> _cache = new(StringComparer.Ordinal);
 
     /// <summary>Creates the encoder over <paramref name="bert"/> (which must carry a tokenizer).</summary>
     /// <param name="bert">The text encoder; frozen.</param>
     /// <param name="dimension">D, the item space's width.</param>
-    /// <param name="rng">Initialisation.</param>
+    /// <param name="generator">Initialisation.</param>
     /// <param name="maxLength">Longest description part read, in tokens.</param>
     /// <param name="parser">Clause splitting and polarity; default cues when null.</param>
-    public ConceptEncoder(BertModel bert, int dimension, Rng rng, int maxLength = 48, DescriptionParser? parser = null)
+    public ConceptEncoder(BertModel bert, int dimension, Generator generator, int maxLength = 48, DescriptionParser? parser = null) : base(nameof(ConceptEncoder))
     {
         ArgumentNullException.ThrowIfNull(bert);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(generator);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 3);
         if (bert.Tokenizer is null) throw new ArgumentException("The concept encoder's BERT needs a tokenizer.", nameof(bert));
         Bert = bert;
+        bert.eval(); // the cached token vectors must not carry dropout noise
         Dimension = dimension;
         MaxLength = Math.Min(maxLength, bert.Config.MaxPositionEmbeddings);
         Parser = parser ?? new DescriptionParser();
         int h = bert.HiddenSize;
-        Query = RegisterModule("query", new Linear(h, dimension, rng));
-        Key = RegisterModule("key", new Linear(h, dimension, rng));
-        Value = RegisterModule("value", new Linear(h, dimension, rng));
-        Pooling = RegisterModule("pooling", new AttentionPooling(dimension));
-        Output = RegisterModule("output", new Linear(dimension, dimension, rng));
+        Query = Layers.Linear(h, dimension, generator);
+        Key = Layers.Linear(h, dimension, generator);
+        Value = Layers.Linear(h, dimension, generator);
+        Pooling = new AttentionPooling(dimension);
+        Output = Layers.Linear(dimension, dimension, generator);
+        register_module("query", Query);
+        register_module("key", Key);
+        register_module("value", Value);
+        register_module("pooling", Pooling);
+        register_module("output", Output);
     }
 
     /// <summary>The frozen text encoder.</summary>
@@ -87,10 +78,17 @@ public sealed class ConceptEncoder : Module
     public Linear Output { get; }
 
     /// <summary>Encodes texts (already reduced to concept content, e.g. "mystery, thriller") into (B, D).</summary>
-    public Tensor Encode(IReadOnlyList<string> inputs) => Forward(inputs, out _, out _);
+    public Tensor Encode(IReadOnlyList<string> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count == 0) return torch.zeros(0, Dimension, device: Layers.DeviceOf(this));
+        var (vectors, weights, _) = Forward(inputs);
+        weights.Dispose();
+        return vectors;
+    }
 
-    /// <summary>As <see cref="Encode"/>, returning the (B, T) pooling weights and each row's token ids (specials included).</summary>
-    public Tensor Forward(IReadOnlyList<string> texts, out Tensor weights, out int[][] tokenIds)
+    /// <summary>The (B, D) concepts, the (B, T) pooling weights and each row's token ids (specials included).</summary>
+    public (Tensor Vectors, Tensor Weights, int[][] TokenIds) Forward(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
         if (texts.Count == 0) throw new ArgumentException("No texts to encode.", nameof(texts));
@@ -98,34 +96,38 @@ public sealed class ConceptEncoder : Module
         var rows = new (int[] Ids, float[] Hidden)[b];
         for (int r = 0; r < b; r++) rows[r] = Tokens(texts[r] ?? throw new ArgumentException($"texts[{r}] is null.", nameof(texts)));
         int t = rows.Max(x => x.Ids.Length);
-        var hidden = new Tensor(b, t, h);
-        var keyMask = new Tensor(b, t);
-        var poolMask = new Tensor(b, t);
+        var hidden = new float[b * t * h];
+        var keyMask = new float[b * t];
+        var poolMask = new float[b * t];
         var tokenizer = Bert.Tokenizer!;
-        tokenIds = new int[b][];
+        var tokenIds = new int[b][];
         for (int r = 0; r < b; r++)
         {
             var (ids, vectors) = rows[r];
             tokenIds[r] = ids;
-            vectors.CopyTo(hidden.Data.Slice(r * t * h, vectors.Length));
+            vectors.CopyTo(hidden, r * t * h);
             bool any = false;
             for (int j = 0; j < ids.Length; j++)
             {
-                keyMask.Data[r * t + j] = 1f;
+                keyMask[r * t + j] = 1f;
                 bool special = ids[j] == tokenizer.ClsId || ids[j] == tokenizer.SepId || ids[j] == tokenizer.PadId;
-                if (!special) { poolMask.Data[r * t + j] = 1f; any = true; }
+                if (!special) { poolMask[r * t + j] = 1f; any = true; }
             }
-            if (!any) poolMask.Data[r * t] = 1f; // nothing but specials: pool [CLS]
+            if (!any) poolMask[r * t] = 1f; // nothing but specials: pool [CLS]
         }
-        var v = Value.Forward(hidden);                                                     // (B, T, D)
-        var z = Ops.Attention(Query.Forward(hidden), Key.Forward(hidden), v, 1, keyMask) + v; // (B, T, D)
-        var pooled = Pooling.Forward(z, poolMask, out weights);                               // (B, D)
-        return Output.Forward(pooled);
+        var device = Layers.DeviceOf(this);
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(hidden, [b, t, h], device: device).to_type(Query.weight!.dtype);
+        var v = Value.forward(x);                                                                     // (B, T, D)
+        var (attended, _) = MaskedAttention.Attend(Query.forward(x), Key.forward(x), v, 1, torch.tensor(keyMask, [b, t], device: device));
+        var z = attended + v;                                                                          // (B, T, D)
+        var (pooled, weights) = Pooling.PoolWithWeights(z, torch.tensor(poolMask, [b, t], device: device)); // (B, D), (B, T)
+        return (Output.forward(pooled).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope(), tokenIds);
     }
 
     /// <summary>
-    /// Splits <paramref name="description"/> into positive and negative clauses and encodes each side (in eval mode, no
-    /// gradients). A side without clauses has a null vector.
+    /// Splits <paramref name="description"/> into positive and negative clauses and encodes each side without gradients
+    /// (the encoder has no dropout, so training and eval mode agree). A side without clauses has a null vector.
     /// </summary>
     /// <param name="description">The user's words, in any language the BERT's vocabulary covers.</param>
     /// <param name="handleNegation">False reads every clause as positive (the ablation).</param>
@@ -139,17 +141,28 @@ public sealed class ConceptEncoder : Module
         if (positive.Length > 0) texts.Add(positive);
         if (negative.Length > 0) texts.Add(negative);
         if (texts.Count == 0) return new ConceptVector(description, clauses, null, null, [], []);
-        Tensor vectors, weights;
+        float[] vectors, weights;
         int[][] ids;
-        using (EvalScope())
-        using (GradMode.NoGrad()) vectors = Forward(texts, out weights, out ids);
-        int t = weights.Dim(1), d = Dimension;
+        int t;
+        using (torch.no_grad())
+        {
+            var (v, w, tokenIds) = Forward(texts);
+            using (v)
+            using (w)
+            {
+                vectors = v.cpu().data<float>().ToArray();
+                weights = w.cpu().data<float>().ToArray();
+                t = (int)w.shape[1];
+            }
+            ids = tokenIds;
+        }
+        int d = Dimension;
         IReadOnlyList<TokenWeight> TokensOf(int row) => ids[row].Select((id, j) => (id, j))
-            .Where(p => weights.Data[row * t + p.j] > 0).Select(p => new TokenWeight(Bert.Tokenizer!.Token(p.id), weights.Data[row * t + p.j])).ToArray();
+            .Where(p => weights[row * t + p.j] > 0).Select(p => new TokenWeight(Bert.Tokenizer!.Token(p.id), weights[row * t + p.j])).ToArray();
         int negRow = positive.Length > 0 ? 1 : 0;
         return new ConceptVector(description, clauses,
-            positive.Length > 0 ? vectors.Data.Slice(0, d).ToArray() : null,
-            negative.Length > 0 ? vectors.Data.Slice(negRow * d, d).ToArray() : null,
+            positive.Length > 0 ? vectors.AsSpan(0, d).ToArray() : null,
+            negative.Length > 0 ? vectors.AsSpan(negRow * d, d).ToArray() : null,
             positive.Length > 0 ? TokensOf(0) : [], negative.Length > 0 ? TokensOf(negRow) : []);
     }
 
@@ -158,16 +171,18 @@ public sealed class ConceptEncoder : Module
 
     internal int CachedTexts => _cache.Count;
 
-    /// <summary>Token ids and last-layer BERT vectors of a text, computed once (no gradients; BERT is frozen here).</summary>
+    /// <summary>Token ids and last-layer BERT vectors of a text, computed once (eval mode, no gradients; BERT is frozen here).</summary>
     /// <remarks>The cache is bounded by <see cref="CacheCapacity"/>, so a server describing ever-new texts does not grow without end.</remarks>
     private (int[] Ids, float[] Hidden) Tokens(string text)
     {
         if (_cache.TryGetValue(text, out var hit)) return hit;
         var encoding = Bert.Tokenizer!.Encode(text, maxLength: MaxLength);
-        (int[], float[]) result;
-        using (Bert.EvalScope())
-        using (GradMode.NoGrad())
-            result = (encoding.Ids, Bert.Forward(BertBatch.FromEncodings([encoding], Bert.Config.PadTokenId)).LastHiddenState.ToArray());
+        float[] hidden;
+        using (torch.no_grad())
+        using (var output = Bert.Forward(BertBatch.FromEncodings([encoding], Bert.Config.PadTokenId)))
+        using (var cpu = output.LastHiddenState.to_type(ScalarType.Float32).cpu().contiguous())
+            hidden = cpu.data<float>().ToArray();
+        var result = (encoding.Ids, hidden);
         if (_cache.Count < CacheCapacity) _cache.TryAdd(text, result);
         return result;
     }

@@ -1,142 +1,11 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
 using HierRec.Tensors.Serialization;
 using HierRec.Text;
-using HierRec.Text.Legacy;
-using BertModel = HierRec.Text.Legacy.BertModel;
+using HierRec.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace HierRec.Concepts;
-
-/// <summary>Training and filtering of concepts. Defaults are documented per property.</summary>
-public sealed record ConceptOptions
-{
-    /// <summary>Most epochs of the self-supervised interest objective. Default 30.</summary>
-    public int InterestEpochs { get; init; } = 30;
-
-    /// <summary>Most epochs of the description-to-interest alignment. Default 40.</summary>
-    public int AlignmentEpochs { get; init; } = 40;
-
-    /// <summary>Epochs without a better validation NDCG@10 before a phase stops. Default 5.</summary>
-    public int Patience { get; init; } = 5;
-
-    /// <summary>Users per step. Default 128.</summary>
-    public int BatchSize { get; init; } = 128;
-
-    /// <summary>AdamW learning rate. Default 2e-3.</summary>
-    public float LearningRate { get; init; } = 2e-3f;
-
-    /// <summary>AdamW weight decay. Default 0.01.</summary>
-    public float WeightDecay { get; init; } = 0.01f;
-
-    /// <summary>Temperature τ of the InfoNCE objectives (on cosines). Default 0.1.</summary>
-    public float Temperature { get; init; } = 0.1f;
-
-    /// <summary>
-    /// Weight of the item terms: each view of a history must retrieve an item hidden from it, and a description must
-    /// retrieve an item of its user's history. Default 1.
-    /// </summary>
-    public float ItemLossWeight { get; init; } = 1f;
-
-    /// <summary>
-    /// Weight of the item-text term of the alignment: the concept encoder reading an item's own text must retrieve that
-    /// item from the catalogue, so words in descriptions land near the items whose texts use them. Default 1.
-    /// </summary>
-    public float ItemTextWeight { get; init; } = 1f;
-
-    /// <summary>
-    /// Filter by the items' texts read by the concept encoder (T_i) rather than by the item vectors P_i. Default true:
-    /// a description's words then meet item texts in one space.
-    /// </summary>
-    public bool FilterOnItemText { get; init; } = true;
-
-    /// <summary>Share of items dropped by the mask augmentation. Default 0.3.</summary>
-    public double MaskShare { get; init; } = 0.3;
-
-    /// <summary>Share of the history kept by the crop augmentation. Default 0.6.</summary>
-    public double CropShare { get; init; } = 0.6;
-
-    /// <summary>Share of the history shuffled by the reorder augmentation. Default 0.3.</summary>
-    public double ReorderShare { get; init; } = 0.3;
-
-    /// <summary>Most recent history items read. Default 200.</summary>
-    public int MaxHistory { get; init; } = 200;
-
-    /// <summary>
-    /// BERT for the descriptions (with tokenizer); frozen. Null pre-trains a domain BERT on the item texts and the training
-    /// descriptions together, so its vocabulary covers every language the descriptions use.
-    /// </summary>
-    public BertModel? Bert { get; init; }
-
-    /// <summary>The domain BERT pre-trained when <see cref="Bert"/> is null. Default 6 epochs, 4,000 word pieces.</summary>
-    public DomainBertOptions DomainBert { get; init; } = new() { Epochs = 6 };
-
-    /// <summary>Clause splitting and polarity cues. Default <see cref="ConceptCues.Default"/>.</summary>
-    public ConceptCues? Cues { get; init; }
-
-    /// <summary>
-    /// The validation NDCG@10 the filter may cost, as a share of the best measured: θ is the largest, θ⁻ the smallest
-    /// candidate whose filtered validation NDCG@10 stays within it and which removes at most
-    /// <see cref="MaxPositiveRemoval"/> of the validation positives. Default 0.02.
-    /// </summary>
-    public double FilterTolerance { get; init; } = 0.02;
-
-    /// <summary>
-    /// A fixed steering weight β (the query becomes x_u + β |x_u| Ĉ⁺); null chooses it on validation data from
-    /// {0, 0.1, 0.2, 0.35, 0.5, 0.75, 1} (0 without validation).
-    /// </summary>
-    public float? SteeringWeight { get; init; }
-
-    /// <summary>
-    /// The largest share of validation positives the filter may remove when θ and θ⁻ are chosen (the filter is meant to
-    /// honour the description, not to guess). Default 0.1.
-    /// </summary>
-    public double MaxPositiveRemoval { get; init; } = 0.1;
-
-    /// <summary>A fixed θ (cosine); null chooses it on validation data (−∞ without validation: no positive filter).</summary>
-    public float? PositiveThreshold { get; init; }
-
-    /// <summary>A fixed θ⁻ (cosine); null chooses it on validation data (0.5 without validation).</summary>
-    public float? NegativeThreshold { get; init; }
-
-    /// <summary>Seed. Default 1.</summary>
-    public ulong Seed { get; init; } = 1;
-
-    internal void Validate()
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(InterestEpochs, nameof(InterestEpochs));
-        ArgumentOutOfRangeException.ThrowIfNegative(AlignmentEpochs, nameof(AlignmentEpochs));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience, nameof(Patience));
-        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 2, nameof(BatchSize));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LearningRate, nameof(LearningRate));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Temperature, nameof(Temperature));
-        ArgumentOutOfRangeException.ThrowIfNegative(ItemLossWeight, nameof(ItemLossWeight));
-        ArgumentOutOfRangeException.ThrowIfNegative(ItemTextWeight, nameof(ItemTextWeight));
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxHistory, nameof(MaxHistory));
-        if (MaskShare is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskShare), MaskShare, "Must be in [0, 1).");
-        if (CropShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CropShare), CropShare, "Must be in (0, 1].");
-        if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");
-        if (MaxPositiveRemoval is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxPositiveRemoval), MaxPositiveRemoval, "Must be in [0, 1].");
-        if (FilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(FilterTolerance), FilterTolerance, "Must be in [0, 1).");
-    }
-}
-
-/// <summary>What <see cref="ConceptTrainer"/> measured.</summary>
-/// <param name="InterestEpochs">Epochs of the self-supervised interest phase run.</param>
-/// <param name="InterestValidationNdcg">Best validation NDCG@10 of ranking by sim(I_u, P_i) (NaN without validation).</param>
-/// <param name="AlignmentEpochs">Epochs of the alignment phase run.</param>
-/// <param name="DescriptionValidationNdcg">Best validation NDCG@10 of ranking by the description alone (C⁺).</param>
-/// <param name="SteeringWeight">β in use.</param>
-/// <param name="ColdSteeringWeight">β of text cold start in use.</param>
-/// <param name="ColdValidationNdcg">Validation NDCG@10 of serving the described users from their description alone at that β.</param>
-/// <param name="PositiveThreshold">θ in use.</param>
-/// <param name="NegativeThreshold">θ⁻ in use.</param>
-/// <param name="UnfilteredValidationNdcg">Validation NDCG@10 of the user vectors without steering or filter (NaN when not calibrated).</param>
-/// <param name="FilteredValidationNdcg">The same with steering β and the filter at (θ, θ⁻).</param>
-/// <param name="WallTime">Total time, BERT pre-training included.</param>
-/// <param name="Bert">The domain BERT's pre-training report, when one was pre-trained.</param>
-public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
-    float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert);
 
 /// <summary>
 /// The concept side of a recommender: the <see cref="ConceptEncoder"/> of descriptions, the self-supervised
@@ -146,24 +15,26 @@ public sealed record ConceptReport(int InterestEpochs, double InterestValidation
 public sealed class ConceptModel
 {
     private float[] _normalizedItems; // the rows the filter compares concepts with, unit length
-    private Tensor? _itemConcepts;
+    private readonly float[] _items;   // P, row-major
+    private float[]? _itemConcepts;
     private float[] _filterCenter; // subtracted from concepts and item rows before the cosine (the mean item concept, or zeros)
 
-    /// <summary>Assembles a model over <paramref name="items"/> (items, D).</summary>
+    /// <summary>Assembles a model over <paramref name="items"/> (items, D; copied).</summary>
     public ConceptModel(ConceptEncoder encoder, InterestEncoder interest, Tensor items, float positiveThreshold = float.NegativeInfinity, float negativeThreshold = 0.5f)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(interest);
         ArgumentNullException.ThrowIfNull(items);
-        if (items.Rank != 2 || items.Dim(1) != encoder.Dimension || interest.Dimension != encoder.Dimension)
-            throw new ArgumentException($"Item vectors {Tensor.ShapeString(items.Shape)}, the concept encoder ({encoder.Dimension}) and the interest encoder ({interest.Dimension}) must share D.");
+        if (items.dim() != 2 || items.shape[1] != encoder.Dimension || interest.Dimension != encoder.Dimension)
+            throw new ArgumentException($"Item vectors {TorchInterop.ShapeString(items.shape)}, the concept encoder ({encoder.Dimension}) and the interest encoder ({interest.Dimension}) must share D.");
         Encoder = encoder;
         Interest = interest;
-        Items = items;
         interest.Items = items;
-        int n = items.Dim(0), d = items.Dim(1);
-        _filterCenter = new float[d];
-        _normalizedItems = NormalizedRows(items);
+        ItemCount = (int)items.shape[0];
+        Dimension = (int)items.shape[1];
+        _items = Rows(items);
+        _filterCenter = new float[Dimension];
+        _normalizedItems = NormalizedRows(_items, Dimension);
         PositiveThreshold = positiveThreshold;
         NegativeThreshold = negativeThreshold;
     }
@@ -174,48 +45,63 @@ public sealed class ConceptModel
     /// <summary>The self-supervised behaviour interest.</summary>
     public InterestEncoder Interest { get; }
 
-    /// <summary>P: the item vectors (items, D), shared with the recommender's index.</summary>
-    public Tensor Items { get; }
+    /// <summary>P: the item vectors (items, D), as the interest encoder reads them.</summary>
+    public Tensor Items => Interest.Items!;
+
+    /// <summary>Items in P.</summary>
+    public int ItemCount { get; }
+
+    /// <summary>D.</summary>
+    public int Dimension { get; }
+
+    /// <summary>P, row-major (ItemCount × Dimension), for the ranker.</summary>
+    internal ReadOnlySpan<float> ItemRows => _items;
+
+    private static float[] Rows(Tensor t)
+    {
+        using var cpu = t.detach().to_type(ScalarType.Float32).cpu().contiguous();
+        return cpu.data<float>().ToArray();
+    }
 
     /// <summary>
     /// T: each item's own text read by the concept encoder (items, D), or null. When set, the filter compares concepts with
     /// T_i (words with words, in the encoder's space; both centred on the mean item concept μ_T) instead of the item
     /// vectors P_i; steering always uses P.
     /// </summary>
-    public Tensor? ItemConcepts
+    public float[]? ItemConcepts
     {
         get => _itemConcepts;
         set
         {
-            if (value is not null && (value.Rank != 2 || value.Dim(0) != Items.Dim(0) || value.Dim(1) != Items.Dim(1)))
-                throw new ArgumentException($"Item concepts must be {Tensor.ShapeString(Items.Shape)}; got {Tensor.ShapeString(value.Shape)}.", nameof(value));
+            if (value is not null && value.Length != _items.Length)
+                throw new ArgumentException($"Item concepts must be {ItemCount} × {Dimension} values; got {value.Length}.", nameof(value));
             _itemConcepts = value;
             // Encoder outputs share a common direction (cosines of unrelated texts crowd near 0.7); centring on the mean
             // item concept spreads them, so one threshold means the same for every description.
-            _filterCenter = value is null ? new float[Items.Dim(1)] : MeanRow(value);
-            _normalizedItems = NormalizedRows(value ?? Items, _filterCenter);
+            _filterCenter = value is null ? new float[Dimension] : MeanRow(value, Dimension);
+            _normalizedItems = NormalizedRows(value ?? _items, Dimension, _filterCenter);
         }
     }
 
-    private static float[] NormalizedRows(Tensor t, float[]? center = null)
+    private static float[] NormalizedRows(float[] t, int d, float[]? center = null)
     {
-        int n = t.Dim(0), d = t.Dim(1);
+        int n = t.Length / d;
         var r = new float[n * d];
         var row = new float[d];
         for (int i = 0; i < n; i++)
         {
-            t.Data.Slice(i * d, d).CopyTo(row);
+            t.AsSpan(i * d, d).CopyTo(row);
             if (center is not null) TensorPrimitives.Subtract(row, center, row);
             ConceptFilter.Normalized(row).CopyTo(r, i * d);
         }
         return r;
     }
 
-    private static float[] MeanRow(Tensor t)
+    private static float[] MeanRow(float[] t, int d)
     {
-        int n = t.Dim(0), d = t.Dim(1);
+        int n = t.Length / d;
         var mean = new float[d];
-        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, t.Data.Slice(i * d, d), mean);
+        for (int i = 0; i < n; i++) TensorPrimitives.Add(mean, t.AsSpan(i * d, d), mean);
         if (n > 0) TensorPrimitives.Divide(mean, n, mean);
         return mean;
     }
@@ -277,7 +163,7 @@ public sealed class ConceptModel
     public ConceptFilter Filter(ConceptVector concept, float? positiveThreshold = null, float? negativeThreshold = null)
     {
         ArgumentNullException.ThrowIfNull(concept);
-        return new ConceptFilter(_normalizedItems, Items.Dim(1), Centered(concept.Positive), Centered(concept.Negative),
+        return new ConceptFilter(_normalizedItems, Dimension, Centered(concept.Positive), Centered(concept.Negative),
             positiveThreshold ?? PositiveThreshold, negativeThreshold ?? NegativeThreshold);
     }
 
@@ -285,30 +171,35 @@ public sealed class ConceptModel
     public float[] InterestOf(int[] history)
     {
         ArgumentNullException.ThrowIfNull(history);
-        using (Interest.EvalScope())
-        using (GradMode.NoGrad()) return Interest.Forward(Items, [history]).ToArray();
+        using var noGrad = torch.no_grad();
+        using var vector = Interest.Forward(Items, [history]);
+        return Rows(vector);
     }
 
     /// <summary>cos(v − μ_T, T_i − μ_T), or cos(v, P_i) without <see cref="ItemConcepts"/>: the similarity the filter uses.</summary>
     public float Similarity(ReadOnlySpan<float> vector, int item) =>
-        TensorPrimitives.Dot(ConceptFilter.Normalized(Centered(vector.ToArray())), _normalizedItems.AsSpan(item * Items.Dim(1), Items.Dim(1)));
+        TensorPrimitives.Dot(ConceptFilter.Normalized(Centered(vector.ToArray())), _normalizedItems.AsSpan(item * Dimension, Dimension));
 
     // ------------------------------------------------------------------ persistence
+
+    /// <summary>Format version of saved concept folders: 2 since the TorchSharp port.</summary>
+    public const int FormatVersion = 2;
 
     private sealed record Manifest(string Format, int Version, int Dimension, int MaxLength, int MaxHistory, float SteeringWeight, float ColdSteeringWeight, float PositiveThreshold, float NegativeThreshold, ConceptCues Cues);
 
     /// <summary>Writes concept.json, concept.safetensors (both encoders) and bert/ into <paramref name="folder"/>, atomically.</summary>
     public void Save(string folder)
     {
-        var manifest = new Manifest("hierrec-concepts", 1, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues);
+        var manifest = new Manifest("hierrec-concepts", FormatVersion, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues);
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
             AtomicFile.Write(Path.Combine(dir, "concept.json"), s => s.Write(bytes));
-            SafeTensors.Save(Path.Combine(dir, "concept.safetensors"),
-                Encoder.StateDict().Select(p => new KeyValuePair<string, Tensor>("concept." + p.Key, p.Value))
-                    .Concat(Interest.StateDict().Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value)))
-                    .Concat(ItemConcepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", ItemConcepts)]));
+            using var concepts = ItemConcepts is null ? null : torch.tensor(ItemConcepts, [ItemCount, Dimension]);
+            TorchCheckpoint.Save(Path.Combine(dir, "concept.safetensors"),
+                TorchCheckpoint.State(Encoder).Select(p => new KeyValuePair<string, Tensor>("concept." + p.Key, p.Value))
+                    .Concat(TorchCheckpoint.State(Interest).Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value)))
+                    .Concat(concepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", concepts)]));
             Encoder.Bert.Save(Path.Combine(dir, "bert"));
         });
     }
@@ -318,25 +209,41 @@ public sealed class ConceptModel
     public static ConceptModel Load(string folder, Tensor items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        var manifest = ManifestJson.Read<Manifest>(folder, "concept.json", "ConceptModel", "hierrec-concepts", 1, m => (m.Format, m.Version));
+        var manifest = ManifestJson.Read<Manifest>(folder, "concept.json", "ConceptModel", "hierrec-concepts", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
         string path = Path.Combine(folder, "concept.json");
-        if (items.Rank != 2 || items.Dim(1) != manifest.Dimension)
-            throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {Tensor.ShapeString(items.Shape)}.");
+        if (items.dim() != 2 || items.shape[1] != manifest.Dimension)
+            throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {TorchInterop.ShapeString(items.shape)}.");
         var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true });
         bert.ApplyFineTuning(BertFineTuning.Frozen);
-        var rng = new Rng(0);
-        var encoder = new ConceptEncoder(bert, manifest.Dimension, rng, manifest.MaxLength, new DescriptionParser(manifest.Cues));
-        var interest = new InterestEncoder(manifest.Dimension, manifest.MaxHistory, rng);
+        using var generator = new Generator(0);
+        var encoder = new ConceptEncoder(bert, manifest.Dimension, generator, manifest.MaxLength, new DescriptionParser(manifest.Cues));
+        var interest = new InterestEncoder(manifest.Dimension, manifest.MaxHistory, generator);
         string weights = Path.Combine(folder, "concept.safetensors");
-        var tensors = SafeTensors.Load(weights).Tensors;
-        encoder.LoadParameters(Strip(tensors, "concept."), source: weights);
-        interest.LoadParameters(Strip(tensors, "interest."), source: weights);
-        encoder.Eval();
-        interest.Eval();
-        return new ConceptModel(encoder, interest, items, manifest.PositiveThreshold, manifest.NegativeThreshold) { SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight,
-            ItemConcepts = tensors.TryGetValue("item_concepts", out var t) ? t : null };
+        var tensors = TorchCheckpoint.Read(weights);
+        try
+        {
+            TorchCheckpoint.Load(encoder, Strip(tensors, "concept."), weights);
+            TorchCheckpoint.Load(interest, Strip(tensors, "interest."), weights);
+            float[]? itemConcepts = null;
+            if (tensors.TryGetValue("item_concepts", out var t))
+            {
+                if (t.dim() != 2 || t.shape[0] != items.shape[0] || t.shape[1] != manifest.Dimension)
+                    throw new InvalidDataException($"{weights}: item_concepts is {TorchInterop.ShapeString(t.shape)}; the items are {TorchInterop.ShapeString(items.shape)}.");
+                itemConcepts = Rows(t);
+            }
+            encoder.eval();
+            interest.eval();
+            return new ConceptModel(encoder, interest, items, manifest.PositiveThreshold, manifest.NegativeThreshold)
+            {
+                SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight, ItemConcepts = itemConcepts,
+            };
+        }
+        finally
+        {
+            foreach (var v in tensors.Values) v.Dispose();
+        }
     }
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>
-        tensors.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
+        tensors.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value, StringComparer.Ordinal);
 }

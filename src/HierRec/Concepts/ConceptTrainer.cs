@@ -2,11 +2,11 @@ using System.Diagnostics;
 using HierRec.Evaluation;
 using HierRec.Ranking;
 using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Layers;
-using HierRec.Tensors.Optimizers;
 using HierRec.Text;
-using HierRec.Text.Legacy;
+using HierRec.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace HierRec.Concepts;
 
@@ -29,7 +29,8 @@ public sealed record ConceptTrainingData(IReadOnlyList<int[]> Histories, IReadOn
 /// identify the user's I_u among the batch (InfoNCE) and retrieve an item of the history, so that a description alone
 /// can retrieve items; and the encoder reading an item's text must retrieve that item (<see cref="ConceptOptions.ItemTextWeight"/>). (3) The steering of text cold start and (4) of known users, and the filter thresholds θ, θ⁻, are
 /// chosen on validation data (<see cref="ConceptOptions.FilterTolerance"/>).
-/// Each phase stops early on validation NDCG@10 and keeps its best epoch.
+/// Each phase runs on <see cref="TrainingLoop"/> (constant rate, clipping at 5), stops early on validation NDCG@10 and
+/// keeps its best epoch.
 /// </summary>
 public static class ConceptTrainer
 {
@@ -41,13 +42,15 @@ public static class ConceptTrainer
         options ??= new ConceptOptions();
         options.Validate();
         var items = data.Items ?? throw new ArgumentException("Items are required.", nameof(data));
-        int users = data.Histories.Count, d = items.Dim(1);
+        if (items.dim() != 2) throw new ArgumentException($"Items must be (items, D); got {TorchInterop.ShapeString(items.shape)}.", nameof(data));
+        int users = data.Histories.Count, d = (int)items.shape[1], n = (int)items.shape[0];
         if (data.Descriptions.Count != users) throw new ArgumentException($"{data.Descriptions.Count} description lists for {users} users.", nameof(data));
         if (data.ValidationItems is not null && data.ValidationItems.Count != users)
             throw new ArgumentException($"{data.ValidationItems.Count} validation lists for {users} users.", nameof(data));
         var clock = Stopwatch.StartNew();
         var rng = new Rng(options.Seed);
         var parser = new DescriptionParser(options.Cues);
+        using var constant = items.detach().clone();
 
         MlmReport? bertReport = null;
         var bert = options.Bert;
@@ -55,58 +58,63 @@ public static class ConceptTrainer
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "pre-training the description BERT"));
             var corpus = data.ItemTexts.Concat(data.Descriptions.Where(x => x is not null).SelectMany(x => x!)).Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
-            bert = HierRec.Text.Legacy.DomainBert.Pretrain(corpus, options.DomainBert, out var r, null, cancellationToken);
+            bert = DomainBert.Pretrain(corpus, options.DomainBert, out var r, progress, cancellationToken);
             bertReport = r;
         }
         bert.ApplyFineTuning(BertFineTuning.Frozen);
-        var encoder = new ConceptEncoder(bert, d, rng.Fork(), options.DomainBert.MaxLength, parser);
-        var interest = new InterestEncoder(d, options.MaxHistory, rng.Fork());
-        var model = new ConceptModel(encoder, interest, items);
+        ConceptEncoder encoder;
+        InterestEncoder interest;
+        using (var generator = new Generator(options.Seed ^ 0xC0C))
+        {
+            encoder = new ConceptEncoder(bert, d, generator, options.DomainBert.MaxLength, parser);
+            interest = new InterestEncoder(d, options.MaxHistory, generator);
+        }
+        var model = new ConceptModel(encoder, interest, constant);
+        using var index = ItemIndex.Create(model.ItemRows, n, d);
 
         // (1) Self-supervised interest.
         var active = Enumerable.Range(0, users).Where(u => data.Histories[u].Length >= 2).ToArray();
-        double interestNdcg = Phase(interest, "interest", options.InterestEpochs, active, options, rng, progress, cancellationToken,
-            batch => InterestLoss(interest, items, batch.Select(u => data.Histories[u]).ToArray(), options, rng),
-            () => Validate(data, u => model.InterestOf(data.Histories[u])), out int interestEpochs);
+        var (interestNdcg, interestEpochs) = Phase(interest, "interest", options.InterestEpochs, active, options, 1, progress, cancellationToken,
+            (batch, r) => InterestLoss(interest, constant, batch.Select(u => data.Histories[u]).ToArray(), options, r),
+            data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
 
         // (2) Alignment of descriptions with the interests.
-        Tensor targets;
-        using (interest.EvalScope())
-        using (GradMode.NoGrad()) targets = Ops.L2Normalize(interest.Forward(items, data.Histories));
+        using var targets = Targets(interest, constant, data.Histories);
         string PositiveText(int u, int phrasing) => parser.SplitByPolarity(data.Descriptions[u]![phrasing]).Positive;
-        var textItems = Enumerable.Range(0, Math.Min(items.Dim(0), data.ItemTexts.Count)).Where(i => !string.IsNullOrWhiteSpace(data.ItemTexts[i])).ToArray();
+        var textItems = Enumerable.Range(0, Math.Min(n, data.ItemTexts.Count)).Where(i => !string.IsNullOrWhiteSpace(data.ItemTexts[i])).ToArray();
         var described = active.Where(u => data.Descriptions[u] is { Count: > 0 } list && list.Any(t => parser.SplitByPolarity(t).Positive.Length > 0)).ToArray();
-        double alignNdcg = Phase(encoder, "alignment", options.AlignmentEpochs, described, options, rng, progress, cancellationToken,
-            batch =>
+        var (alignNdcg, alignEpochs) = Phase(encoder, "alignment", options.AlignmentEpochs, described, options, 2, progress, cancellationToken,
+            (batch, r) =>
             {
                 var texts = new List<string>(batch.Length);
                 var rows = new List<int>(batch.Length);
                 foreach (int u in batch)
                 {
                     var list = data.Descriptions[u]!;
-                    string text = PositiveText(u, rng.NextInt(list.Count));
+                    string text = PositiveText(u, r.NextInt(list.Count));
                     if (text.Length == 0) continue;
                     texts.Add(text);
                     rows.Add(u);
                 }
-                var loss = AlignmentLoss(encoder, items, targets, rows.ToArray(), texts, rows.Select(u => data.Histories[u][rng.NextInt(data.Histories[u].Length)]).ToArray(), options);
+                var loss = AlignmentLoss(encoder, constant, targets, rows.ToArray(), texts, rows.Select(u => data.Histories[u][r.NextInt(data.Histories[u].Length)]).ToArray(), options);
                 if (options.ItemTextWeight == 0 || textItems.Length == 0) return loss;
-                var sample = Enumerable.Range(0, batch.Length).Select(_ => textItems[rng.NextInt(textItems.Length)]).ToArray();
+                var sample = Enumerable.Range(0, batch.Length).Select(_ => textItems[r.NextInt(textItems.Length)]).ToArray();
                 var c = encoder.Encode(sample.Select(i => data.ItemTexts[i]).ToArray());
-                return loss + Ops.CrossEntropy(Ops.MatMul(c, items.Detach(), transposeB: true), sample) * options.ItemTextWeight;
+                return loss + nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)) * options.ItemTextWeight;
             },
-            () => Validate(data, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive), out int alignEpochs);
-        encoder.Eval();
-        interest.Eval();
+            data.ValidationItems is null ? null : () => Validate(data, index, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive));
+        encoder.eval();
+        interest.eval();
         if (options.FilterOnItemText && textItems.Length > 0)
         {
-            var itemConcepts = new Tensor(items.Dim(0), d);
-            using (GradMode.NoGrad())
+            var itemConcepts = new float[n * d];
+            using (torch.no_grad())
                 for (int s = 0; s < textItems.Length; s += 256)
                 {
                     var chunk = textItems.AsSpan(s, Math.Min(256, textItems.Length - s)).ToArray();
-                    var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
-                    for (int r = 0; r < chunk.Length; r++) c.Data.Slice(r * d, d).CopyTo(itemConcepts.Data.Slice(chunk[r] * d, d));
+                    using var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
+                    var values = c.cpu().data<float>().ToArray();
+                    for (int r = 0; r < chunk.Length; r++) values.AsSpan(r * d, d).CopyTo(itemConcepts.AsSpan(chunk[r] * d, d));
                 }
             model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0
         }
@@ -116,7 +124,7 @@ public static class ConceptTrainer
         if (data.EmptyUserVector is { } empty && data.ValidationItems is not null)
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start steering"));
-            var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).Select(beta => (Beta: beta, Ndcg: Validate(data, u =>
+            var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).Select(beta => (Beta: beta, Ndcg: Validate(data, index, u =>
                 data.Descriptions[u] is { Count: > 0 } l ? model.SteerNewUser(empty, model.Describe(l[0]), beta) : null))).ToArray();
             (model.ColdSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
         }
@@ -129,62 +137,67 @@ public static class ConceptTrainer
         if (data.ValidationItems is not null && data.UserVectors is not null)
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
-            (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered) = Calibrate(model, data, options);
+            (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered) = Calibrate(model, index, data, options);
         }
         report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
             model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport);
         return model;
     }
 
-    private static double Phase(Module module, string name, int epochs, int[] users, ConceptOptions o, Rng rng, IProgress<TrainingProgress>? progress,
-        CancellationToken ct, Func<int[], Tensor> loss, Func<double> validate, out int ran)
+    /// <summary>One training phase of a concept module, as a task of the shared loop.</summary>
+    private sealed class PhaseTask(nn.Module module, string name, int[] users, int batchSize, Func<int[], Rng, Tensor> loss, Func<double>? validate) : ITrainingTask
     {
-        ran = 0;
-        if (epochs == 0 || users.Length < 2) return double.NaN;
-        var optimizer = AdamW.Create(module.NamedParameters().Where(p => p.Parameter.RequiresGrad), o.LearningRate, o.WeightDecay);
-        double best = double.NegativeInfinity;
-        Dictionary<string, float[]>? bestState = null;
-        int since = 0, stepsPerEpoch = (users.Length + o.BatchSize - 1) / o.BatchSize;
-        long step = 0;
-        var order = users.ToArray();
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        public nn.Module Model => module;
+
+        public string Phase => name;
+
+        public string? MetricName => validate is null ? null : "ndcg@10";
+
+        public bool LowerIsBetter => false;
+
+        public int StepsPerEpoch => (users.Length + batchSize - 1) / batchSize;
+
+        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
         {
-            ct.ThrowIfCancellationRequested();
-            module.Train();
+            var order = (int[])users.Clone();
             rng.Shuffle(order.AsSpan());
-            double sum = 0;
-            for (int s = 0; s < order.Length; s += o.BatchSize)
+            for (int s = 0; s < order.Length; s += batchSize)
             {
-                ct.ThrowIfCancellationRequested();
-                var batch = order.AsSpan(s, Math.Min(o.BatchSize, order.Length - s)).ToArray();
-                if (batch.Length < 2) continue;
-                optimizer.ZeroGrad();
-                var l = loss(batch);
-                float value = l.ToScalar();
-                if (!float.IsFinite(value)) throw new InvalidOperationException($"The {name} loss became {value} at step {step + 1}; training stopped.");
-                l.Backward();
-                Optimizer.ClipGradNorm(module.TrainableParameters(), 5f);
-                optimizer.Step();
-                sum += value;
-                step++;
+                var batch = order.AsSpan(s, Math.Min(batchSize, order.Length - s)).ToArray();
+                if (batch.Length < 2) continue; // in-batch negatives need two rows
+                yield return () => loss(batch, rng);
             }
-            ran = epoch;
-            module.Eval();
-            double metric = validate();
-            progress?.Report(new TrainingProgress(ProgressKind.Epoch, name, epoch, epochs, step, (long)epochs * stepsPerEpoch, sum / stepsPerEpoch, double.IsNaN(metric) ? null : metric, double.IsNaN(metric) ? null : "ndcg@10"));
-            if (double.IsNaN(metric)) continue; // no validation: train all epochs
-            if (metric > best)
-            {
-                best = metric;
-                bestState = module.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter.ToArray());
-                since = 0;
-            }
-            else if (++since >= o.Patience) break;
         }
-        if (bestState is not null)
-            foreach (var (n, p) in module.NamedParameters()) bestState[n].CopyTo(p.Data);
-        module.Eval();
-        return bestState is null ? double.NaN : best;
+
+        public double Validate() => validate?.Invoke() ?? double.NaN;
+    }
+
+    private static (double Best, int Epochs) Phase(nn.Module module, string name, int epochs, int[] users, ConceptOptions o, int phase,
+        IProgress<TrainingProgress>? progress, CancellationToken ct, Func<int[], Rng, Tensor> loss, Func<double>? validate)
+    {
+        if (epochs == 0 || users.Length < 2) return (double.NaN, 0);
+        var loop = new LoopOptions
+        {
+            Epochs = epochs, Patience = o.Patience, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupFraction = 0, Decay = false,
+            ClipNorm = 5, Seed = o.Seed * 31 + (ulong)phase,
+        };
+        var report = TrainingLoop.Run(new PhaseTask(module, name, users, o.BatchSize, loss, validate), loop, progress, ct);
+        return (validate is null ? double.NaN : report.BestValidation, report.EpochLosses.Count);
+    }
+
+    private static Tensor Longs(int[] values, Device device) => torch.tensor(values.Select(v => (long)v).ToArray(), device: device);
+
+    /// <summary>Unit-length I_u of every user (eval mode, no gradients), the alignment's fixed targets.</summary>
+    private static Tensor Targets(InterestEncoder interest, Tensor items, IReadOnlyList<int[]> histories)
+    {
+        interest.eval();
+        using var noGrad = torch.no_grad();
+        var parts = new List<Tensor>();
+        for (int s = 0; s < histories.Count; s += 256)
+            parts.Add(interest.Forward(items, histories.Skip(s).Take(256).ToArray()));
+        using var all = torch.cat(parts, 0);
+        foreach (var p in parts) p.Dispose();
+        return nn.functional.normalize(all, p: 2, dim: 1).DetachFromDisposeScope();
     }
 
     private static Tensor InterestLoss(InterestEncoder interest, Tensor items, int[][] histories, ConceptOptions o, Rng rng)
@@ -201,37 +214,35 @@ public static class ConceptTrainer
             views[b + r] = HistoryAugmentation.Random(rest, rng, o.MaskShare, o.CropShare, o.ReorderShare);
             hidden[r] = hidden[b + r] = h[j];
         }
-        var z = interest.Forward(items, views);                    // (2B, D)
-        var halves = Ops.Split(Ops.L2Normalize(z), 0, b, b);
-        var contrastive = InfoNce(halves[0], halves[1], o.Temperature);
+        var z = interest.Forward(items, views);                                   // (2B, D)
+        var unit = nn.functional.normalize(z, p: 2, dim: 1);
+        var contrastive = InfoNce(unit[..b], unit[b..], o.Temperature);
         if (o.ItemLossWeight == 0) return contrastive;
-        return contrastive + Ops.CrossEntropy(Ops.MatMul(z, items.Detach(), transposeB: true), hidden) * o.ItemLossWeight;
+        return contrastive + nn.functional.cross_entropy(z.matmul(items.t()), Longs(hidden, z.device)) * o.ItemLossWeight;
     }
 
     private static Tensor AlignmentLoss(ConceptEncoder encoder, Tensor items, Tensor targets, int[] users, List<string> texts, int[] historyItems, ConceptOptions o)
     {
-        var c = encoder.Encode(texts);                                       // (B, D)
-        var t = Ops.Embedding(targets, users, users.Length); // (B, D), constant
-        var loss = InfoNce(Ops.L2Normalize(c), t, o.Temperature, symmetric: false);
+        var c = encoder.Encode(texts);                                            // (B, D)
+        var t = targets.index_select(0, Longs(users, c.device));                  // (B, D), constant
+        var loss = InfoNce(nn.functional.normalize(c, p: 2, dim: 1), t, o.Temperature, symmetric: false);
         if (o.ItemLossWeight == 0) return loss;
-        return loss + Ops.CrossEntropy(Ops.MatMul(c, items.Detach(), transposeB: true), historyItems) * o.ItemLossWeight;
+        return loss + nn.functional.cross_entropy(c.matmul(items.t()), Longs(historyItems, c.device)) * o.ItemLossWeight;
     }
 
     /// <summary>InfoNCE with in-batch negatives: row r of <paramref name="a"/> must pick row r of <paramref name="b"/> (and back when symmetric).</summary>
     private static Tensor InfoNce(Tensor a, Tensor b, float temperature, bool symmetric = true)
     {
-        int n = a.Dim(0);
-        var diagonal = Enumerable.Range(0, n).ToArray();
-        var logits = Ops.MatMul(a, b, transposeB: true) * (1f / temperature);
-        var forward = Ops.CrossEntropy(logits, diagonal);
-        return symmetric ? (forward + Ops.CrossEntropy(Ops.TransposeLast2(logits), diagonal)) * 0.5f : forward;
+        var diagonal = torch.arange(a.shape[0], dtype: ScalarType.Int64, device: a.device);
+        var logits = a.matmul(b.t()) / temperature;
+        var forward = nn.functional.cross_entropy(logits, diagonal);
+        return symmetric ? (forward + nn.functional.cross_entropy(logits.t(), diagonal)) * 0.5 : forward;
     }
 
     /// <summary>Mean validation NDCG@10 of ranking by the given vectors (training items excluded); NaN without validation.</summary>
-    private static double Validate(ConceptTrainingData data, Func<int, float[]?> vectorOf)
+    private static double Validate(ConceptTrainingData data, ItemIndex index, Func<int, float[]?> vectorOf)
     {
         if (data.ValidationItems is null) return double.NaN;
-        using var index = ItemIndex.Create(data.Items);
         double sum = 0;
         int count = 0;
         for (int u = 0; u < data.Histories.Count; u++)
@@ -247,7 +258,7 @@ public static class ConceptTrainer
         return count == 0 ? double.NaN : sum / count;
     }
 
-    private static (float Steering, float Positive, float Negative, double Unfiltered, double Filtered) Calibrate(ConceptModel model, ConceptTrainingData data, ConceptOptions o)
+    private static (float Steering, float Positive, float Negative, double Unfiltered, double Filtered) Calibrate(ConceptModel model, ItemIndex index, ConceptTrainingData data, ConceptOptions o)
     {
         var users = Enumerable.Range(0, data.Histories.Count)
             .Where(u => data.ValidationItems![u].Length > 0 && data.Descriptions[u] is { Count: > 0 }).ToArray();
@@ -255,8 +266,7 @@ public static class ConceptTrainer
         if (users.Length == 0) return (o.SteeringWeight ?? 0f, o.PositiveThreshold ?? float.NegativeInfinity, o.NegativeThreshold ?? 0.5f, double.NaN, double.NaN);
         var concepts = users.Select(u => model.Describe(data.Descriptions[u]![0])).ToArray();
         var vectors = data.UserVectors!(users);
-        using var index = ItemIndex.Create(data.Items);
-        int n = data.Items.Dim(0);
+        int n = model.ItemCount;
         var exclude = users.Select(u => ItemFilter.Exclude(data.Histories[u])).ToArray();
         var relevant = users.Select(u => data.ValidationItems![u].ToHashSet()).ToArray();
 

@@ -1,5 +1,8 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
+using HierRec.Text;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Concepts;
 
@@ -9,24 +12,28 @@ namespace HierRec.Concepts;
 /// <see cref="ConceptTrainer"/>): two augmented views of one history must agree (InfoNCE) and each view must retrieve
 /// an item hidden from it, so I_u lives in the item space and sim(I_u, P_i) scores items.
 /// </summary>
-/// <remarks>Concurrent inference in no-grad scopes and eval mode is safe.</remarks>
-public sealed class InterestEncoder : Module
+/// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
+public sealed class InterestEncoder : nn.Module, IEncoder<int[]>
 {
     private Tensor? _items;
 
     /// <summary>Creates the encoder over item vectors of width <paramref name="dimension"/>.</summary>
-    public InterestEncoder(int dimension, int maxHistory, Rng rng)
+    public InterestEncoder(int dimension, int maxHistory, Generator generator) : base(nameof(InterestEncoder))
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHistory);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(generator);
         Dimension = dimension;
         MaxHistory = maxHistory;
-        Recency = RegisterModule("recency", new Embedding(maxHistory, dimension, rng, 0.01f));
-        Key = RegisterModule("key", new Linear(dimension, dimension, rng));
-        Query = RegisterParameter("query", Tensor.RandomNormal(rng, 0.1f, dimension)); // (D)
-        Hidden = RegisterModule("hidden", new Linear(dimension, 2 * dimension, rng));
-        Final = RegisterModule("final", new Linear(2 * dimension, dimension, rng));
+        Recency = Layers.Embedding(maxHistory, dimension, 0.01, generator);
+        Key = Layers.Linear(dimension, dimension, generator);
+        Hidden = Layers.Linear(dimension, 2 * dimension, generator);
+        Final = Layers.Linear(2 * dimension, dimension, generator);
+        register_module("recency", Recency);
+        register_module("key", Key);
+        register_parameter("query", Layers.Normal(0.1, generator, dimension)); // (D)
+        register_module("hidden", Hidden);
+        register_module("final", Final);
     }
 
     /// <summary>D.</summary>
@@ -42,7 +49,7 @@ public sealed class InterestEncoder : Module
     public Linear Key { get; }
 
     /// <summary>The pooling's learnt query (D).</summary>
-    public Tensor Query { get; }
+    public Parameter Query => get_parameter("query")!;
 
     /// <summary>First layer of the residual MLP.</summary>
     public Linear Hidden { get; }
@@ -50,15 +57,16 @@ public sealed class InterestEncoder : Module
     /// <summary>Second layer of the residual MLP.</summary>
     public Linear Final { get; }
 
-    /// <summary>The item vectors <see cref="Encode"/> reads (items, D); set before calling it.</summary>
+    /// <summary>The item vectors <see cref="Encode"/> reads (items, D); set before calling it (the encoder keeps a detached copy).</summary>
     public Tensor? Items
     {
         get => _items;
         set
         {
-            if (value is not null && (value.Rank != 2 || value.Dim(1) != Dimension))
-                throw new ArgumentException($"Item vectors must be (items, {Dimension}); got {Tensor.ShapeString(value.Shape)}.", nameof(value));
-            _items = value;
+            if (value is not null && (value.dim() != 2 || value.shape[1] != Dimension))
+                throw new ArgumentException($"Item vectors must be (items, {Dimension}); got {TorchInterop.ShapeString(value.shape)}.", nameof(value));
+            _items?.Dispose();
+            _items = value?.detach().clone().DetachFromDisposeScope();
         }
     }
 
@@ -71,72 +79,22 @@ public sealed class InterestEncoder : Module
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(histories);
-        int b = histories.Count, d = Dimension, n = items.Dim(0);
-        int t = Math.Max(1, b == 0 ? 1 : histories.Max(h => Math.Min(h.Length, MaxHistory)));
-        var ids = new int[b * t];
-        var positions = new int[b * t];
-        var mask = new Tensor(b, t);
-        for (int r = 0; r < b; r++)
-        {
-            var h = histories[r];
-            for (int j = 0; j < Math.Min(h.Length, MaxHistory); j++)
-            {
-                if ((uint)h[j] >= (uint)n) throw new ArgumentOutOfRangeException(nameof(histories), h[j], $"History {r} names item {h[j]}; there are {n} items.");
-                ids[r * t + j] = h[j];
-                positions[r * t + j] = j;
-                mask.Data[r * t + j] = 1f;
-            }
-        }
-        var hist = Ops.Embedding(items.Detach(), ids, b, t) + Recency.Forward(positions, b, t); // (B, T, D)
-        var q = Tensor.Zeros(b, 1, d) + Query;
-        var attended = Ops.Reshape(Ops.Attention(q, Ops.Tanh(Key.Forward(hist)), hist, 1, mask), b, d);
-        var z = attended + Text.Legacy.BertPooling.MaskedMean(hist, mask);
-        return z + Final.Forward(Ops.Tanh(Hidden.Forward(z)));
-    }
-}
-
-/// <summary>The augmentations that make two views of one history for contrastive learning (as in CL4SRec).</summary>
-public static class HistoryAugmentation
-{
-    /// <summary>Drops each item with probability <paramref name="share"/> (keeping at least one).</summary>
-    public static int[] Mask(int[] history, double share, Rng rng)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        ArgumentNullException.ThrowIfNull(rng);
-        if (history.Length <= 1) return [.. history];
-        var kept = history.Where(_ => rng.NextDouble() >= share).ToArray();
-        return kept.Length > 0 ? kept : [history[rng.NextInt(history.Length)]];
+        long b = histories.Count;
+        using var scope = torch.NewDisposeScope();
+        using var packed = RaggedBatch.Pack(histories, MaxHistory, items.device, idLimit: (int)items.shape[0], what: "item");
+        long t = packed.Width;
+        var positions = torch.arange(t, dtype: ScalarType.Int64, device: items.device);
+        var hist = items.detach().index_select(0, packed.Ids.flatten()).reshape(b, t, Dimension) + Recency.forward(positions); // (B, T, D)
+        var q = Query.expand(b, 1, Dimension);
+        var (attended, _) = MaskedAttention.Attend(q, Key.forward(hist).tanh(), hist, 1, packed.Mask);
+        var z = attended.squeeze(1) + BertPooling.MaskedMean(hist, packed.Mask);
+        return (z + Final.forward(Hidden.forward(z).tanh())).MoveToOuterDisposeScope();
     }
 
-    /// <summary>A random contiguous window of ⌈share · n⌉ items.</summary>
-    public static int[] Crop(int[] history, double share, Rng rng)
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
     {
-        ArgumentNullException.ThrowIfNull(history);
-        ArgumentNullException.ThrowIfNull(rng);
-        int len = Math.Clamp((int)Math.Ceiling(share * history.Length), 1, Math.Max(1, history.Length));
-        if (history.Length <= len) return [.. history];
-        int start = rng.NextInt(history.Length - len + 1);
-        return history[start..(start + len)];
+        if (disposing) _items?.Dispose();
+        base.Dispose(disposing);
     }
-
-    /// <summary>Shuffles a random contiguous window of ⌈share · n⌉ items.</summary>
-    public static int[] Reorder(int[] history, double share, Rng rng)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        ArgumentNullException.ThrowIfNull(rng);
-        var copy = history.ToArray();
-        int len = Math.Clamp((int)Math.Ceiling(share * copy.Length), 1, Math.Max(1, copy.Length));
-        if (copy.Length < 2 || len < 2) return copy;
-        int start = rng.NextInt(copy.Length - len + 1);
-        rng.Shuffle(copy.AsSpan(start, len));
-        return copy;
-    }
-
-    /// <summary>One of the three augmentations, drawn uniformly.</summary>
-    public static int[] Random(int[] history, Rng rng, double maskShare = 0.3, double cropShare = 0.6, double reorderShare = 0.3) => rng.NextInt(3) switch
-    {
-        0 => Mask(history, maskShare, rng),
-        1 => Crop(history, cropShare, rng),
-        _ => Reorder(history, reorderShare, rng),
-    };
 }

@@ -1,12 +1,13 @@
 namespace HierRec.Training;
 
-/// <summary>Linear warm-up to a peak rate, then linear decay to zero at the last step (BERT's schedule).</summary>
+/// <summary>Linear warm-up to a peak rate, then linear decay to zero at the last step (BERT's schedule), or a constant rate after warm-up.</summary>
 public sealed class LearningRateSchedule
 {
     /// <summary>Creates the schedule.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Warm-up is negative or longer than training, or training is empty.</exception>
-    public LearningRateSchedule(double peak, long warmupSteps, long totalSteps)
+    public LearningRateSchedule(double peak, long warmupSteps, long totalSteps, bool decay = true)
     {
+        Decay = decay;
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
         if (warmupSteps > totalSteps) throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "Warm-up is longer than training.");
@@ -22,6 +23,9 @@ public sealed class LearningRateSchedule
     /// <summary>Steps of linear warm-up.</summary>
     public long WarmupSteps { get; }
 
+    /// <summary>Whether the rate decays linearly to zero after warm-up (false: it stays at <see cref="Peak"/>).</summary>
+    public bool Decay { get; }
+
     /// <summary>Steps in all.</summary>
     public long TotalSteps { get; }
 
@@ -29,6 +33,7 @@ public sealed class LearningRateSchedule
     public double RateAt(long step)
     {
         if (step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;
+        if (!Decay) return Peak;
         if (step >= TotalSteps) return 0;
         return Peak * (TotalSteps - step) / Math.Max(1, TotalSteps - WarmupSteps);
     }

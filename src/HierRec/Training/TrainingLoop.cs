@@ -29,6 +29,9 @@ public sealed record LoopOptions
     /// <summary>Linear warm-up over this share of the planned steps, then linear decay to zero. Default 0.02.</summary>
     public double WarmupFraction { get; init; } = 0.02;
 
+    /// <summary>Whether the rate decays linearly to zero after warm-up; false keeps it constant. Default true.</summary>
+    public bool Decay { get; init; } = true;
+
     /// <summary>Global gradient-norm clip (0: none). Default 5.</summary>
     public double ClipNorm { get; init; } = 5;
 
@@ -133,7 +136,7 @@ public static class TrainingLoop
         int stepsPerEpoch = Math.Max(1, task.StepsPerEpoch);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
         using var optimizer = Optimizers.AdamW(model.named_parameters(), o.LearningRate, o.WeightDecay);
-        var schedule = new LearningRateSchedule(o.LearningRate, (long)Math.Ceiling(totalSteps * o.WarmupFraction), totalSteps);
+        var schedule = new LearningRateSchedule(o.LearningRate, (long)Math.Ceiling(totalSteps * o.WarmupFraction), totalSteps, o.Decay);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         bool validating = task.MetricName is not null;
         var rng = new Rng(o.Seed);

@@ -56,4 +56,30 @@ public sealed class GradientCheckTests
         var w = T.Normal(14, 4, 4).to_type(ScalarType.Float64);
         GradCheck.Check(() => (encoder.Encode(profiles) * w).sum(), GradCheck.Parameters(encoder));
     }
+
+    [Fact]
+    public void InterestEncoder_GradientsMatchCentralDifferences()
+    {
+        using var g = T.Gen(15);
+        using var interest = new HierRec.Concepts.InterestEncoder(4, 5, g);
+        interest.to(ScalarType.Float64);
+        var items = T.Normal(16, 7, 4).to_type(ScalarType.Float64);
+        var w = T.Normal(17, 3, 4).to_type(ScalarType.Float64);
+        int[][] histories = [[1, 2, 3], [4], [5, 6, 0, 1, 2, 3]];
+        GradCheck.Check(() => (interest.Forward(items, histories) * w).sum(), GradCheck.Parameters(interest));
+    }
+
+    [Fact]
+    public void ConceptEncoder_GradientsMatchCentralDifferences()
+    {
+        var bert = HierRec.Tests.Concepts.ConceptFixture.Fitted.Value.Recommender.Concepts!.Encoder.Bert;
+        using var g = T.Gen(18);
+        using var encoder = new HierRec.Concepts.ConceptEncoder(bert, 4, g);
+        encoder.to(ScalarType.Float64);
+        var w = T.Normal(19, 2, 4).to_type(ScalarType.Float64);
+        string[] texts = ["mystery and thriller", "romance films"];
+        var parameters = GradCheck.Parameters(encoder);
+        Assert.DoesNotContain(parameters, p => p.Name.StartsWith("bert", StringComparison.Ordinal)); // BERT is frozen and not a sub-module
+        GradCheck.Check(() => (encoder.Encode(texts) * w).sum(), parameters);
+    }
 }

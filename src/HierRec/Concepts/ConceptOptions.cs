@@ -1,0 +1,116 @@
+using HierRec.Text;
+
+namespace HierRec.Concepts;
+
+/// <summary>Training and filtering of concepts. Defaults are documented per property.</summary>
+public sealed record ConceptOptions
+{
+    /// <summary>Most epochs of the self-supervised interest objective. Default 30.</summary>
+    public int InterestEpochs { get; init; } = 30;
+
+    /// <summary>Most epochs of the description-to-interest alignment. Default 40.</summary>
+    public int AlignmentEpochs { get; init; } = 40;
+
+    /// <summary>Epochs without a better validation NDCG@10 before a phase stops. Default 5.</summary>
+    public int Patience { get; init; } = 5;
+
+    /// <summary>Users per step. Default 128.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>AdamW learning rate. Default 2e-3.</summary>
+    public float LearningRate { get; init; } = 2e-3f;
+
+    /// <summary>AdamW weight decay. Default 0.01.</summary>
+    public float WeightDecay { get; init; } = 0.01f;
+
+    /// <summary>Temperature τ of the InfoNCE objectives (on cosines). Default 0.1.</summary>
+    public float Temperature { get; init; } = 0.1f;
+
+    /// <summary>
+    /// Weight of the item terms: each view of a history must retrieve an item hidden from it, and a description must
+    /// retrieve an item of its user's history. Default 1.
+    /// </summary>
+    public float ItemLossWeight { get; init; } = 1f;
+
+    /// <summary>
+    /// Weight of the item-text term of the alignment: the concept encoder reading an item's own text must retrieve that
+    /// item from the catalogue, so words in descriptions land near the items whose texts use them. Default 1.
+    /// </summary>
+    public float ItemTextWeight { get; init; } = 1f;
+
+    /// <summary>
+    /// Filter by the items' texts read by the concept encoder (T_i) rather than by the item vectors P_i. Default true:
+    /// a description's words then meet item texts in one space.
+    /// </summary>
+    public bool FilterOnItemText { get; init; } = true;
+
+    /// <summary>Share of items dropped by the mask augmentation. Default 0.3.</summary>
+    public double MaskShare { get; init; } = 0.3;
+
+    /// <summary>Share of the history kept by the crop augmentation. Default 0.6.</summary>
+    public double CropShare { get; init; } = 0.6;
+
+    /// <summary>Share of the history shuffled by the reorder augmentation. Default 0.3.</summary>
+    public double ReorderShare { get; init; } = 0.3;
+
+    /// <summary>Most recent history items read. Default 200.</summary>
+    public int MaxHistory { get; init; } = 200;
+
+    /// <summary>
+    /// BERT for the descriptions (with tokenizer); frozen. Null pre-trains a domain BERT on the item texts and the training
+    /// descriptions together, so its vocabulary covers every language the descriptions use.
+    /// </summary>
+    public BertModel? Bert { get; init; }
+
+    /// <summary>The domain BERT pre-trained when <see cref="Bert"/> is null. Default 6 epochs, 4,000 word pieces.</summary>
+    public DomainBertOptions DomainBert { get; init; } = new() { Epochs = 6 };
+
+    /// <summary>Clause splitting and polarity cues. Default <see cref="ConceptCues.Default"/>.</summary>
+    public ConceptCues? Cues { get; init; }
+
+    /// <summary>
+    /// The validation NDCG@10 the filter may cost, as a share of the best measured: θ is the largest, θ⁻ the smallest
+    /// candidate whose filtered validation NDCG@10 stays within it and which removes at most
+    /// <see cref="MaxPositiveRemoval"/> of the validation positives. Default 0.02.
+    /// </summary>
+    public double FilterTolerance { get; init; } = 0.02;
+
+    /// <summary>
+    /// A fixed steering weight β (the query becomes x_u + β |x_u| Ĉ⁺); null chooses it on validation data from
+    /// {0, 0.1, 0.2, 0.35, 0.5, 0.75, 1} (0 without validation).
+    /// </summary>
+    public float? SteeringWeight { get; init; }
+
+    /// <summary>
+    /// The largest share of validation positives the filter may remove when θ and θ⁻ are chosen (the filter is meant to
+    /// honour the description, not to guess). Default 0.1.
+    /// </summary>
+    public double MaxPositiveRemoval { get; init; } = 0.1;
+
+    /// <summary>A fixed θ (cosine); null chooses it on validation data (−∞ without validation: no positive filter).</summary>
+    public float? PositiveThreshold { get; init; }
+
+    /// <summary>A fixed θ⁻ (cosine); null chooses it on validation data (0.5 without validation).</summary>
+    public float? NegativeThreshold { get; init; }
+
+    /// <summary>Seed. Default 1.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(InterestEpochs, nameof(InterestEpochs));
+        ArgumentOutOfRangeException.ThrowIfNegative(AlignmentEpochs, nameof(AlignmentEpochs));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience, nameof(Patience));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 2, nameof(BatchSize));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LearningRate, nameof(LearningRate));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Temperature, nameof(Temperature));
+        ArgumentOutOfRangeException.ThrowIfNegative(ItemLossWeight, nameof(ItemLossWeight));
+        ArgumentOutOfRangeException.ThrowIfNegative(ItemTextWeight, nameof(ItemTextWeight));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxHistory, nameof(MaxHistory));
+        if (MaskShare is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskShare), MaskShare, "Must be in [0, 1).");
+        if (CropShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CropShare), CropShare, "Must be in (0, 1].");
+        if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");
+        if (MaxPositiveRemoval is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxPositiveRemoval), MaxPositiveRemoval, "Must be in [0, 1].");
+        if (FilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(FilterTolerance), FilterTolerance, "Must be in [0, 1).");
+    }
+}

@@ -1,0 +1,20 @@
+using HierRec.Text;
+
+namespace HierRec.Concepts;
+
+/// <summary>What <see cref="ConceptTrainer"/> measured.</summary>
+/// <param name="InterestEpochs">Epochs of the self-supervised interest phase run.</param>
+/// <param name="InterestValidationNdcg">Best validation NDCG@10 of ranking by sim(I_u, P_i) (NaN without validation).</param>
+/// <param name="AlignmentEpochs">Epochs of the alignment phase run.</param>
+/// <param name="DescriptionValidationNdcg">Best validation NDCG@10 of ranking by the description alone (C⁺).</param>
+/// <param name="SteeringWeight">β in use.</param>
+/// <param name="ColdSteeringWeight">β of text cold start in use.</param>
+/// <param name="ColdValidationNdcg">Validation NDCG@10 of serving the described users from their description alone at that β.</param>
+/// <param name="PositiveThreshold">θ in use.</param>
+/// <param name="NegativeThreshold">θ⁻ in use.</param>
+/// <param name="UnfilteredValidationNdcg">Validation NDCG@10 of the user vectors without steering or filter (NaN when not calibrated).</param>
+/// <param name="FilteredValidationNdcg">The same with steering β and the filter at (θ, θ⁻).</param>
+/// <param name="WallTime">Total time, BERT pre-training included.</param>
+/// <param name="Bert">The domain BERT's pre-training report, when one was pre-trained.</param>
+public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
+    float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert);
