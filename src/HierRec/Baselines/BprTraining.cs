@@ -1,8 +1,15 @@
+using HierRec.Data;
+using HierRec.Evaluation;
 using HierRec.Tensors;
+using HierRec.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace HierRec.Baselines;
 
-/// <summary>Pieces shared by the BPR-trained baselines: triples, the BPR term, and early stopping.</summary>
+/// <summary>Pieces shared by the BPR-trained baselines: triples, negatives, and their task on the shared loop.</summary>
 internal static class BprTraining
 {
     /// <summary>Every (user, item) pair of the matrix, row by row.</summary>
@@ -21,37 +28,88 @@ internal static class BprTraining
         return j;
     }
 
-    /// <summary>
-    /// Adds −log σ(diff) = softplus(−diff) to <paramref name="lossSum"/> (computed without overflow) and returns
-    /// d loss / d diff = −σ(−diff), scaled by <paramref name="scale"/> (1 / batch size).
-    /// </summary>
-    public static float Term(float diff, float scale, ref double lossSum)
+    /// <summary>Xavier-normal rows, as RecBole initialises embeddings: N(0, 2 / (rows + cols)).</summary>
+    public static Parameter XavierNormal(long rows, long cols, Generator generator)
     {
-        lossSum += diff > 0 ? Math.Log(1 + Math.Exp(-diff)) : -diff + Math.Log(1 + Math.Exp(diff));
-        return -1f / (1f + MathF.Exp(diff)) * scale;
+        var p = new Parameter(torch.empty(rows, cols));
+        using (torch.no_grad()) p.normal_(0, Math.Sqrt(2.0 / (rows + cols)), generator);
+        return p;
     }
-}
 
-/// <summary>Keeps the best validation score and says when <c>patience</c> epochs have passed without improving on it.</summary>
-internal sealed class EarlyStopper(int patience)
-{
-    private int _sinceBest;
-
-    public double Best { get; private set; } = double.NegativeInfinity;
-
-    public int BestEpoch { get; private set; }
-
-    /// <summary>Records an epoch's score; <paramref name="improved"/> tells the caller to snapshot; returns true to stop.</summary>
-    public bool Observe(int epoch, double score, out bool improved)
+    /// <summary>The loop options of a BPR baseline: Adam at a constant rate, no clipping, early stopping on validation NDCG@10.</summary>
+    public static LoopOptions Loop(double learningRate, int maxEpochs, int patience, ulong seed) => new()
     {
-        improved = score > Best;
-        if (improved)
+        Epochs = maxEpochs, Patience = Math.Max(1, patience), LearningRate = learningRate, WeightDecay = 0, WarmupFraction = 0, Decay = false, ClipNorm = 0, Seed = seed,
+    };
+
+    /// <summary>
+    /// The shared BPR task: shuffled (user, positive) pairs in batches, a uniform negative per pair, the model's loss of
+    /// the triples, and validation NDCG@10 of the model as an <see cref="IScoringModel"/>.
+    /// </summary>
+    public sealed class Task(nn.Module model, IScoringModel scoring, InteractionMatrix x, Dataset train, Dataset? validation, int batchSize,
+        Func<long[], long[], long[], Tensor> loss, Action? beforeValidation = null) : ITrainingTask
+    {
+        private readonly (int U, int I)[] _pairs = Pairs(x);
+        private readonly Evaluator _evaluator = new() { Ks = [10] };
+
+        public nn.Module Model => model;
+
+        public string Phase => model.GetName();
+
+        public string? MetricName => validation is null ? null : "ndcg@10";
+
+        public bool LowerIsBetter => false;
+
+        public int StepsPerEpoch => (_pairs.Length + batchSize - 1) / batchSize;
+
+        public string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
+
+        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
         {
-            Best = score;
-            BestEpoch = epoch;
-            _sinceBest = 0;
-            return false;
+            var pairs = ((int U, int I)[])_pairs.Clone();
+            rng.Shuffle(pairs.AsSpan());
+            for (int start = 0; start < pairs.Length; start += batchSize)
+            {
+                int b = Math.Min(batchSize, pairs.Length - start);
+                int s0 = start;
+                yield return () =>
+                {
+                    var u = new long[b];
+                    var i = new long[b];
+                    var j = new long[b];
+                    for (int t = 0; t < b; t++)
+                    {
+                        var (pu, pi) = pairs[s0 + t];
+                        u[t] = pu;
+                        i[t] = pi;
+                        j[t] = SampleNegative(x, pu, rng);
+                    }
+                    return loss(u, i, j);
+                };
+            }
         }
-        return ++_sinceBest >= patience;
+
+        public double Validate()
+        {
+            if (validation is null) return double.NaN;
+            beforeValidation?.Invoke();
+            return _evaluator.Evaluate(scoring, validation, train)["ndcg@10"];
+        }
+    }
+
+    /// <summary>−log σ(s⁺ − s⁻), averaged over the batch.</summary>
+    public static Tensor Loss(Tensor positive, Tensor negative) => -nn.functional.logsigmoid(positive - negative).mean();
+
+    /// <summary>Row-wise dot products of two (B, D) tensors.</summary>
+    public static Tensor RowDot(Tensor a, Tensor b) => (a * b).sum(1);
+
+    /// <summary>(users) × (items)ᵀ scores into <paramref name="scores"/>, without gradients.</summary>
+    public static void Score(Tensor userTable, Tensor itemTable, ReadOnlySpan<int> users, Span<float> scores)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var idx = torch.tensor(users.ToArray().Select(v => (long)v).ToArray(), device: userTable.device);
+        var s = userTable.index_select(0, idx).matmul(itemTable.t()).to_type(ScalarType.Float32).cpu().contiguous();
+        s.data<float>().CopyTo(scores);
     }
 }

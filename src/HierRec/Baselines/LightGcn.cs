@@ -1,61 +1,40 @@
-using System.Numerics.Tensors;
 using HierRec.Data;
 using HierRec.Evaluation;
-using HierRec.Tensors;
-using HierRec.Tensors.Kernels;
-using HierRec.Tensors.Optimizers;
-using Tensor = HierRec.Tensors.Tensor;
+using HierRec.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Baselines;
-
-/// <summary>Options of <see cref="LightGcn"/>; defaults follow RecBole (64 dimensions, 3 layers, reg 1e-5, Adam 1e-3, batch 2048).</summary>
-public sealed class LightGcnOptions
-{
-    /// <summary>Embedding size. Default 64.</summary>
-    public int Dimension { get; init; } = 64;
-
-    /// <summary>Propagation layers K. Default 3.</summary>
-    public int Layers { get; init; } = 3;
-
-    /// <summary>L2 weight on the batch's layer-0 embeddings (RecBole's reg_weight). Default 1e-5.</summary>
-    public float RegWeight { get; init; } = 1e-5f;
-
-    /// <summary>Adam learning rate. Default 1e-3.</summary>
-    public float LearningRate { get; init; } = 1e-3f;
-
-    /// <summary>Triples per step. Default 2048.</summary>
-    public int BatchSize { get; init; } = 2048;
-
-    /// <summary>Upper bound on epochs. Default 300.</summary>
-    public int MaxEpochs { get; init; } = 300;
-
-    /// <summary>Epochs without a better validation NDCG@10 before stopping. Default 10.</summary>
-    public int Patience { get; init; } = 10;
-
-    /// <summary>Seed. Default 2020.</summary>
-    public ulong Seed { get; init; } = 2020;
-}
 
 /// <summary>
 /// LightGCN (He et al., 2020): layer-0 user and item embeddings propagated K times over the symmetrically normalised
 /// user-item graph Â = D^{−½} A D^{−½}; the final embedding is the mean of layers 0..K and score(u, i) = ⟨e_u, e_i⟩.
-/// Trained with the BPR loss plus RecBole's L2 term on the batch's layer-0 embeddings.
+/// Trained with the BPR loss plus RecBole's L2 term on the batch's layer-0 embeddings, on HierRec's training loop.
 /// </summary>
 /// <remarks>
-/// The gradient of the final embeddings flows back to layer 0 through the same operator (Â is symmetric):
-/// ∂L/∂E₀ = (1/(K+1)) Σₖ Âᵏ G. Propagation is a row-wise sparse × dense product. Thread-safe for scoring after fitting.
+/// Propagation is libtorch's sparse (COO) × dense product; autograd carries the gradient back to layer 0 through the
+/// same operator. Thread-safe for scoring after fitting.
 /// </remarks>
-public sealed class LightGcn : IScoringModel
+public sealed class LightGcn : nn.Module, IScoringModel
 {
-    private readonly int _users, _items, _d;
-    private readonly float[] _final; // (users + items, d) propagated embeddings used for scoring
+    private readonly int _users, _items, _layers;
+    private readonly Tensor _graph;  // Â, (n, n) sparse
+    private Tensor? _final;          // (n, D), the propagated embeddings scoring reads
 
-    private LightGcn(int users, int items, int d, float[] final)
+    private LightGcn(InteractionMatrix x, int d, int layers, Generator generator) : base(nameof(LightGcn))
     {
-        _users = users;
-        _items = items;
-        _d = d;
-        _final = final;
+        _users = x.Users;
+        _items = x.Items;
+        _layers = layers;
+        var e0 = new Parameter(torch.empty(_users + _items, d));
+        using (torch.no_grad())
+        {
+            e0[TensorIndex.Slice(0, _users)].normal_(0, Math.Sqrt(2.0 / (_users + d)), generator);
+            e0[TensorIndex.Slice(_users, null)].normal_(0, Math.Sqrt(2.0 / (_items + d)), generator);
+        }
+        register_parameter("embedding", e0);
+        _graph = NormalizedGraph(x).DetachFromDisposeScope();
     }
 
     /// <inheritdoc />
@@ -64,177 +43,108 @@ public sealed class LightGcn : IScoringModel
     /// <summary>The epoch whose embeddings were kept.</summary>
     public int BestEpoch { get; private set; }
 
+    /// <summary>E₀: layer-0 embeddings, users then items, (users + items, D).</summary>
+    public Parameter Embedding => get_parameter("embedding")!;
+
     /// <summary>Fits on <paramref name="train"/>, keeping the epoch with the best NDCG@10 on <paramref name="validation"/>.</summary>
-    public static LightGcn Fit(Dataset train, Dataset? validation, LightGcnOptions? options = null, IProgress<EpochReport>? progress = null, CancellationToken cancellationToken = default)
+    public static LightGcn Fit(Dataset train, Dataset? validation, LightGcnOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
         options ??= new LightGcnOptions();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Dimension);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Layers);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
         var x = new InteractionMatrix(train);
-        int nu = x.Users, ni = x.Items, n = nu + ni, d = options.Dimension, layers = options.Layers;
-        var graph = NormalizedGraph.Build(x);
-        var rng = new Rng(options.Seed);
-        var e0Array = new float[n * d];
-        rng.FillNormal(e0Array.AsSpan(0, nu * d), 0, MathF.Sqrt(2f / (nu + d)));
-        rng.FillNormal(e0Array.AsSpan(nu * d), 0, MathF.Sqrt(2f / (ni + d)));
-        var e0 = new Tensor(e0Array, n, d) { RequiresGrad = true };
-        var adam = new AdamW([new ParameterGroup([e0], 0f)], options.LearningRate);
-        var final = new float[n * d];
-        var model = new LightGcn(nu, ni, d, final);
-        var pairs = BprTraining.Pairs(x);
-        var bufA = new float[n * d];
-        var bufB = new float[n * d];
-        var grad = new float[n * d];
-        var gradAcc = new Tensor(n, d);
-        var evaluator = new Evaluator { Ks = [10] };
-        var stopper = new EarlyStopper(options.Patience);
-        float[]? bestFinal = null;
-        float scale = 1f / (layers + 1);
-        for (int epoch = 1; epoch <= options.MaxEpochs; epoch++)
+        LightGcn model;
+        using (var generator = new Generator(options.Seed)) model = new LightGcn(x, options.Dimension, options.Layers, generator);
+        int nu = x.Users;
+        double reg = options.RegWeight;
+        var task = new BprTraining.Task(model, model, x, train, validation, options.BatchSize, (u, i, j) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            rng.Shuffle(pairs.AsSpan());
-            double lossSum = 0;
-            for (int start = 0; start < pairs.Length; start += options.BatchSize)
-            {
-                int b = Math.Min(options.BatchSize, pairs.Length - start);
-                Propagate(graph, e0Array, final, bufA, bufB, layers, d);
-                Array.Clear(grad);
-                float inv = 1f / b;
-                var e0s = e0Array.AsSpan();
-                for (int t = 0; t < b; t++)
-                {
-                    var (u, i) = pairs[start + t];
-                    int j = BprTraining.SampleNegative(x, u, rng);
-                    int ui = u, ii = nu + i, ji = nu + j;
-                    var eu = final.AsSpan(ui * d, d);
-                    var ei = final.AsSpan(ii * d, d);
-                    var ej = final.AsSpan(ji * d, d);
-                    float diff = TensorPrimitives.Dot(eu, ei) - TensorPrimitives.Dot(eu, ej);
-                    float g = BprTraining.Term(diff, inv, ref lossSum);
-                    var gu = grad.AsSpan(ui * d, d);
-                    var gi = grad.AsSpan(ii * d, d);
-                    var gj = grad.AsSpan(ji * d, d);
-                    for (int k = 0; k < d; k++)
-                    {
-                        gu[k] += g * (ei[k] - ej[k]);
-                        gi[k] += g * eu[k];
-                        gj[k] -= g * eu[k];
-                    }
-                }
-                // Back through the mean of layers: dE0 = (1/(K+1)) Σ_k Â^k G, then RecBole's reg on the batch's E0 rows.
-                var acc = gradAcc.Data;
-                grad.AsSpan().CopyTo(acc);
-                var cur = grad;
-                for (int l = 0; l < layers; l++)
-                {
-                    var next = l % 2 == 0 ? bufA : bufB;
-                    graph.Multiply(cur, next, d);
-                    TensorPrimitives.Add(acc, next, acc);
-                    cur = next;
-                }
-                TensorPrimitives.Multiply(acc, scale, acc);
-                float reg = options.RegWeight * inv * 2;
-                for (int t = 0; t < b; t++)
-                {
-                    var (u, i) = pairs[start + t];
-                    foreach (int row in new[] { u, nu + i })
-                    {
-                        var a = acc.Slice(row * d, d);
-                        TensorPrimitives.MultiplyAdd(e0s.Slice(row * d, d), reg, a, a);
-                    }
-                }
-                e0.Grad = gradAcc;
-                adam.Step();
-            }
-            Propagate(graph, e0Array, final, bufA, bufB, layers, d);
-            double ndcg = double.NaN;
-            if (validation is not null)
-            {
-                ndcg = evaluator.Evaluate(model, validation, train)["ndcg@10"];
-                bool stop = stopper.Observe(epoch, ndcg, out bool improved);
-                if (improved)
-                {
-                    bestFinal = (float[])final.Clone();
-                    model.BestEpoch = epoch;
-                }
-                if (stop) break;
-            }
-            else model.BestEpoch = epoch;
-            progress?.Report(new EpochReport(epoch, lossSum / pairs.Length, ndcg));
+            var device = model.Embedding.device;
+            var final = model.Propagate();
+            var ui = torch.tensor(u, device: device);
+            var ii = torch.tensor(i, device: device) + nu;
+            var ji = torch.tensor(j, device: device) + nu;
+            var eu = final.index_select(0, ui);
+            var loss = BprTraining.Loss(BprTraining.RowDot(eu, final.index_select(0, ii)), BprTraining.RowDot(eu, final.index_select(0, ji)));
+            var e0 = model.Embedding;
+            return loss + (e0.index_select(0, ui).square().sum() + e0.index_select(0, ii).square().sum()) * (reg / u.Length);
+        }, beforeValidation: model.Refresh);
+        try
+        {
+            var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed), progress, cancellationToken);
+            model.BestEpoch = report.BestEpoch;
         }
-        bestFinal?.CopyTo(final, 0);
+        finally
+        {
+            model.Refresh(); // the kept epoch's weights, propagated
+        }
         return model;
     }
 
-    /// <summary>final = (1/(K+1)) Σ_k Â^k E0.</summary>
-    private static void Propagate(NormalizedGraph graph, float[] e0, float[] final, float[] bufA, float[] bufB, int layers, int d)
+    /// <summary>final = (1/(K+1)) Σ_k Â^k E₀, differentiable.</summary>
+    private Tensor Propagate()
     {
-        e0.AsSpan().CopyTo(final);
-        float[] cur = e0;
-        for (int l = 0; l < layers; l++)
+        using var scope = torch.NewDisposeScope();
+        var e = Embedding.alias();
+        var sum = e;
+        for (int l = 0; l < _layers; l++)
         {
-            var next = l % 2 == 0 ? bufA : bufB;
-            graph.Multiply(cur, next, d);
-            TensorPrimitives.Add(final, next, final);
-            cur = next;
+            e = _graph.mm(e);
+            sum = sum + e;
         }
-        TensorPrimitives.Multiply(final, 1f / (layers + 1), final);
+        return (sum / (_layers + 1)).MoveToOuterDisposeScope();
+    }
+
+    private void Refresh()
+    {
+        using var noGrad = torch.no_grad();
+        var final = Propagate().DetachFromDisposeScope();
+        var old = Interlocked.Exchange(ref _final, final);
+        old?.Dispose();
     }
 
     /// <inheritdoc />
     public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
     {
-        var u = new float[users.Length * _d];
-        for (int k = 0; k < users.Length; k++) _final.AsSpan(users[k] * _d, _d).CopyTo(u.AsSpan(k * _d, _d));
-        new ManagedGemm(1).Sgemm(false, true, users.Length, _items, _d, 1f, u, _d, _final.AsSpan(_users * _d), _d, 0f, scores, _items);
+        var final = _final ?? throw new InvalidOperationException("LightGCN has not been fitted.");
+        using var scope = torch.NewDisposeScope();
+        BprTraining.Score(final[TensorIndex.Slice(0, _users)], final[TensorIndex.Slice(_users, null)], users, scores);
     }
 
-    /// <summary>Â = D^{−½} A D^{−½} of the bipartite graph over users then items, as CSR with weights.</summary>
-    private sealed class NormalizedGraph
+    /// <summary>Â = D^{−½} A D^{−½} of the bipartite graph over users then items, as a sparse COO tensor.</summary>
+    private static Tensor NormalizedGraph(InteractionMatrix x)
     {
-        private int[] _start = [];
-        private int[] _cols = [];
-        private float[] _w = [];
-
-        public static NormalizedGraph Build(InteractionMatrix x)
-        {
-            int nu = x.Users, n = nu + x.Items;
-            var deg = new int[n];
-            for (int u = 0; u < nu; u++)
-                foreach (int i in x.Row(u)) { deg[u]++; deg[nu + i]++; }
-            var adj = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
-            for (int u = 0; u < nu; u++)
-                foreach (int i in x.Row(u)) { adj[u].Add(nu + i); adj[nu + i].Add(u); }
-            var g = new NormalizedGraph { _start = new int[n + 1] };
-            for (int r = 0; r < n; r++) g._start[r + 1] = g._start[r] + adj[r].Count;
-            g._cols = new int[g._start[n]];
-            g._w = new float[g._start[n]];
-            for (int r = 0; r < n; r++)
+        int nu = x.Users, n = nu + x.Items;
+        var deg = new double[n];
+        for (int u = 0; u < nu; u++)
+            foreach (int i in x.Row(u)) { deg[u]++; deg[nu + i]++; }
+        long nnz = 2L * x.NonZeros;
+        var rows = new long[nnz];
+        var cols = new long[nnz];
+        var values = new float[nnz];
+        long k = 0;
+        for (int u = 0; u < nu; u++)
+            foreach (int i in x.Row(u))
             {
-                int k = g._start[r];
-                foreach (int c in adj[r])
-                {
-                    g._cols[k] = c;
-                    g._w[k++] = (float)(1 / Math.Sqrt((double)deg[r] * deg[c]));
-                }
+                float w = (float)(1 / Math.Sqrt(deg[u] * deg[nu + i]));
+                rows[k] = u; cols[k] = nu + i; values[k++] = w;
+                rows[k] = nu + i; cols[k] = u; values[k++] = w;
             }
-            return g;
-        }
+        using var scope = torch.NewDisposeScope();
+        var indices = torch.stack([torch.tensor(rows), torch.tensor(cols)]);
+        return torch.sparse_coo_tensor(indices, torch.tensor(values), [n, n]).MoveToOuterDisposeScope(); // each (user, item) edge once: already coalesced
+    }
 
-        /// <summary>y = Â x for (n, d) row-major x and y; rows split across cores.</summary>
-        public void Multiply(float[] x, float[] y, int d)
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
         {
-            int n = _start.Length - 1;
-            Parallel.For(0, Environment.ProcessorCount, t =>
-            {
-                int r0 = (int)((long)n * t / Environment.ProcessorCount), r1 = (int)((long)n * (t + 1) / Environment.ProcessorCount);
-                for (int r = r0; r < r1; r++)
-                {
-                    var dst = y.AsSpan(r * d, d);
-                    dst.Clear();
-                    for (int k = _start[r]; k < _start[r + 1]; k++) TensorPrimitives.MultiplyAdd(x.AsSpan(_cols[k] * d, d), _w[k], dst, dst);
-                }
-            });
+            _graph.Dispose();
+            _final?.Dispose();
         }
+        base.Dispose(disposing);
     }
 }
