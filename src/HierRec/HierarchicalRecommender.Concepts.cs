@@ -1,7 +1,6 @@
 using HierRec.Concepts;
 using HierRec.Data;
 using HierRec.Items;
-using EngineTensor = HierRec.Tensors.Tensor;
 
 namespace HierRec;
 
@@ -89,7 +88,4 @@ public sealed partial class HierarchicalRecommender
         var concept = concepts.Describe(description);
         return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept));
     }
-
-    /// <summary>The item vectors as the concept model (still on HierRec's own engine) reads them.</summary>
-    internal EngineTensor EngineItems() => new((float[])_itemArray.Clone(), _model.ItemTower.Items, _model.Options.Dimension);
 }

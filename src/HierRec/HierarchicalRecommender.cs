@@ -61,6 +61,12 @@ public sealed partial class HierarchicalRecommender
 
     internal IdMap UserIds => _users;
 
+    /// <summary>The (items, D) item vectors on the model's device (owned by the recommender; read, never disposed).</summary>
+    internal Tensor ItemVectors => _itemVectors;
+
+    /// <summary>The item vectors, row-major on the CPU.</summary>
+    internal ReadOnlySpan<float> ItemRows => _itemArray;
+
     internal IdMap ItemIds => _items;
 
     /// <summary>Trains on <paramref name="train"/> (early stopping on <paramref name="validation"/> when given).</summary>

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HierRec.Items;
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace HierRec.Benchmarks.Items;
 
@@ -9,6 +9,7 @@ namespace HierRec.Benchmarks.Items;
 /// The second serving stage: re-ranking one request's candidates by their dynamic representations
 /// S_i = E_i + g ⊙ Attn(E_i, [history; context]) and r = ⟨x_u, S_i⟩, on one thread. The baseline is the first stage's
 /// own scoring of the same candidates, ⟨x_u, E_i⟩. Candidate counts include one that is not a multiple of the vector width.
+/// libtorch runs on one thread (torch.set_num_threads(1)) and the process is pinned to one core.
 /// </summary>
 [InProcess]
 [WarmupCount(2)]
@@ -31,17 +32,18 @@ public class DynamicRerankBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Rng(1);
-        _encoder = new DynamicItemEncoder(D, 50, rng);
-        _encoder.Gate.Bias!.Data.Fill(0f); // an open gate, as after training
-        _context = new ContextEncoder(D, ContextSchema.Empty, rng);
-        _encoder.Eval();
-        _context.Eval();
-        _items = Tensor.RandomNormal(rng, 0.3f, Items, D);
-        _user = Tensor.RandomNormal(rng, 0.3f, 1, D);
-        var ids = Enumerable.Range(0, Candidates).Select(_ => rng.NextInt(Items)).ToArray();
-        _candidates = new Tensor(1, Candidates, D);
-        for (int j = 0; j < Candidates; j++) _items.Data.Slice(ids[j] * D, D).CopyTo(_candidates.Data.Slice(j * D, D));
+        torch.set_num_threads(1);
+        var rng = new HierRec.Tensors.Rng(1);
+        using var generator = new Generator(1);
+        _encoder = new DynamicItemEncoder(D, 50, generator);
+        using (torch.no_grad()) _encoder.Gate.bias!.zero_(); // an open gate, as after training
+        _context = new ContextEncoder(D, ContextSchema.Empty, generator);
+        _encoder.eval();
+        _context.eval();
+        _items = (torch.randn([Items, D], generator: generator) * 0.3f).DetachFromDisposeScope();
+        _user = (torch.randn([1, D], generator: generator) * 0.3f).DetachFromDisposeScope();
+        var ids = Enumerable.Range(0, Candidates).Select(_ => (long)rng.NextInt(Items)).ToArray();
+        _candidates = _items.index_select(0, torch.tensor(ids)).unsqueeze(0).DetachFromDisposeScope();
         _history = Enumerable.Range(0, History).Select(_ => rng.NextInt(Items)).ToArray();
         // One core: the attention kernel would otherwise spread its heads over both.
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsWindows()) return;
@@ -63,15 +65,17 @@ public class DynamicRerankBenchmarks
     [Benchmark(Baseline = true)]
     public float[] StaticScores()
     {
-        using var _ = GradMode.NoGrad();
-        return DynamicItemEncoder.Score(_user, _candidates).ToArray();
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        return DynamicItemEncoder.Score(_user, _candidates).data<float>().ToArray();
     }
 
     [Benchmark]
     public float[] DynamicRerank()
     {
-        using var _ = GradMode.NoGrad();
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
         var ctx = _context.Encode([RequestContext.AtUnixTime(1_700_000_000, 1_699_990_000)]);
-        return DynamicItemEncoder.Score(_user, _encoder.Forward(_candidates, _items, [_history], ctx)).ToArray();
+        return DynamicItemEncoder.Score(_user, _encoder.Forward(_candidates, _items, [_history], ctx).Vectors).data<float>().ToArray();
     }
 }

@@ -64,7 +64,7 @@ internal static class BprTraining
 
         public string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
 
-        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
+        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var pairs = ((int U, int I)[])_pairs.Clone();
             rng.Shuffle(pairs.AsSpan());

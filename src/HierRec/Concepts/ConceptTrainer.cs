@@ -157,7 +157,7 @@ public static class ConceptTrainer
 
         public int StepsPerEpoch => (users.Length + batchSize - 1) / batchSize;
 
-        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
+        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var order = (int[])users.Clone();
             rng.Shuffle(order.AsSpan());

@@ -1,29 +1,9 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Items;
-
-/// <summary>The context of one request.</summary>
-/// <param name="Time">When the request is made (hour of day and day of week are read in its own offset), or null.</param>
-/// <param name="LastInteraction">When the user last interacted, or null (a new user, or unknown).</param>
-/// <param name="Fields">Categorical context given by the caller (page, device, region, …); unknown names or values are allowed.</param>
-public sealed record RequestContext(DateTimeOffset? Time = null, DateTimeOffset? LastInteraction = null, IReadOnlyDictionary<string, string>? Fields = null)
-{
-    /// <summary>No context at all.</summary>
-    public static RequestContext None { get; } = new();
-
-    /// <summary>A context at Unix time <paramref name="seconds"/> (UTC), with the user's last interaction at <paramref name="lastSeconds"/>.</summary>
-    public static RequestContext AtUnixTime(long seconds, long? lastSeconds = null, IReadOnlyDictionary<string, string>? fields = null) =>
-        new(DateTimeOffset.FromUnixTimeSeconds(seconds), lastSeconds is long l ? DateTimeOffset.FromUnixTimeSeconds(l) : null, fields);
-}
-
-/// <summary>The categorical context fields a <see cref="ContextEncoder"/> knows, with the values seen in training.</summary>
-/// <param name="Fields">Field name → known values (any order; index 0 is reserved for "unknown").</param>
-public sealed record ContextSchema(IReadOnlyDictionary<string, IReadOnlyList<string>> Fields)
-{
-    /// <summary>No categorical fields.</summary>
-    public static ContextSchema Empty { get; } = new(new Dictionary<string, IReadOnlyList<string>>());
-}
 
 /// <summary>
 /// Encodes request contexts into (B, D) vectors: cyclic time features (sin and cos of the hour of day and of the day of
@@ -31,8 +11,8 @@ public sealed record ContextSchema(IReadOnlyDictionary<string, IReadOnlyList<str
 /// learnt embedding per categorical field. Values never seen in training, and fields missing from a request, map to
 /// the field's learnt "unknown" vector; serving never throws on them.
 /// </summary>
-/// <remarks>Concurrent inference in no-grad scopes and eval mode is safe.</remarks>
-public sealed class ContextEncoder : Module
+/// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
+public sealed class ContextEncoder : nn.Module, IEncoder<RequestContext>
 {
     /// <summary>Numeric features per request.</summary>
     public const int NumericFeatures = 7;
@@ -40,19 +20,24 @@ public sealed class ContextEncoder : Module
     private readonly (string Name, Dictionary<string, int> Index, Embedding Table)[] _fields;
 
     /// <summary>Creates the encoder.</summary>
-    public ContextEncoder(int dimension, ContextSchema schema, Rng rng)
+    public ContextEncoder(int dimension, ContextSchema schema, Generator generator) : base(nameof(ContextEncoder))
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentNullException.ThrowIfNull(schema);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(generator);
         Dimension = dimension;
         Schema = schema;
-        Numeric = RegisterModule("numeric", new Linear(NumericFeatures, dimension, rng));
-        _fields = schema.Fields.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f =>
+        Numeric = Layers.Linear(NumericFeatures, dimension, generator);
+        register_module("numeric", Numeric);
+        // Field names are the caller's (they may contain dots, which module names may not): modules are named by position
+        // in ordinal order of the names, which the saved schema fixes.
+        _fields = schema.Fields.OrderBy(f => f.Key, StringComparer.Ordinal).Select((f, position) =>
         {
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var v in f.Value.Distinct()) index[v] = index.Count + 1; // 0 = unknown
-            return (f.Key, index, RegisterModule("field." + f.Key, new Embedding(index.Count + 1, dimension, rng, 0.02f)));
+            var table = Layers.Embedding(index.Count + 1, dimension, 0.02, generator);
+            register_module("field_" + position.ToString(System.Globalization.CultureInfo.InvariantCulture), table);
+            return (f.Key, index, table);
         }).ToArray();
     }
 
@@ -92,16 +77,18 @@ public sealed class ContextEncoder : Module
     {
         ArgumentNullException.ThrowIfNull(inputs);
         int b = inputs.Count;
-        var numeric = new Tensor(b, NumericFeatures);
-        for (int r = 0; r < b; r++) Features(inputs[r] ?? RequestContext.None).CopyTo(numeric.Data.Slice(r * NumericFeatures, NumericFeatures));
-        var result = Numeric.Forward(numeric);
+        var device = Layers.DeviceOf(this);
+        using var scope = torch.NewDisposeScope();
+        var numeric = new float[b * NumericFeatures];
+        for (int r = 0; r < b; r++) Features(inputs[r] ?? RequestContext.None).CopyTo(numeric, r * NumericFeatures);
+        var result = Numeric.forward(torch.tensor(numeric, [b, NumericFeatures], device: device).to_type(Numeric.weight!.dtype));
         foreach (var (name, index, table) in _fields)
         {
-            var ids = new int[b];
+            var ids = new long[b];
             for (int r = 0; r < b; r++)
                 ids[r] = inputs[r]?.Fields is { } fields && fields.TryGetValue(name, out var v) && v is not null && index.TryGetValue(v, out int id) ? id : 0;
-            result = result + table.Forward(ids, b);
+            result = result + table.forward(torch.tensor(ids, device: device));
         }
-        return result;
+        return result.MoveToOuterDisposeScope();
     }
 }

@@ -1,5 +1,7 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Layers;
+using HierRec.Modules;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace HierRec.Items;
 
@@ -10,28 +12,43 @@ namespace HierRec.Items;
 /// (b_g = −3), so an untrained encoder ranks as the static vectors do. New items with text only have an E_i at once, so
 /// they get an S_i too.
 /// </summary>
-/// <remarks>Concurrent inference in no-grad scopes and eval mode is safe.</remarks>
-public sealed class DynamicItemEncoder : Module
+/// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
+public sealed class DynamicItemEncoder : nn.Module
 {
     /// <summary>Creates the encoder for D-wide vectors and up to <paramref name="maxHistory"/> history items.</summary>
-    public DynamicItemEncoder(int dimension, int maxHistory, Rng rng, int heads = 2, int itemFeatures = 0)
+    public DynamicItemEncoder(int dimension, int maxHistory, Generator generator, int heads = 2, int itemFeatures = 0) : base(nameof(DynamicItemEncoder))
     {
         ArgumentOutOfRangeException.ThrowIfNegative(itemFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxHistory);
-        ArgumentNullException.ThrowIfNull(rng);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
+        ArgumentNullException.ThrowIfNull(generator);
         if (dimension % heads != 0) throw new ArgumentException($"dimension {dimension} is not divisible by heads {heads}.", nameof(heads));
         Dimension = dimension;
         MaxHistory = maxHistory;
         Heads = heads;
-        Query = RegisterModule("query", new Linear(dimension, dimension, rng));
-        Key = RegisterModule("key", new Linear(dimension, dimension, rng));
-        Value = RegisterModule("value", new Linear(dimension, dimension, rng));
-        Position = RegisterModule("position", new Embedding(maxHistory + 1, dimension, rng, 0.01f)); // last slot marks the context token
-        Gate = RegisterModule("gate", new Linear(2 * dimension, dimension, rng));
-        Gate.Bias!.Data.Fill(-3f);
+        Query = Layers.Linear(dimension, dimension, generator);
+        Key = Layers.Linear(dimension, dimension, generator);
+        Value = Layers.Linear(dimension, dimension, generator);
+        Position = Layers.Embedding(maxHistory + 1, dimension, 0.01, generator); // last slot marks the context token
+        Gate = Layers.Linear(2 * dimension, dimension, generator);
+        using (torch.no_grad()) Gate.bias!.fill_(-3f);
+        register_module("query", Query);
+        register_module("key", Key);
+        register_module("value", Value);
+        register_module("position", Position);
+        register_module("gate", Gate);
         ItemFeatureCount = itemFeatures;
-        if (itemFeatures > 0) ItemFeatures = RegisterModule("item_features", new Linear(itemFeatures, dimension, rng, initStd: 0.01f));
+        if (itemFeatures > 0)
+        {
+            ItemFeatures = Layers.Linear(itemFeatures, dimension, generator);
+            using (torch.no_grad())
+            {
+                ItemFeatures.weight!.normal_(0, 0.01, generator);
+                ItemFeatures.bias!.zero_();
+            }
+            register_module("item_features", ItemFeatures);
+        }
     }
 
     /// <summary>Width of the per-candidate dynamic features (0: none).</summary>
@@ -64,85 +81,45 @@ public sealed class DynamicItemEncoder : Module
     /// <summary>W_g and b_g.</summary>
     public Linear Gate { get; }
 
-    /// <summary>Refines candidates.</summary>
-    /// <param name="candidates">(B, N, D) static vectors of each request's candidates.</param>
-    /// <param name="items">(items, D) static vectors of every item (for the histories); a constant.</param>
-    /// <param name="histories">Per request, the user's item indices most recent first (cut to <see cref="MaxHistory"/>).</param>
-    /// <param name="context">(B, D) context vectors, or null to attend to the history alone.</param>
-    /// <returns>(B, N, D) dynamic vectors S.</returns>
-    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context) =>
-        Forward(candidates, items, histories, context, out _);
-
     /// <summary>
-    /// As <see cref="Forward(Tensor, Tensor, IReadOnlyList{int[]}, Tensor?)"/>, first adding the map of each candidate's
-    /// dynamic features <paramref name="candidateFeatures"/> (B, N, F) to its static vector.
+    /// Refines candidates: (B, N, D) static vectors of each request's candidates, (items, D) static vectors of every item
+    /// (a constant, for the histories), per request the user's items most recent first (cut to <see cref="MaxHistory"/>),
+    /// (B, D) context vectors or null, and (B, N, F) dynamic candidate features or null. Returns the (B, N, D) dynamic
+    /// vectors S and the (B, N, T') attention weights averaged over heads (T' = history slots, then the context slot),
+    /// or null weights when there was nothing to attend to.
     /// </summary>
-    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context, Tensor? candidateFeatures, out Tensor? weights)
+    public (Tensor Vectors, Tensor? Weights) Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context, Tensor? candidateFeatures = null)
     {
-        if (candidateFeatures is not null)
-        {
-            var map = ItemFeatures ?? throw new InvalidOperationException("This encoder was built without item features.");
-            candidates = candidates + map.Forward(candidateFeatures);
-        }
-        return Forward(candidates, items, histories, context, out weights);
-    }
-
-    /// <summary>
-    /// As <see cref="Forward(Tensor, Tensor, IReadOnlyList{int[]}, Tensor?)"/>, also returning the (B, N, T') attention
-    /// weights averaged over heads (T' = history slots, then the context slot when there is a context), or null when there
-    /// was nothing to attend to.
-    /// </summary>
-    public Tensor Forward(Tensor candidates, Tensor items, IReadOnlyList<int[]> histories, Tensor? context, out Tensor? weights)
-    {
-        weights = null;
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(histories);
-        int b = candidates.Dim(0), n = candidates.Dim(1), d = Dimension;
-        if (candidates.Rank != 3 || d != candidates.Dim(2) || histories.Count != b)
-            throw new ArgumentException($"Candidates {Tensor.ShapeString(candidates.Shape)} must be (B, N, {d}) with one history per request ({histories.Count}).");
-        int t = Math.Max(1, histories.Max(h => Math.Min(h.Length, MaxHistory)));
-        int slots = t + (context is null ? 0 : 1);
-        var ids = new int[b * t];
-        var positions = new int[b * slots];
-        var mask = new Tensor(b, slots);
-        for (int r = 0; r < b; r++)
+        int d = Dimension;
+        if (candidates.dim() != 3 || d != candidates.shape[2] || histories.Count != candidates.shape[0])
+            throw new ArgumentException($"Candidates {TorchInterop.ShapeString(candidates.shape)} must be (B, N, {d}) with one history per request ({histories.Count}).");
+        long b = candidates.shape[0];
+        var device = candidates.device;
+        using var scope = torch.NewDisposeScope();
+        if (candidateFeatures is not null)
         {
-            var h = histories[r];
-            for (int j = 0; j < Math.Min(h.Length, MaxHistory); j++)
-            {
-                ids[r * t + j] = h[j];
-                positions[r * slots + j] = j;
-                mask.Data[r * slots + j] = 1f;
-            }
-            if (context is not null)
-            {
-                positions[r * slots + t] = MaxHistory;
-                mask.Data[r * slots + t] = 1f;
-            }
+            var map = ItemFeatures ?? throw new InvalidOperationException("This encoder was built without item features.");
+            candidates = candidates + map.forward(candidateFeatures);
         }
-        var keys = Ops.Embedding(items.Detach(), ids, b, t);                                      // (B, T, D)
-        if (context is not null) keys = Ops.Concat([keys, Ops.Reshape(context, b, 1, d)], 1);     // (B, T+1, D)
-        keys = keys + Position.Forward(positions, b, slots);
-        bool any = false;
-        for (int r = 0; r < b && !any; r++) any = mask.Data.Slice(r * slots, slots).IndexOfAnyExcept(0f) >= 0;
-        if (!any) return candidates; // nothing to attend to: the static vectors
-        var a = Ops.Attention(Query.Forward(candidates), Key.Forward(keys), Value.Forward(keys), Heads, mask, out var probs, keepProbabilities: true); // (B, N, D)
-        weights = HeadMean(probs!, b, n, slots, Heads);
-        var g = Ops.Sigmoid(Gate.Forward(Ops.Concat([candidates, a], 2)));
-        return candidates + g * a;
-    }
-
-    /// <summary>(B, heads, N, T) attention probabilities → (B, N, T) averaged over heads.</summary>
-    internal static Tensor HeadMean(Tensor probabilities, int b, int n, int t, int heads)
-    {
-        var w = new Tensor(b, n, t);
-        var p = probabilities.Data; // (B, heads, N, T)
-        for (int r = 0; r < b; r++)
-            for (int h = 0; h < heads; h++)
-                for (int i = 0; i < n; i++)
-                    for (int j = 0; j < t; j++) w.Data[(r * n + i) * t + j] += p[((r * heads + h) * n + i) * t + j] / heads;
-        return w;
+        using var packed = HierRec.Modules.RaggedBatch.Pack(histories, MaxHistory, device, idLimit: (int)items.shape[0], what: "item");
+        long t = packed.Width;
+        var keys = items.detach().index_select(0, packed.Ids.flatten()).reshape(b, t, d);       // (B, T, D)
+        var mask = packed.Mask;
+        var positions = torch.arange(t, dtype: ScalarType.Int64, device: device).expand(b, t);
+        if (context is not null)
+        {
+            keys = torch.cat([keys, context.unsqueeze(1)], 1);                                    // (B, T+1, D)
+            mask = torch.cat([mask, torch.ones(b, 1, device: device)], 1);
+            positions = torch.cat([positions, torch.full(b, 1, MaxHistory, dtype: ScalarType.Int64, device: device)], 1);
+        }
+        if (mask.sum().item<float>() == 0) return (candidates.alias().MoveToOuterDisposeScope(), null); // nothing to attend to: the static vectors
+        keys = keys + Position.forward(positions);
+        var (a, weights) = MaskedAttention.Attend(Query.forward(candidates), Key.forward(keys), Value.forward(keys), Heads, mask); // (B, N, D)
+        var g = Gate.forward(torch.cat([candidates, a], 2)).sigmoid();
+        return ((candidates + g * a).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
     /// <summary>r = ⟨u, S_i⟩ for each request's candidates: users (B, D), dynamic (B, N, D) → (B, N).</summary>
@@ -150,7 +127,8 @@ public sealed class DynamicItemEncoder : Module
     {
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(dynamic);
-        int b = dynamic.Dim(0), n = dynamic.Dim(1), d = dynamic.Dim(2);
-        return Ops.Reshape(Ops.MatMul(dynamic, Ops.Reshape(users, b, d, 1)), b, n);
+        using var column = users.unsqueeze(2);          // (B, D, 1)
+        using var product = dynamic.bmm(column);         // (B, N, 1)
+        return product.squeeze(2);
     }
 }

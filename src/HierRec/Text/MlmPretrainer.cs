@@ -61,7 +61,7 @@ public static class MlmPretrainer
 
         public int StepsPerEpoch => (train.Length + options.BatchSize - 1) / options.BatchSize;
 
-        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
+        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             foreach (var indices in LengthBuckets(train, options.BatchSize, rng))
             {

@@ -67,7 +67,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
             if (model.Social is not null) model.RefreshBehaviourTable(data.Context);
         }
 
-        public IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng)
+        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var order = (int[])_users.Clone();
             rng.Shuffle(order.AsSpan());

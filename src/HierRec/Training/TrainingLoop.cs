@@ -84,11 +84,12 @@ public interface ITrainingTask
     int StepsPerEpoch { get; }
 
     /// <summary>
-    /// The steps of one epoch: each returns the scalar loss of a batch drawn with <paramref name="rng"/>. The loop calls
-    /// each under a dispose scope with the model in training mode; an epoch's batches may depend only on the epoch, the
-    /// generator and the model, so a resumed run draws the same batches.
+    /// The steps of one epoch: each returns the scalar loss of a batch drawn with <paramref name="rng"/>, or null when
+    /// the batch has nothing to learn from (no step is taken). The loop calls each under a dispose scope with the model
+    /// in training mode; an epoch's batches may depend only on the epoch, the generator and the model, so a resumed run
+    /// draws the same batches.
     /// </summary>
-    IEnumerable<Func<Tensor>> Epoch(int epoch, Rng rng);
+    IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng);
 
     /// <summary>Called before each epoch (refresh cached tables).</summary>
     void BeginEpoch(int epoch) { }
@@ -175,6 +176,7 @@ public static class TrainingLoop
                         optimizer.SetLearningRate(schedule.RateAt(step));
                         optimizer.zero_grad();
                         var loss = lossOf();
+                        if (loss is null) continue; // nothing to learn from in this batch
                         value = loss.item<float>();
                         if (!double.IsFinite(value))
                             throw new InvalidOperationException($"{task.Phase}: the loss became {value} at epoch {epoch}, step {step + 1}; "

@@ -143,6 +143,11 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), loaded.Recommend(user, text, 10).Select(x => x.ItemId));
         Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
         Assert.Equal(r.Describe(text).Positive, loaded.Describe(text).Positive);
+
+        // A concept folder written before the port is refused, not half-loaded.
+        string manifest = Path.Combine(folder, "concepts", "concept.json");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"Version\":2", "\"Version\":1"));
+        Assert.Contains("before HierRec moved to TorchSharp", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
     }
 
     [Fact]

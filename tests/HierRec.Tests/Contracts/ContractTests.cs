@@ -83,6 +83,20 @@ public sealed class ContractTests
         EncoderContract(encoder, encoder, ["mystery and thriller", "romance", "", "science fiction, space"]);
     }
 
+    [Fact]
+    public void ContextEncoder_KeepsTheEncoderContract()
+    {
+        using var g = T.Gen(5);
+        var schema = new HierRec.Items.ContextSchema(new Dictionary<string, IReadOnlyList<string>> { ["page.kind"] = ["home", "search"] });
+        using var encoder = new HierRec.Items.ContextEncoder(8, schema, g);
+        EncoderContract(encoder, encoder, new[]
+        {
+            HierRec.Items.RequestContext.AtUnixTime(1_600_000_000, 1_599_000_000, new Dictionary<string, string> { ["page.kind"] = "home" }),
+            HierRec.Items.RequestContext.None,
+            HierRec.Items.RequestContext.AtUnixTime(1_600_100_000, null, new Dictionary<string, string> { ["page.kind"] = "unseen" }),
+        });
+    }
+
     public static TheoryData<string> FusionKinds => ["attention", "gated", "concat-mlp"];
 
     [Theory]

@@ -82,4 +82,23 @@ public sealed class GradientCheckTests
         Assert.DoesNotContain(parameters, p => p.Name.StartsWith("bert", StringComparison.Ordinal)); // BERT is frozen and not a sub-module
         GradCheck.Check(() => (encoder.Encode(texts) * w).sum(), parameters);
     }
+
+    [Fact]
+    public void DynamicItemEncoder_GradientsMatchCentralDifferences()
+    {
+        using var g = T.Gen(20);
+        using var encoder = new HierRec.Items.DynamicItemEncoder(4, 3, g, heads: 2, itemFeatures: 2);
+        using var context = new HierRec.Items.ContextEncoder(4, HierRec.Items.ContextSchema.Empty, g);
+        using (torch.no_grad()) encoder.Gate.bias!.zero_(); // an open gate, so the attention path carries gradient
+        encoder.to(ScalarType.Float64);
+        context.to(ScalarType.Float64);
+        var items = T.Normal(21, 8, 4).to_type(ScalarType.Float64);
+        var candidates = T.Normal(22, 2, 3, 4).to_type(ScalarType.Float64).requires_grad_(true);
+        var features = T.Normal(23, 2, 3, 2).to_type(ScalarType.Float64);
+        var users = T.Normal(24, 2, 4).to_type(ScalarType.Float64);
+        int[][] histories = [[1, 2, 3, 4], []];
+        var contexts = new[] { HierRec.Items.RequestContext.AtUnixTime(1_600_000_000, 1_599_990_000), HierRec.Items.RequestContext.AtUnixTime(1_600_050_000) };
+        var wrt = GradCheck.Parameters(encoder).Concat(GradCheck.Parameters(context).Select(p => ("context." + p.Name, p.Tensor))).Append(("candidates", candidates)).ToList();
+        GradCheck.Check(() => HierRec.Items.DynamicItemEncoder.Score(users, encoder.Forward(candidates, items, histories, context.Encode(contexts), features).Vectors).sum(), wrt);
+    }
 }

@@ -1,0 +1,65 @@
+namespace HierRec.Items;
+
+/// <summary>Architecture and training of the dynamic item representations. Defaults are documented per property.</summary>
+public sealed record DynamicOptions
+{
+    /// <summary>Candidates the first stage takes from the static index for re-ranking. Default 200.</summary>
+    public int Candidates { get; init; } = 200;
+
+    /// <summary>Most recent history items the dynamic encoder attends to. Default 50.</summary>
+    public int MaxHistory { get; init; } = 50;
+
+    /// <summary>
+    /// Give each candidate its dynamic item features at request time: how often it was interacted with in the last day,
+    /// the last week and ever, how long since it first was, and whether it ever was. Default true.
+    /// </summary>
+    public bool UseItemDynamics { get; init; } = true;
+
+    /// <summary>Read the request context (time, recency, categorical fields). Default true.</summary>
+    public bool UseContext { get; init; } = true;
+
+    /// <summary>The categorical context fields; default none.</summary>
+    public ContextSchema Context { get; init; } = ContextSchema.Empty;
+
+    /// <summary>Epochs of the first fit. Default 3.</summary>
+    public int Epochs { get; init; } = 3;
+
+    /// <summary>Examples per step. Default 128.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Other candidates per training example, drawn from the example's static candidates. Default 63.</summary>
+    public int Negatives { get; init; } = 63;
+
+    /// <summary>AdamW learning rate of the first fit. Default 2e-3.</summary>
+    public float LearningRate { get; init; } = 2e-3f;
+
+    /// <summary>AdamW learning rate of <see cref="DynamicRecommender.Update"/>. Default 5e-4.</summary>
+    public float UpdateLearningRate { get; init; } = 5e-4f;
+
+    /// <summary>Passes over (new + replayed) examples per update. Default 1.</summary>
+    public int UpdateEpochs { get; init; } = 1;
+
+    /// <summary>Replayed older examples per new example in an update (against forgetting). Default 1.</summary>
+    public double ReplayRatio { get; init; } = 1.0;
+
+    /// <summary>Older examples kept for replay (a reservoir sample). Default 20,000.</summary>
+    public int ReplayCapacity { get; init; } = 20_000;
+
+    /// <summary>Seed. Default 1.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Candidates, 2, nameof(Candidates));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxHistory, nameof(MaxHistory));
+        ArgumentOutOfRangeException.ThrowIfNegative(Epochs, nameof(Epochs));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Negatives, nameof(Negatives));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LearningRate, nameof(LearningRate));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(UpdateLearningRate, nameof(UpdateLearningRate));
+        ArgumentOutOfRangeException.ThrowIfNegative(UpdateEpochs, nameof(UpdateEpochs));
+        ArgumentOutOfRangeException.ThrowIfNegative(ReplayRatio, nameof(ReplayRatio));
+        ArgumentOutOfRangeException.ThrowIfNegative(ReplayCapacity, nameof(ReplayCapacity));
+        ArgumentNullException.ThrowIfNull(Context, nameof(Context));
+    }
+}

@@ -1,0 +1,66 @@
+using HierRec.Tensors.Serialization;
+using HierRec.Training;
+
+namespace HierRec.Items;
+
+/// <summary>Persistence: one folder with the base recommender, written atomically and checked on load.</summary>
+public sealed partial class DynamicRecommender
+{
+    /// <summary>Format version of saved dynamic folders: 2 since the TorchSharp port.</summary>
+    public const int FormatVersion = 2;
+
+    private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes, long[][] ItemTimes);
+
+    /// <summary>
+    /// Writes the base recommender (base/), the dynamic layers (dynamic.safetensors), the options, histories and snapshot
+    /// version (dynamic.json) into <paramref name="folder"/>, atomically. Replay examples are not saved.
+    /// </summary>
+    public void Save(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Snapshot s;
+        int[][] histories;
+        long[] last;
+        long[][] itemTimes;
+        lock (_writeLock)
+        {
+            s = _snapshot;
+            histories = [.. _histories];
+            last = [.. _lastTime];
+            itemTimes = [.. _itemTimes];
+        }
+        var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", FormatVersion, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last, itemTimes));
+        AtomicFile.WriteDirectory(folder, dir =>
+        {
+            _base.Save(Path.Combine(dir, "base"));
+            AtomicFile.Write(Path.Combine(dir, "dynamic.json"), st => st.Write(bytes));
+            TorchCheckpoint.Save(Path.Combine(dir, "dynamic.safetensors"), s.Layers);
+        });
+    }
+
+    /// <summary>Loads a folder written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">
+    /// The folder is not a dynamic recommender, was written before the TorchSharp port (format version 1), or its files
+    /// disagree (named).
+    /// </exception>
+    public static DynamicRecommender Load(string folder)
+    {
+        var manifest = ManifestJson.Read<Manifest>(folder, "dynamic.json", "DynamicRecommender", "hierrec-dynamic", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
+        string manifestPath = Path.Combine(folder, "dynamic.json");
+        var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"));
+        int d = baseRecommender.Model.Options.Dimension;
+        var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0);
+        TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
+        layers.eval();
+        if (manifest.Histories.Length != baseRecommender.Context.Histories.Count || manifest.LastTimes.Length != manifest.Histories.Length)
+            throw new InvalidDataException($"{manifestPath}: {manifest.Histories.Length} histories for {baseRecommender.Context.Histories.Count} users.");
+        if (manifest.ItemTimes.Length != baseRecommender.Index.Count)
+            throw new InvalidDataException($"{manifestPath}: item times for {manifest.ItemTimes.Length} items, the base has {baseRecommender.Index.Count}.");
+        var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(layers, manifest.SnapshotVersion));
+        recommender._histories = manifest.Histories;
+        recommender._lastTime = manifest.LastTimes;
+        recommender._itemTimes = manifest.ItemTimes;
+        recommender._clock = manifest.ItemTimes.Where(t => t.Length > 0).Select(t => t[^1]).DefaultIfEmpty(0).Max();
+        return recommender;
+    }
+}

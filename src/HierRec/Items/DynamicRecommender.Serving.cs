@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using HierRec.Ranking;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace HierRec.Items;
+
+/// <summary>Serving: the two stages, dynamic scores and explanations.</summary>
+public sealed partial class DynamicRecommender
+{
+    /// <summary>
+    /// Two-stage recommendation for a known user: the static top <see cref="DynamicOptions.Candidates"/> (seen items
+    /// excluded), re-ranked by their dynamic representations under <paramref name="context"/>.
+    /// </summary>
+    public IReadOnlyList<DynamicRecommendation> Recommend(string userId, RequestContext? context, int k = 10) =>
+        Recommend(userId, context, k, out _, out _);
+
+    /// <summary>As <see cref="Recommend(string, RequestContext?, int)"/>, with each stage's wall time.</summary>
+    public IReadOnlyList<DynamicRecommendation> Recommend(string userId, RequestContext? context, int k, out TimeSpan candidateTime, out TimeSpan rerankTime)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        int u = UserIndex(userId);
+        var history = _histories[u];
+        var clock = Stopwatch.StartNew();
+        var user = _base.UserVectorsWithHistories([u], [history])[0];
+        var candidates = _base.Index.Rank(user, Options.Candidates, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null });
+        candidateTime = clock.Elapsed;
+        clock.Restart();
+        var ids = candidates.Select(c => c.ItemIndex).ToArray();
+        var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), ids);
+        var order = Enumerable.Range(0, ids.Length).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).Take(k).ToArray();
+        rerankTime = clock.Elapsed;
+        return order.Select(j => new DynamicRecommendation(_base.ItemIds.ToExternal(ids[j]), ids[j], scores[j], candidates[j].Score)).ToArray();
+    }
+
+    /// <summary>The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen items excluded).</summary>
+    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k = 10)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        int u = UserIndex(userId);
+        var history = _histories[u];
+        var user = _base.UserVectorsWithHistories([u], [history])[0];
+        return _base.Index.Rank(user, k, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null })
+            .Select(c => new DynamicRecommendation(_base.ItemIds.ToExternal(c.ItemIndex), c.ItemIndex, c.Score, c.Score)).ToArray();
+    }
+
+    /// <summary>Dynamic scores ⟨x_u, S_i⟩ of the given items for a known user under a context (one snapshot throughout).</summary>
+    public float[] Score(string userId, RequestContext? context, IReadOnlyList<string> itemIds)
+    {
+        ArgumentNullException.ThrowIfNull(itemIds);
+        int u = UserIndex(userId);
+        var ids = itemIds.Select(i => _base.ItemIds.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}'.")).ToArray();
+        var history = _histories[u];
+        return Rerank(_snapshot, _base.UserVectorsWithHistories([u], [history])[0], history, WithLastTime(context, u), ids);
+    }
+
+    /// <summary>
+    /// The dynamic score of <paramref name="itemId"/> for a known user under <paramref name="context"/>, split into the
+    /// static score, the refinement, and the context's leave-one-out effect, with the attention over history and context.
+    /// </summary>
+    public DynamicExplanation Explain(string userId, string itemId, RequestContext? context)
+    {
+        int u = UserIndex(userId);
+        int item = _base.ItemIds.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
+        var s = _snapshot;
+        var history = _histories[u];
+        var user = _base.UserVectorsWithHistories([u], [history])[0];
+        context = WithLastTime(context, u);
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var cand = Gather([[item]]);
+        var ctx = s.Context?.Encode([context ?? RequestContext.None]);
+        var userRow = Users([user]);
+        var features = CandidateFeatures(s, [[item]], [TimeOf(context)]);
+        var (dynamic, weights) = s.Items.Forward(cand, _items, [history], ctx, features);
+        float score = DynamicItemEncoder.Score(userRow, dynamic).item<float>();
+        float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null, features).Vectors).item<float>();
+        float staticScore = System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));
+        var w = weights is null ? [] : weights.cpu().data<float>().ToArray();
+        int t = weights is null ? 0 : (int)weights.shape[2], shown = Math.Min(history.Length, s.Items.MaxHistory);
+        var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
+            .Select(j => new Explanations.Attribution(_base.ItemIds.ToExternal(history[j]), w[j])).OrderByDescending(a => a.Value).ToList();
+        double contextAttention = weights is not null && ctx is not null ? w[t - 1] : 0;
+        return new DynamicExplanation(itemId, staticScore, score, score - without, contextAttention, historyAttention);
+    }
+
+    internal float[] Score(Snapshot snapshot, int user, RequestContext? context, int[] items) =>
+        Rerank(snapshot, _base.UserVectorsWithHistories([user], [_histories[user]])[0], _histories[user], WithLastTime(context, user), items);
+
+    private RequestContext? WithLastTime(RequestContext? context, int user) =>
+        context is { Time: not null, LastInteraction: null } && _lastTime[user] > 0 ? context with { LastInteraction = DateTimeOffset.FromUnixTimeSeconds(_lastTime[user]) } : context;
+
+    private float[] Rerank(Snapshot s, float[] user, int[] history, RequestContext? context, int[] items)
+    {
+        if (items.Length == 0) return [];
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var ctx = s.Context?.Encode([context ?? RequestContext.None]);
+        var (dynamic, _) = s.Items.Forward(Gather([items]), _items, [history], ctx, CandidateFeatures(s, [items], [TimeOf(context)]));
+        return DynamicItemEncoder.Score(Users([user]), dynamic).cpu().data<float>().ToArray();
+    }
+}
