@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# BERT-mini inference and train step, side by side in one run: PyTorch 1.13 (Debian), HierRec's managed engine and
-# HierRec on TorchSharp, in alternating rounds so the machine's drift hits all three alike. Each measurement is its
-# own process, so the peak memory is that engine's alone.
+# BERT-mini inference and train step, side by side in one run: PyTorch 1.13 (Debian) and HierRec on TorchSharp, in
+# alternating rounds so the machine's drift hits both alike. Each measurement is its own process, so the peak memory is
+# that engine's alone. (HierRec's managed engine was measured the same way until its removal; to run it again, check
+# out commit 1ab766c in a worktree and run its own copy of this script.)
 #   bash benchmarks/compare_bert.sh [rounds=2] [runs=10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,5 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 for r in $(seq 1 "$rounds"); do
   echo "== round $r"
   /usr/bin/python3 benchmarks/compare_bert_torch.py --runs "$runs"
-  DOTNET_GCConserveMemory=7 dotnet "$bin" bert "$runs"
   dotnet "$bin" bert-torch "$runs"
 done

@@ -5,8 +5,8 @@ namespace HierRec.Benchmarks;
 
 /// <summary>
 /// Runs the suites: <c>dotnet run -c Release --project benchmarks/HierRec.Benchmarks -- --filter '*Gemm*'</c>.
-/// <c>-- bert [runs]</c> times the BERT-mini inference and training step on the managed engine, <c>-- bert-torch [runs]</c>
-/// the same on TorchSharp (the peer is benchmarks/compare_bert_torch.py; benchmarks/compare_bert.sh runs all three).
+/// <c>-- bert-torch [runs]</c> times the BERT-mini inference and training step on TorchSharp (the peer is
+/// benchmarks/compare_bert_torch.py; benchmarks/compare_bert.sh runs both).
 /// <c>-- hierarchical [data] [seeds]</c> fits the hierarchical model on MovieLens-100K per seed (times, NDCG@10, Recommend latency).
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
@@ -17,11 +17,6 @@ public static class Program
         if (args.Length > 0 && args[0] == "recall")
         {
             RecallMeasurement.Run(Console.Out);
-            return 0;
-        }
-        if (args.Length > 0 && args[0] == "bert")
-        {
-            HierRec.Benchmarks.Text.BertWorkload.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
             return 0;
         }
         if (args.Length > 0 && args[0] == "bert-torch")

@@ -138,7 +138,7 @@ void RunOne(string dataset)
 // same model's warm test users under the usual protocol are shown beside them.
 void ColdStart(Dataset data, RecommenderOptions options)
 {
-    var rng = new HierRec.Tensors.Rng(2020);
+    var rng = new HierRec.Rng(2020);
     var byUser = data.Interactions.GroupBy(x => x.User).ToDictionary(g => g.Key, g => g.OrderBy(x => x.Timestamp).ToList());
     var eligible = byUser.Where(kv => kv.Value.Count >= 10).Select(kv => kv.Key).Order().ToArray();
     rng.Shuffle(eligible.AsSpan());

@@ -23,9 +23,7 @@ using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Explanations;
 using HierRec.Ranking;
-using HierRec.Tensors;
 using HierRec.Text;
-using HierRec.Text.Legacy;
 using HierRec.Training;
 using Spectre.Console;
 

@@ -17,7 +17,6 @@ using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Items;
 using HierRec.Text;
-using HierRec.Text.Legacy;
 using HierRec.Training;
 using Spectre.Console;
 
@@ -194,7 +193,7 @@ void Prequential()
     // Latency on one core: 1,000 requests of random (user, time) pairs.
     using (var process = Process.GetCurrentProcess())
         if (OperatingSystem.IsLinux() || OperatingSystem.IsWindows()) process.ProcessorAffinity = 1;
-    var rng = new HierRec.Tensors.Rng(3);
+    var rng = new HierRec.Rng(3);
     var users = stream.Select(x => x.User).Distinct().ToArray();
     var first = new List<double>();
     var second = new List<double>();

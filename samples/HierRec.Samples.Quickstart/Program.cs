@@ -14,7 +14,6 @@ using HierRec.Baselines;
 using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Text;
-using HierRec.Text.Legacy;
 using HierRec.Training;
 using Spectre.Console;
 

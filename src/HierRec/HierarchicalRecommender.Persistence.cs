@@ -1,12 +1,12 @@
 using HierRec.Concepts;
 using HierRec.Data;
 using HierRec.Ranking;
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 using HierRec.Text;
 using HierRec.Training;
 using HierRec.Users;
 using TorchSharp;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec;
 

@@ -33,7 +33,7 @@ public class DynamicRerankBenchmarks
     public void Setup()
     {
         torch.set_num_threads(1);
-        var rng = new HierRec.Tensors.Rng(1);
+        var rng = new HierRec.Rng(1);
         using var generator = new Generator(1);
         _encoder = new DynamicItemEncoder(D, 50, generator);
         using (torch.no_grad()) _encoder.Gate.bias!.zero_(); // an open gate, as after training

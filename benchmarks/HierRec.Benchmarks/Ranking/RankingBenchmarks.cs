@@ -2,8 +2,7 @@ using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using HierRec.Ranking;
-using HierRec.Tensors;
-using HierRec.Tensors.Kernels;
+using HierRec.Ranking.Kernels;
 
 namespace HierRec.Benchmarks.Ranking;
 
@@ -226,40 +225,4 @@ public class BatchScoringBenchmarks
     {
         public GflopsBatchConfig() => AddColumn(new MetricColumn("GFLOPS", "GFLOP/s", "2·Q·N·D / mean time (scoring flops only)", _ => 2.0 * Q * N * D));
     }
-}
-
-/// <summary>Softmax of a score vector alone: naive (double) against HierRec's kernel and TensorPrimitives.SoftMax.</summary>
-[InProcess]
-[WarmupCount(2)]
-[IterationCount(10)]
-[IterationTime(250)]
-[MemoryDiagnoser]
-public class SoftmaxBenchmarks
-{
-    private float[] _x = [], _y = [];
-
-    [Params(1_000, 100_000, 1_000_000)]
-    public int N { get; set; }
-
-    [GlobalSetup]
-    public void Setup()
-    {
-        _x = Catalogue.Make(N, 1, 5);
-        _y = new float[N];
-    }
-
-    [Benchmark(Baseline = true, Description = "naive (double, max-subtracted)")]
-    public void Naive()
-    {
-        double max = double.NegativeInfinity, z = 0;
-        for (int i = 0; i < N; i++) max = Math.Max(max, _x[i]);
-        for (int i = 0; i < N; i++) z += Math.Exp(_x[i] - max);
-        for (int i = 0; i < N; i++) _y[i] = (float)(Math.Exp(_x[i] - max) / z);
-    }
-
-    [Benchmark(Description = "HierRec Softmax.Row")]
-    public void HierRec() => global::HierRec.Tensors.Kernels.Softmax.Row(_x, _y);
-
-    [Benchmark(Description = "TensorPrimitives.SoftMax")]
-    public void Primitives() => TensorPrimitives.SoftMax(_x, _y);
 }

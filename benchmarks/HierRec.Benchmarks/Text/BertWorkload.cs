@@ -1,20 +1,16 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
-using HierRec.Tensors.Kernels;
-using HierRec.Tensors.Optimizers;
 using HierRec.Text;
-using HierRec.Text.Legacy;
-using BertForMaskedLM = HierRec.Text.Legacy.BertForMaskedLM;
 
 namespace HierRec.Benchmarks.Text;
 
 /// <summary>
 /// The BERT speed workload, the same work as <c>benchmarks/compare_bert_torch.py</c>: BERT-mini (L=4, H=256, A=4,
 /// I=1,024, vocab 30,522), a batch of 32 × 64 tokens with rows padded after 48..64 tokens; inference is the encoder
-/// forward in a no-grad scope; a train step is the masked-LM forward (dropout 0.1, logits at the ~15% masked
-/// positions, tied decoder), cross-entropy, backward, clipping to norm 1 and AdamW over all parameters.
+/// forward without gradients; a train step is the masked-LM forward (dropout 0.1, logits at the ~15% masked
+/// positions, tied decoder), cross-entropy, backward, clipping to norm 1 and AdamW over all parameters. The model runs
+/// in <see cref="TorchBertWorkload"/>; the managed engine's run of this workload was retired with the engine (its
+/// figures, measured at commit 1ab766c, stay in benchmarks/README.md).
 /// </summary>
-public sealed class BertWorkload
+public static class BertWorkload
 {
     public const int Batch = 32, Length = 64;
 
@@ -45,54 +41,6 @@ public sealed class BertWorkload
         public BertBatch Input { get; }
         public BertBatch Masked { get; }
         public int[] Labels { get; }
-    }
-
-    public BertWorkload()
-    {
-        var config = new BertConfig { VocabSize = 30522, HiddenSize = 256, NumHiddenLayers = 4, NumAttentionHeads = 4, IntermediateSize = 1024 };
-        Model = new BertForMaskedLM(config, new Rng(0));
-        var inputs = new Inputs();
-        Input = inputs.Input;
-        Masked = inputs.Masked;
-        Labels = inputs.Labels;
-        Optimizer = AdamW.Create(Model.NamedParameters(), 1e-4f, 0.01f);
-    }
-
-    public BertForMaskedLM Model { get; }
-    public BertBatch Input { get; }
-    public BertBatch Masked { get; }
-    public int[] Labels { get; }
-    public AdamW Optimizer { get; }
-
-    public float Infer()
-    {
-        Model.Eval();
-        using var _ = GradMode.NoGrad();
-        return Model.Bert.Forward(Input).LastHiddenState.Data[0];
-    }
-
-    public float TrainStep()
-    {
-        Model.Train();
-        Optimizer.ZeroGrad();
-        var loss = Model.Loss(Masked, Labels);
-        loss.Backward();
-        HierRec.Tensors.Optimizers.Optimizer.ClipGradNorm(Model.TrainableParameters(), 1f);
-        Optimizer.Step();
-        return loss.ToScalar();
-    }
-
-    /// <summary>The <c>-- bert</c> mode: medians of <paramref name="runs"/> runs after 3 warm-ups, and the peak working set.</summary>
-    public static void Run(TextWriter output, int runs = 10)
-    {
-        var w = new BertWorkload();
-        double ti = Median(w.Infer, runs);
-        double tt = Median(w.TrainStep, runs);
-        using var p = System.Diagnostics.Process.GetCurrentProcess();
-        output.WriteLine($"HierRec, {Environment.ProcessorCount} threads, GEMM {Gemm.Provider.Name}, BERT-mini L=4 H=256 A=4 I=1024, batch {Batch}x{Length} ({w.Input.AttentionMask.Sum()} real tokens, {w.Labels.Count(l => l != -100)} masked)");
-        output.WriteLine($"inference : median {ti * 1e3:F1} ms/batch, {Batch * Length / ti:N0} tokens/s");
-        output.WriteLine($"train step: median {tt * 1e3:F1} ms/step,  {Batch * Length / tt:N0} tokens/s");
-        output.WriteLine($"peak working set: {p.PeakWorkingSet64 / (1024 * 1024)} MB, managed heap now {GC.GetTotalMemory(false) / (1024 * 1024)} MB, allocated per train step see BenchmarkDotNet");
     }
 
     /// <summary>Median wall time in seconds of <paramref name="runs"/> calls after 3 warm-ups.</summary>

@@ -28,7 +28,7 @@ public class TokenizerBenchmarks
         string models = Path.GetFullPath(Path.Combine("..", "shared", "models"));
         if (!Directory.Exists(models)) models = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "..", "shared", "models"));
         _tokenizer = BertTokenizer.Create(Path.Combine(models, Vocabulary, "vocab.txt"), new BertTokenizerOptions { LowerCase = Vocabulary.Contains("uncased") });
-        var rng = new HierRec.Tensors.Rng(1);
+        var rng = new HierRec.Rng(1);
         string[] en = ["the", "detective", "found", "a", "clue", "in", "haunted", "manor", "while", "astronauts", "orbit", "planet", "unbelievably", "remarkable", "soundtrack", "café", "naïve", "state-of-the-art", "film's", "1995"];
         string[] zh = ["我", "喜欢", "悬疑", "电影", "讨厌", "爱情", "科幻", "导演", "演员", "音乐"];
         _texts = Enumerable.Range(0, 2000).Select(i => Vocabulary.Contains("chinese")

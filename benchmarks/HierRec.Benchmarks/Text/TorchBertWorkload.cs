@@ -1,4 +1,3 @@
-using HierRec.Tensors;
 using HierRec.Text;
 using HierRec.Training;
 using TorchSharp;

@@ -1,6 +1,5 @@
 using HierRec.Data;
 using HierRec.Evaluation;
-using HierRec.Tensors;
 using HierRec.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,4 +1,4 @@
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 using HierRec.Text;
 using HierRec.Training;
 using TorchSharp;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HierRec.Evaluation;
 using HierRec.Ranking;
-using HierRec.Tensors;
 using HierRec.Text;
 using HierRec.Training;
 using TorchSharp;

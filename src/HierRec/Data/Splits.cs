@@ -1,4 +1,3 @@
-using HierRec.Tensors;
 
 namespace HierRec.Data;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HierRec.Data;
 using HierRec.Ranking;
-using HierRec.Tensors;
 using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;

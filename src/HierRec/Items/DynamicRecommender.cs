@@ -1,5 +1,4 @@
 using HierRec.Data;
-using HierRec.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;

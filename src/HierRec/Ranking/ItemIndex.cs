@@ -3,10 +3,8 @@ using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using HierRec.Tensors;
-using Tensor = HierRec.Tensors.Tensor;
-using HierRec.Tensors.Kernels;
-using HierRec.Tensors.Serialization;
+using HierRec.Ranking.Kernels;
+using HierRec.Serialization;
 
 namespace HierRec.Ranking;
 
@@ -95,14 +93,6 @@ public sealed unsafe class ItemIndex : IDisposable
         var index = new ItemIndex(count, dimension, precision, similarity);
         for (int i = 0; i < count; i++) index.WriteRow(i, vectors.Slice(i * dimension, dimension));
         return index;
-    }
-
-    /// <summary>Builds an index from a (count, dimension) tensor.</summary>
-    public static ItemIndex Create(Tensor vectors, VectorPrecision precision = VectorPrecision.Float32, Similarity similarity = Similarity.DotProduct)
-    {
-        ArgumentNullException.ThrowIfNull(vectors);
-        if (vectors.Rank != 2) throw new ArgumentException($"Item vectors must be a (count, dimension) tensor; got {Tensor.ShapeString(vectors.Shape)}.", nameof(vectors));
-        return Create(vectors.Data, vectors.Dim(0), vectors.Dim(1), precision, similarity);
     }
 
     /// <summary>The stored float32 vector of an item.</summary>
@@ -642,7 +632,7 @@ public sealed unsafe class ItemIndex : IDisposable
                     for (int r = 0; r < rows; r++)
                     {
                         var z = System.Runtime.Intrinsics.Vector256.FusedMultiplyAdd(System.Runtime.Intrinsics.Vector256.Load(sc + (long)r * ld + v * 8), vInvT, -m);
-                        acc += HierRec.Tensors.Kernels.Exponential.Exp(z);
+                        acc += HierRec.Ranking.Kernels.Exponential.Exp(z);
                     }
                     acc.Store(bsum + v * 8);
                 }

@@ -120,7 +120,7 @@ internal struct LogSumExp
         float blockMax = System.Numerics.Tensors.TensorPrimitives.Max(scores) * invT;
         if (float.IsNegativeInfinity(blockMax) || float.IsNaN(blockMax)) return;
         float m = Math.Max(Max, blockMax);
-        double sum = HierRec.Tensors.Kernels.Exponential.SumExp(scores, invT, -m);
+        double sum = HierRec.Ranking.Kernels.Exponential.SumExp(scores, invT, -m);
         Sum = Sum * Math.Exp(Max - m) + sum;
         Max = m;
     }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 
 namespace HierRec.Text;
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Text;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Text;
 

@@ -74,7 +74,7 @@ public sealed class BertTokenizer
 
     /// <summary>Writes the vocabulary as vocab.txt (one token per line), atomically.</summary>
     public void SaveVocabulary(string path) =>
-        HierRec.Tensors.Serialization.AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(string.Join("\n", _tokens) + "\n")));
+        HierRec.Serialization.AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(string.Join("\n", _tokens) + "\n")));
 
     /// <summary>Reads a vocab.txt from a stream; <paramref name="sourceName"/> appears in error messages.</summary>
     public static BertTokenizer Create(Stream vocab, BertTokenizerOptions? options = null, string sourceName = "vocab")

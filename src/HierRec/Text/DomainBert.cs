@@ -1,4 +1,3 @@
-using HierRec.Tensors;
 using static TorchSharp.torch;
 
 namespace HierRec.Text;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using HierRec.Tensors.Serialization;
-using EngineTensor = HierRec.Tensors.Tensor;
+using HierRec.Serialization;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Text;
 

@@ -1,4 +1,3 @@
-using HierRec.Tensors;
 using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;

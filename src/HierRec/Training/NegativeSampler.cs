@@ -1,5 +1,4 @@
 using HierRec.Data;
-using HierRec.Tensors;
 
 namespace HierRec.Training;
 

@@ -1,7 +1,7 @@
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Training;
 

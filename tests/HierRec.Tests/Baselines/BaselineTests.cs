@@ -55,7 +55,7 @@ public class BaselineTests
     /// </summary>
     private static DataSplit PlantedClusters(ulong dataSeed, ulong splitSeed)
     {
-        var rng = new HierRec.Tensors.Rng(dataSeed);
+        var rng = new HierRec.Rng(dataSeed);
         var pairs = new List<(int, int)>();
         for (int u = 0; u < 200; u++)
         {

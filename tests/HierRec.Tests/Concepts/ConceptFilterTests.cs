@@ -1,6 +1,5 @@
 using HierRec.Concepts;
 using HierRec.Ranking;
-using HierRec.Tensors;
 
 namespace HierRec.Tests.Concepts;
 
@@ -39,7 +38,7 @@ public sealed class ConceptFilterTests
     [Fact]
     public void InTheRanker_FilteredItemsNeverAppear_AndProbabilitiesStayOverTheWholeCatalogue()
     {
-        using var index = ItemIndex.Create(Tensor.FromArray(Items, 4, 2));
+        using var index = ItemIndex.Create(Items, 4, 2);
         float[] query = [0.5f, 1f];
         var all = index.Rank(query, 4);
         var filtered = index.Rank(query, 4, new RankOptions { Filter = Filter([1, 0], null, 0.5f, float.PositiveInfinity) });

@@ -1,5 +1,4 @@
 using HierRec.Concepts;
-using HierRec.Tensors;
 
 namespace HierRec.Tests.Concepts;
 

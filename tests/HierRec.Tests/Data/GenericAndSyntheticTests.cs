@@ -82,7 +82,7 @@ public sealed class GenericAndSyntheticTests : IDisposable
 
         // Social: friends share favourites more often than random pairs.
         double friendsSame = a.SocialEdges.Average(e => fav[e.A] == fav[e.B] ? 1.0 : 0.0);
-        var rng = new HierRec.Tensors.Rng(1);
+        var rng = new HierRec.Rng(1);
         double randomSame = Enumerable.Range(0, 5000).Average(_ => fav[rng.NextInt(600)] == fav[rng.NextInt(600)] ? 1.0 : 0.0);
         Assert.True(friendsSame > randomSame + 0.15, $"friends {friendsSame:F2} vs random {randomSame:F2}");
     }

@@ -6,7 +6,7 @@ public class SplitTests
 {
     private static Dataset Random(int users, int items, int n, ulong seed)
     {
-        var rng = new HierRec.Tensors.Rng(seed);
+        var rng = new HierRec.Rng(seed);
         var um = new IdMap();
         var im = new IdMap();
         for (int u = 0; u < users; u++) um.GetOrAdd("u" + u);

@@ -45,7 +45,7 @@ public class EvaluatorTests
     [Fact]
     public void ResultIsIndependentOfBatchSizeAndThreads()
     {
-        var rng = new HierRec.Tensors.Rng(3);
+        var rng = new HierRec.Rng(3);
         var pairs = Enumerable.Range(0, 400).Select(_ => (rng.NextInt(50), rng.NextInt(30))).Distinct().ToArray();
         var data = Make(50, 30, pairs);
         var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, 7);

@@ -1,9 +1,6 @@
 using HierRec.Data;
 using HierRec.Items;
-using HierRec.Tensors;
-using HierRec.Tensors.Autograd;
 using HierRec.Text;
-using HierRec.Text.Legacy;
 using HierRec.Training;
 
 namespace HierRec.Tests.Items;

@@ -20,7 +20,7 @@ internal static class GradCheck
         Tensor[] analytic;
         using (var l = loss())
             analytic = torch.autograd.grad([l], wrt.Select(w => w.Tensor).ToArray(), allow_unused: true).ToArray();
-        var rng = new HierRec.Tensors.Rng(seed);
+        var rng = new HierRec.Rng(seed);
         int checkedEntries = 0;
         for (int k = 0; k < wrt.Count; k++)
         {

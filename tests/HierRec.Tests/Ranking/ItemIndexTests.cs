@@ -1,5 +1,4 @@
 using HierRec.Ranking;
-using HierRec.Tensors;
 
 namespace HierRec.Tests.Ranking;
 

@@ -8,7 +8,7 @@ public unsafe class ScoringKernelTests
     private static float[] Normal(int n, int seed)
     {
         var a = new float[n];
-        new HierRec.Tensors.Rng((ulong)seed).FillNormal(a, 0, 1);
+        new HierRec.Rng((ulong)seed).FillNormal(a, 0, 1);
         return a;
     }
 

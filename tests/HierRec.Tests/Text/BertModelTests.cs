@@ -1,10 +1,9 @@
-using HierRec.Tensors;
-using HierRec.Tensors.Serialization;
+using HierRec.Serialization;
 using HierRec.Text;
 using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Tests.Text;
 
@@ -179,8 +178,8 @@ public sealed class BertModelTests : IDisposable
         model.Save(folder);
         var st = SafeTensors.Load(Path.Combine(folder, "model.safetensors"));
         var edited = st.Tensors.Where(kv => kv.Key != "encoder.layer.1.attention.self.key.bias").ToDictionary();
-        edited["encoder.layer.0.extra.weight"] = EngineTensor.Zeros(2);
-        edited["encoder.layer.0.output.dense.bias"] = EngineTensor.Zeros(5);
+        edited["encoder.layer.0.extra.weight"] = new EngineTensor(2);
+        edited["encoder.layer.0.output.dense.bias"] = new EngineTensor(5);
         SafeTensors.Save(Path.Combine(folder, "model.safetensors"), edited);
         var ex = Assert.Throws<InvalidDataException>(() => BertModel.Load(folder));
         Assert.Contains("encoder.layer.1.attention.self.key.bias", ex.Message);

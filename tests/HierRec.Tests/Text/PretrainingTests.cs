@@ -1,9 +1,7 @@
-using HierRec.Tensors;
 using HierRec.Text;
 using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;
-using LegacyCorpus = HierRec.Tests.Text.Legacy.LegacyPretrainingTests;
 
 namespace HierRec.Tests.Text;
 
@@ -12,8 +10,8 @@ public sealed class PretrainingTests
 {
     internal static BertForMaskedLM PretrainTiny(out MlmReport report, int epochs = 8)
     {
-        var train = LegacyCorpus.Corpus(800, 1).Select(c => c.Text).ToList();
-        var heldOut = LegacyCorpus.Corpus(120, 2).Select(c => c.Text).ToList();
+        var train = GenreCorpus.Corpus(800, 1).Select(c => c.Text).ToList();
+        var heldOut = GenreCorpus.Corpus(120, 2).Select(c => c.Text).ToList();
         var tokenizer = BertTokenizer.Create(WordPieceTrainer.Train(train, 120));
         var config = new BertConfig
         {
@@ -39,7 +37,7 @@ public sealed class PretrainingTests
     [Fact]
     public void MlmTrainingSteps_LeaveNoLiveTensorsBehind()
     {
-        var texts = LegacyCorpus.Corpus(64, 4).Select(c => c.Text).ToList();
+        var texts = GenreCorpus.Corpus(64, 4).Select(c => c.Text).ToList();
         var tokenizer = BertTokenizer.Create(WordPieceTrainer.Train(texts, 100));
         var config = new BertConfig
         {
@@ -91,8 +89,8 @@ public sealed class PretrainingTests
         var named = bert.named_parameters().Concat(head.named_parameters().Select(p => ("head." + p.name, p.parameter)));
         using var optimizer = Optimizers.AdamW(named, 1e-2);
         var tokenizer = bert.Tokenizer!;
-        var data = LegacyCorpus.Corpus(256, 9);
-        var test = LegacyCorpus.Corpus(128, 10);
+        var data = GenreCorpus.Corpus(256, 9);
+        var test = GenreCorpus.Corpus(128, 10);
         bert.train();
         var rng = new Rng(1);
         var order = Enumerable.Range(0, data.Count).ToArray();

@@ -1,6 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using EngineTensor = HierRec.Tensors.Tensor;
+using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Tests.Text;
 
