@@ -3,19 +3,6 @@ using HierRec.Scoring;
 
 namespace HierRec;
 
-/// <summary>How the hierarchical model fuses its layers.</summary>
-public enum FusionKind
-{
-    /// <summary><see cref="AttentionFusion"/> (default): the weights are the per-layer contributions.</summary>
-    Attention,
-
-    /// <summary><see cref="GatedFusion"/>.</summary>
-    Gated,
-
-    /// <summary><see cref="ConcatMlpFusion"/>.</summary>
-    ConcatMlp,
-}
-
 /// <summary>The architecture of a <see cref="HierarchicalModel"/>.</summary>
 public sealed record HierarchicalOptions
 {

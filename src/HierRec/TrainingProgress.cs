@@ -1,18 +1,5 @@
 namespace HierRec;
 
-/// <summary>What a progress report is about.</summary>
-public enum ProgressKind
-{
-    /// <summary>A phase began (pre-training BERT, encoding item texts, solving, …): <see cref="TrainingProgress.Message"/> says which.</summary>
-    Phase,
-
-    /// <summary>An optimizer step finished: the loss is that step's.</summary>
-    Step,
-
-    /// <summary>An epoch finished: the loss is the epoch's mean, with the validation metric when there is validation.</summary>
-    Epoch,
-}
-
 /// <summary>Progress of a run (BERT pre-training, fine-tuning, a closed-form solve), reported once per step and once per epoch.</summary>
 /// <param name="Kind">Phase start, step or epoch end.</param>
 /// <param name="Phase">Which run reports: "pre-training BERT", "training", "solving", …</param>

@@ -21,28 +21,38 @@ public sealed class Ease : IScoringModel
     private readonly float[] _b; // (items, items) row-major
 
     /// <summary>Fits EASE on <paramref name="train"/> with regularisation <paramref name="lambda"/>.</summary>
-    public Ease(Dataset train, double lambda = 250)
+    /// <param name="train">The training interactions.</param>
+    /// <param name="lambda">λ, the L2 regularisation.</param>
+    /// <param name="progress">
+    /// The solve's phases as <see cref="ProgressKind.Phase"/> reports (phase "solving EASE"): the Gram matrix, the
+    /// Cholesky factorisation, the inverse; a closed-form solve has no steps or epochs.
+    /// </param>
+    public Ease(Dataset train, double lambda = 250, IProgress<TrainingProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lambda);
         _x = new InteractionMatrix(train);
-        int n = _x.Items;
         Lambda = lambda;
-        _b = Solve(_x, lambda);
+        _b = Solve(_x, lambda, progress);
     }
 
-    private static float[] Solve(InteractionMatrix x, double lambda)
+    private static float[] Solve(InteractionMatrix x, double lambda, IProgress<TrainingProgress>? progress)
     {
+        const string phase = "solving EASE";
         int n = x.Items;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        progress?.Report(TrainingProgress.PhaseStarted(phase, $"Gram matrix XᵀX of {x.Users} users × {n} items"));
         var dense = new float[checked((long)x.Users * n)];
         for (int u = 0; u < x.Users; u++)
             foreach (int i in x.Row(u)) dense[(long)u * n + i] = 1f;
         var xt = torch.tensor(dense, [x.Users, n]);                          // (users, items)
         var g = xt.t().matmul(xt);                                            // (items, items) Gram matrix
         g.diagonal().add_(lambda);
-        var p = torch.cholesky_inverse(torch.linalg.cholesky(g));            // P = (XᵀX + λI)⁻¹
+        progress?.Report(TrainingProgress.PhaseStarted(phase, $"Cholesky factorisation of the {n} × {n} matrix"));
+        var l = torch.linalg.cholesky(g);
+        progress?.Report(TrainingProgress.PhaseStarted(phase, "inverse from the factor, B = I − P · diag(1 / diag(P))"));
+        var p = torch.cholesky_inverse(l);                                    // P = (XᵀX + λI)⁻¹
         var b = p / p.diagonal().neg().unsqueeze(0);                          // B_ij = −P_ij / P_jj
         b.diagonal().zero_();
         return b.contiguous().data<float>().ToArray();

@@ -1,8 +1,5 @@
 namespace HierRec.Concepts;
 
-/// <summary>A description token and its attention weight in the concept vector.</summary>
-public readonly record struct TokenWeight(string Token, double Weight);
-
 /// <summary>What a description says, as vectors in the item space.</summary>
 /// <param name="Description">The user's words.</param>
 /// <param name="Clauses">The clauses with their polarity.</param>

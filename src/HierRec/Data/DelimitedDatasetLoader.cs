@@ -1,28 +1,5 @@
 namespace HierRec.Data;
 
-/// <summary>Where a delimited file is and how it is written.</summary>
-/// <param name="Path">The file.</param>
-/// <param name="Delimiter">Field separator (',' for CSV, '\t' for TSV).</param>
-/// <param name="Encoding">Encoding name ("utf-8", "latin1", "windows-1252", …).</param>
-/// <param name="HasHeader">Whether the first line names the columns.</param>
-/// <param name="Quoting">Whether double quotes delimit fields.</param>
-public sealed record DelimitedFile(string Path, char Delimiter = ',', string Encoding = "utf-8", bool HasHeader = true, bool Quoting = true);
-
-/// <summary>
-/// Columns of an interaction file. A column is named by its header or written "#n" for the 0-based index n.
-/// Value and Timestamp are optional (value 1 and timestamp 0 when absent).
-/// </summary>
-public sealed record InteractionColumns(string User, string Item, string? Value = null, string? Timestamp = null);
-
-/// <summary>Columns of an item file: the id, free-text columns and multi-valued tag columns (split on <paramref name="TagSeparator"/>).</summary>
-public sealed record ItemColumns(string Item, IReadOnlyList<string> Text, IReadOnlyList<string>? Tags = null, char TagSeparator = '|');
-
-/// <summary>Columns of a user file: the id, categorical and numeric feature columns.</summary>
-public sealed record UserColumns(string User, IReadOnlyList<string>? Categorical = null, IReadOnlyList<string>? Numeric = null);
-
-/// <summary>Columns of a user-user edge file; symmetric edges are added in both directions.</summary>
-public sealed record EdgeColumns(string A, string B, bool Symmetric = true);
-
 /// <summary>
 /// Loads a dataset from delimited files with a column mapping: interactions, and optionally item text, user features
 /// and a social graph. When an item (user) file is given, an interaction naming an item (user) it lacks is an error.

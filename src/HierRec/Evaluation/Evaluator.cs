@@ -6,43 +6,6 @@ using HierRec.Ranking;
 namespace HierRec.Evaluation;
 
 /// <summary>
-/// A model that scores users against every item. Higher is better; the evaluator excludes known items itself.
-/// </summary>
-/// <remarks>Implementations must allow concurrent calls with different destination buffers.</remarks>
-public interface IScoringModel
-{
-    /// <summary>Number of items scored per user.</summary>
-    int ItemCount { get; }
-
-    /// <summary>Writes scores (users.Length × ItemCount, row-major) for <paramref name="users"/>.</summary>
-    void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores);
-}
-
-/// <summary>Averaged metrics of one evaluation: "ndcg@10" → value, plus item coverage and the number of users.</summary>
-/// <param name="Metrics">Metric name (lower case, "@k") → mean over evaluated users (coverage: share of the catalogue).</param>
-/// <param name="Users">Users evaluated (those with at least one target item).</param>
-public sealed record EvaluationResult(IReadOnlyDictionary<string, double> Metrics, int Users)
-{
-    /// <summary>A metric by name, e.g. "ndcg@10".</summary>
-    public double this[string metric] => Metrics[metric];
-
-    /// <summary>A Markdown table row set: one row per metric.</summary>
-    public string ToMarkdown(string title = "metric")
-    {
-        var sb = new StringBuilder();
-        sb.AppendLine($"| {title} | value |").AppendLine("|---|---:|");
-        foreach (var (k, v) in Metrics) sb.AppendLine($"| {k} | {v:F4} |");
-        return sb.ToString();
-    }
-
-    /// <summary>JSON: {"users": n, "metrics": {...}}.</summary>
-    public string ToJson() => JsonSerializer.Serialize(new { users = Users, metrics = Metrics }, new JsonSerializerOptions { WriteIndented = true });
-
-    /// <inheritdoc />
-    public override string ToString() => string.Join("  ", Metrics.Select(kv => $"{kv.Key}={kv.Value:F4}"));
-}
-
-/// <summary>
 /// Full-ranking evaluation as RecBole does it: every item is a candidate except those the user interacted with in
 /// training (and, when evaluating on test, in validation); users without target items are skipped.
 /// </summary>
@@ -82,13 +45,17 @@ public sealed class Evaluator
         int maxK = Math.Min(Ks.Max(), itemCount);
         string[] names = ["recall", "ndcg", "hit", "mrr", "precision", "map"];
         var batches = Enumerable.Range(0, (users.Length + BatchSize - 1) / BatchSize).ToArray();
-        var partials = new List<(double[] Sums, HashSet<int> Covered)>();
+        // Sums per batch, added in batch order at the end: the result does not depend on which worker ran which batch,
+        // so an evaluation (and early stopping on it) is reproducible to the last bit.
+        var batchSums = new double[batches.Length][];
+        var partials = new List<HashSet<int>>();
         object gate = new();
         int threads = Threads > 0 ? Threads : Environment.ProcessorCount;
         Parallel.ForEach(batches, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => (Sums: new double[names.Length * Ks.Count], Covered: new HashSet<int>(), Scores: new float[BatchSize * itemCount]),
+            () => (Covered: new HashSet<int>(), Scores: new float[BatchSize * itemCount]),
             (b, _, local) =>
             {
+                var sums = batchSums[b] = new double[names.Length * Ks.Count];
                 var batch = users.AsSpan(b * BatchSize, Math.Min(BatchSize, users.Length - b * BatchSize));
                 var scores = local.Scores.AsSpan(0, batch.Length * itemCount);
                 model.ScoreUsers(batch, scores);
@@ -112,25 +79,25 @@ public sealed class Evaluator
                     for (int j = 0; j < Ks.Count; j++)
                     {
                         int k = Ks[j];
-                        local.Sums[0 * Ks.Count + j] += RankingMetrics.Recall(list, rel, k);
-                        local.Sums[1 * Ks.Count + j] += RankingMetrics.Ndcg(list, rel, k);
-                        local.Sums[2 * Ks.Count + j] += RankingMetrics.Hit(list, rel, k);
-                        local.Sums[3 * Ks.Count + j] += RankingMetrics.Mrr(list, rel, k);
-                        local.Sums[4 * Ks.Count + j] += RankingMetrics.Precision(list, rel, k);
-                        local.Sums[5 * Ks.Count + j] += RankingMetrics.Map(list, rel, k);
+                        sums[0 * Ks.Count + j] += RankingMetrics.Recall(list, rel, k);
+                        sums[1 * Ks.Count + j] += RankingMetrics.Ndcg(list, rel, k);
+                        sums[2 * Ks.Count + j] += RankingMetrics.Hit(list, rel, k);
+                        sums[3 * Ks.Count + j] += RankingMetrics.Mrr(list, rel, k);
+                        sums[4 * Ks.Count + j] += RankingMetrics.Precision(list, rel, k);
+                        sums[5 * Ks.Count + j] += RankingMetrics.Map(list, rel, k);
                     }
                     for (int i = 0; i < Math.Min(n, Ks.Max()); i++) local.Covered.Add(list[i]);
                 }
                 return local;
             },
-            local => { lock (gate) partials.Add((local.Sums, local.Covered)); });
+            local => { lock (gate) partials.Add(local.Covered); });
         var metrics = new Dictionary<string, double>();
         var total = new double[names.Length * Ks.Count];
-        foreach (var (sums, _) in partials) for (int i = 0; i < total.Length; i++) total[i] += sums[i];
+        foreach (var sums in batchSums) for (int i = 0; i < total.Length; i++) total[i] += sums[i];
         for (int m = 0; m < names.Length; m++)
             for (int j = 0; j < Ks.Count; j++) metrics[$"{names[m]}@{Ks[j]}"] = users.Length == 0 ? 0 : total[m * Ks.Count + j] / users.Length;
         var covered = new HashSet<int>();
-        foreach (var (_, c) in partials) covered.UnionWith(c);
+        foreach (var c in partials) covered.UnionWith(c);
         metrics[$"itemcoverage@{Ks.Max()}"] = itemCount == 0 ? 0 : covered.Count / (double)itemCount;
         return new EvaluationResult(metrics, users.Length);
     }

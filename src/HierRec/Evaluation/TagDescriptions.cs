@@ -2,11 +2,6 @@ using HierRec.Data;
 
 namespace HierRec.Evaluation;
 
-/// <summary>Which tags a user likes and dislikes, read from training interactions only.</summary>
-/// <param name="Liked">Up to two tags the user over-consumes most (by lift over the catalogue-wide share).</param>
-/// <param name="Disliked">A common tag the user clearly avoids, or null.</param>
-public sealed record TagTaste(IReadOnlyList<string> Liked, string? Disliked);
-
 /// <summary>
 /// The generator of interest descriptions for evaluation (issue 7), from the training split only: for each user, the
 /// liked tags are the two with the highest lift s_g / p_g (s_g: share of the user's training interactions carrying tag

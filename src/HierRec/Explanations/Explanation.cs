@@ -2,23 +2,6 @@ using HierRec.Concepts;
 
 namespace HierRec.Explanations;
 
-/// <summary>How much one input (a history item, a friend, a layer) moved a score; signed.</summary>
-/// <param name="Id">External id (item or user) or layer name.</param>
-/// <param name="Value">The attribution in score units (or a weight, for attention lists).</param>
-public readonly record struct Attribution(string Id, double Value);
-
-/// <summary>What a description contributed to one item's recommendation.</summary>
-/// <param name="Description">The user's words.</param>
-/// <param name="Clauses">Its clauses with polarity.</param>
-/// <param name="PositiveTokens">Tokens of the positive concept with their attention weights.</param>
-/// <param name="NegativeTokens">Tokens of the negative concept with their attention weights.</param>
-/// <param name="PositiveSimilarity">sim(C⁺, P_i), or null without positive clauses.</param>
-/// <param name="NegativeSimilarity">sim(C⁻, P_i), or null without negative clauses.</param>
-/// <param name="PassesFilter">Whether the concept filter keeps the item.</param>
-/// <param name="SteeringScore">The part of the score added by steering: β |x_u| ⟨Ĉ⁺, E_i⟩.</param>
-public sealed record ConceptExplanation(string Description, IReadOnlyList<ConceptClause> Clauses, IReadOnlyList<TokenWeight> PositiveTokens,
-    IReadOnlyList<TokenWeight> NegativeTokens, double? PositiveSimilarity, double? NegativeSimilarity, bool PassesFilter, double SteeringScore);
-
 /// <summary>Why an item was scored as it was for a user.</summary>
 /// <param name="UserId">The user (or "(new user)").</param>
 /// <param name="ItemId">The item.</param>

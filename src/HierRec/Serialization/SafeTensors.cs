@@ -7,12 +7,6 @@ using Tensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Serialization;
 
-/// <summary>The contents of a safetensors file: tensors in file order and the free-form string metadata.</summary>
-/// <param name="Tensors">Name → tensor (converted to float32).</param>
-/// <param name="Names">Tensor names in header order.</param>
-/// <param name="Metadata">The <c>__metadata__</c> map, empty if absent.</param>
-public sealed record SafeTensorsContent(IReadOnlyDictionary<string, Tensor> Tensors, IReadOnlyList<string> Names, IReadOnlyDictionary<string, string> Metadata);
-
 /// <summary>
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a UTF-8 JSON header mapping names
 /// to dtype, shape and data offsets, then raw little-endian data. Writes F32; reads F32, F16 and BF16, and also F64 and integer tensors (I64, I32, I16, I8, U8, BOOL, such as

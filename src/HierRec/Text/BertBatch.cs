@@ -27,7 +27,7 @@ public sealed class BertBatch
     }
 
     /// <summary>Stacks encodings, padding each to the longest with <paramref name="padId"/>.</summary>
-    public static BertBatch FromEncodings(IReadOnlyList<Encoding> encodings, int padId = 0)
+    public static BertBatch FromEncodings(IReadOnlyList<TokenizedText> encodings, int padId = 0)
     {
         ArgumentNullException.ThrowIfNull(encodings);
         int length = encodings.Count == 0 ? 0 : encodings.Max(e => e.Ids.Length);

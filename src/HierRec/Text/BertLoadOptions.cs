@@ -15,9 +15,3 @@ public sealed class BertLoadOptions
     /// <summary>Load vocab.txt (and tokenizer_config.json's do_lower_case) into <see cref="BertModel.Tokenizer"/> when present. Default true.</summary>
     public bool LoadTokenizer { get; init; } = true;
 }
-
-/// <summary>What a load did besides copying tensors.</summary>
-/// <param name="Source">The weights file(s).</param>
-/// <param name="IgnoredTensors">Checkpoint tensors that belong to task heads or are buffers (cls.*, position_ids, …).</param>
-/// <param name="MissingHeads">Head parameters the checkpoint lacked (only with <see cref="BertLoadOptions.AllowMissingHeads"/>).</param>
-public sealed record BertLoadReport(string Source, IReadOnlyList<string> IgnoredTensors, IReadOnlyList<string> MissingHeads);

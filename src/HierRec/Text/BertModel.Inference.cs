@@ -22,14 +22,14 @@ public sealed partial class BertModel
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         var tokenizer = Tokenizer ?? throw new InvalidOperationException("EncodeTexts needs a tokenizer: set BertModel.Tokenizer or load a folder with vocab.txt.");
         maxLength = Math.Min(maxLength, Config.MaxPositionEmbeddings);
-        var encodings = new Encoding[texts.Count];
+        var encodings = new TokenizedText[texts.Count];
         for (int i = 0; i < texts.Count; i++)
             encodings[i] = tokenizer.Encode(texts[i] ?? throw new ArgumentException($"texts[{i}] is null.", nameof(texts)), maxLength: maxLength);
         return EncodeBatched(encodings, pooling, batchSize, attention);
     }
 
     /// <summary>As <see cref="EncodeTexts"/>, from encodings (unpadded, or padded with mask 0).</summary>
-    public Tensor EncodeBatched(IReadOnlyList<Encoding> encodings, PoolingKind pooling = PoolingKind.Mean, int batchSize = 32,
+    public Tensor EncodeBatched(IReadOnlyList<TokenizedText> encodings, PoolingKind pooling = PoolingKind.Mean, int batchSize = 32,
         AttentionPooling? attention = null)
     {
         ArgumentNullException.ThrowIfNull(encodings);
@@ -47,7 +47,7 @@ public sealed partial class BertModel
             {
                 using var step = torch.NewDisposeScope();
                 int count = Math.Min(batchSize, n - start);
-                var chunk = new Encoding[count];
+                var chunk = new TokenizedText[count];
                 for (int j = 0; j < count; j++) chunk[j] = Trim(encodings[order[start + j]]);
                 var batch = BertBatch.FromEncodings(chunk, Config.PadTokenId);
                 var (ids, types, mask) = ToTensors(batch);
@@ -64,10 +64,10 @@ public sealed partial class BertModel
         }
     }
 
-    private static Encoding Trim(Encoding e)
+    private static TokenizedText Trim(TokenizedText e)
     {
         int len = e.AttentionMask.Length;
         while (len > 1 && e.AttentionMask[len - 1] == 0) len--;
-        return len == e.Ids.Length ? e : new Encoding(e.Ids[..len], e.TypeIds[..len], e.AttentionMask[..len]);
+        return len == e.Ids.Length ? e : new TokenizedText(e.Ids[..len], e.TypeIds[..len], e.AttentionMask[..len]);
     }
 }

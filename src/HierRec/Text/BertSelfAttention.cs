@@ -3,11 +3,6 @@ using static TorchSharp.torch;
 
 namespace HierRec.Text;
 
-/// <summary>The context vectors of an attention block and, when asked for, its attention weights.</summary>
-/// <param name="Context">(batch, length, H).</param>
-/// <param name="Probabilities">(batch, heads, length, length), or null.</param>
-public readonly record struct AttentionResult(Tensor Context, Tensor? Probabilities);
-
 /// <summary>Query, key and value projections and multi-head scaled dot-product attention (<c>attention.self.*</c>).</summary>
 /// <remarks>
 /// Without attention weights requested it runs libtorch's fused <c>scaled_dot_product_attention</c>; with them, the

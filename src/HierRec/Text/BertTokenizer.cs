@@ -3,31 +3,6 @@ using System.Text;
 
 namespace HierRec.Text;
 
-/// <summary>Options of <see cref="BertTokenizer"/>. Defaults are those of bert-base-uncased.</summary>
-public sealed class BertTokenizerOptions
-{
-    /// <summary>Lower-case the text (then strip accents, unless <see cref="StripAccents"/> is false). Default true.</summary>
-    public bool LowerCase { get; init; } = true;
-
-    /// <summary>Strip accents: null follows <see cref="LowerCase"/> (Hugging Face's convention). Default null.</summary>
-    public bool? StripAccents { get; init; }
-
-    /// <summary>Put spaces around CJK ideographs so each is its own token. Default true.</summary>
-    public bool TokenizeChineseChars { get; init; } = true;
-
-    /// <summary>Words longer than this many code points become [UNK]. Default 100.</summary>
-    public int MaxInputCharsPerWord { get; init; } = 100;
-
-    /// <summary>Special tokens, matched verbatim in the input before normalisation.</summary>
-    public IReadOnlyList<string> SpecialTokens { get; init; } = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
-}
-
-/// <summary>One encoded input: ids with [CLS]/[SEP], token type ids and the attention mask (1 for tokens, 0 for padding).</summary>
-/// <param name="Ids">Token ids.</param>
-/// <param name="TypeIds">0 for the first segment, 1 for the second.</param>
-/// <param name="AttentionMask">1 for real tokens, 0 for padding.</param>
-public sealed record Encoding(int[] Ids, int[] TypeIds, int[] AttentionMask);
-
 /// <summary>
 /// BERT's tokenizer: a basic tokenizer (remove control characters, map whitespace to spaces, isolate CJK ideographs,
 /// optional lower-casing and accent stripping, split on whitespace and punctuation) followed by greedy
@@ -194,7 +169,7 @@ public sealed class BertTokenizer
     /// Encodes one text, or a pair, as [CLS] a [SEP] (b [SEP]). With <paramref name="maxLength"/>, the longer segment is
     /// truncated first until the whole fits; with <paramref name="padToLength"/>, [PAD] fills up to that length.
     /// </summary>
-    public Encoding Encode(string text, string? pair = null, int? maxLength = null, int? padToLength = null)
+    public TokenizedText Encode(string text, string? pair = null, int? maxLength = null, int? padToLength = null)
     {
         var a = TokenizeToIds(text);
         var b = pair is null ? null : TokenizeToIds(pair);
@@ -228,11 +203,11 @@ public sealed class BertTokenizer
             types[i] = i >= firstLength && i < length ? 1 : 0;
             maskArray[i] = i < length ? 1 : 0;
         }
-        return new Encoding(idArray, types, maskArray);
+        return new TokenizedText(idArray, types, maskArray);
     }
 
     /// <summary>Encodes a batch, padded to the longest member (or truncated to <paramref name="maxLength"/>).</summary>
-    public Encoding[] EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null)
+    public TokenizedText[] EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         var raw = texts.Select(t => Encode(t, null, maxLength)).ToArray();
@@ -241,7 +216,7 @@ public sealed class BertTokenizer
     }
 
     /// <summary>Pads an encoding with [PAD] (type 0, mask 0) to <paramref name="length"/>; longer encodings are returned as they are.</summary>
-    public Encoding Pad(Encoding encoding, int length)
+    public TokenizedText Pad(TokenizedText encoding, int length)
     {
         ArgumentNullException.ThrowIfNull(encoding);
         int n = encoding.Ids.Length;
@@ -253,7 +228,7 @@ public sealed class BertTokenizer
         encoding.TypeIds.CopyTo(types, 0);
         encoding.AttentionMask.CopyTo(mask, 0);
         ids.AsSpan(n).Fill(PadId);
-        return new Encoding(ids, types, mask);
+        return new TokenizedText(ids, types, mask);
     }
 
     private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecial(string text)

@@ -48,7 +48,7 @@ public static class MlmPretrainer
     }
 
     /// <summary>The masked-LM loss and held-out perplexity for the shared loop.</summary>
-    private sealed class MlmTask(BertForMaskedLM model, Encoding[] train, Encoding[] heldOut, BertTokenizer tokenizer, HashSet<int> specials, MlmOptions options) : ITrainingTask
+    private sealed class MlmTask(BertForMaskedLM model, TokenizedText[] train, TokenizedText[] heldOut, BertTokenizer tokenizer, HashSet<int> specials, MlmOptions options) : ITrainingTask
     {
         public nn.Module Model => model;
 
@@ -78,7 +78,7 @@ public static class MlmPretrainer
     /// Held-out perplexity exp(mean cross-entropy over masked tokens), with masking drawn from a fixed seed so repeated
     /// calls on the same model give the same value. Returns NaN when there is nothing to mask.
     /// </summary>
-    public static double Perplexity(BertForMaskedLM model, IReadOnlyList<Encoding> texts, BertTokenizer tokenizer, IReadOnlySet<int> specials, MlmOptions options)
+    public static double Perplexity(BertForMaskedLM model, IReadOnlyList<TokenizedText> texts, BertTokenizer tokenizer, IReadOnlySet<int> specials, MlmOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(texts);
@@ -113,7 +113,7 @@ public static class MlmPretrainer
     }
 
     /// <summary>Shuffled batches of texts of similar length: shuffle, sort windows of 50 batches by length, shuffle the batches.</summary>
-    internal static List<int[]> LengthBuckets(IReadOnlyList<Encoding> encodings, int batchSize, Rng rng)
+    internal static List<int[]> LengthBuckets(IReadOnlyList<TokenizedText> encodings, int batchSize, Rng rng)
     {
         var order = Enumerable.Range(0, encodings.Count).ToArray();
         rng.Shuffle(order.AsSpan());

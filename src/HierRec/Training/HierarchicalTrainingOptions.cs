@@ -3,32 +3,6 @@ using HierRec.Users;
 
 namespace HierRec.Training;
 
-/// <summary>The training objective.</summary>
-public enum TrainingLoss
-{
-    /// <summary>Softmax over the whole catalogue, every held-out item of a user a target (exact P(i|u)). Default.</summary>
-    FullSoftmax,
-
-    /// <summary>Softmax over the batch's targets (in-batch negatives) plus sampled negatives, with logQ correction.</summary>
-    SampledSoftmax,
-
-    /// <summary>Bayesian personalised ranking: −log σ(s⁺ − s⁻), one sampled negative per target.</summary>
-    Bpr,
-
-    /// <summary>Binary cross-entropy on σ(s): targets 1, one sampled negative per target 0.</summary>
-    BinaryCrossEntropy,
-}
-
-/// <summary>How negatives are drawn for the sampled losses.</summary>
-public enum NegativeSampling
-{
-    /// <summary>Uniformly over the catalogue.</summary>
-    Uniform,
-
-    /// <summary>Proportionally to training popularity^0.75.</summary>
-    Popularity,
-}
-
 /// <summary>Options of <see cref="HierarchicalTrainer"/>.</summary>
 public sealed record HierarchicalTrainingOptions
 {
@@ -89,18 +63,3 @@ public sealed record HierarchicalTrainingOptions
         ClipNorm = ClipNorm, Patience = Patience, Seed = Seed, CheckpointFolder = CheckpointFolder,
     };
 }
-
-/// <summary>What training did.</summary>
-/// <param name="BestEpoch">Epoch of the best validation NDCG@10 (its weights are in the model).</param>
-/// <param name="BestValidationNdcg">That NDCG@10.</param>
-/// <param name="EpochLosses">Mean training loss per epoch run.</param>
-/// <param name="ValidationNdcg">Validation NDCG@10 per epoch run.</param>
-/// <param name="Elapsed">Wall time.</param>
-/// <param name="ResumedFromEpoch">The epoch a resumed run started after, or 0.</param>
-public sealed record HierarchicalTrainingReport(int BestEpoch, double BestValidationNdcg, IReadOnlyList<double> EpochLosses, IReadOnlyList<double> ValidationNdcg, TimeSpan Elapsed, int ResumedFromEpoch);
-
-/// <summary>Training and validation data of the hierarchical model.</summary>
-/// <param name="Train">Training interactions (also what the user context is built from).</param>
-/// <param name="Validation">Validation interactions (early stopping), or null to train all epochs.</param>
-/// <param name="Context">Profiles, histories and neighbourhoods built from <paramref name="Train"/>.</param>
-public sealed record HierarchicalTrainingData(Dataset Train, Dataset? Validation, UserContext Context);

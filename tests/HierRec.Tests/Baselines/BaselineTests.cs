@@ -40,7 +40,10 @@ public class BaselineTests
     {
         var d = Make(4, 3, [(0, 0), (0, 1), (1, 0), (1, 1), (2, 1), (2, 2), (3, 0)]);
         double lambda = 2;
-        var ease = new Ease(d, lambda);
+        var phases = new List<TrainingProgress>();
+        var ease = new Ease(d, lambda, FineTunerExtensions.Synchronous(phases.Add));
+        Assert.Equal(3, phases.Count); // Gram matrix, Cholesky, inverse: each reported once, as a phase
+        Assert.All(phases, p => Assert.Equal((ProgressKind.Phase, "solving EASE"), (p.Kind, p.Phase)));
         // G = XᵀX + λI, P = G⁻¹, B_ij = −P_ij / P_jj (i ≠ j); user 3 has item 0, so its scores are row 0 of B.
         var g = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(new double[,] { { 3 + lambda, 2, 0 }, { 2, 3 + lambda, 1 }, { 0, 1, 1 + lambda } });
         var p = g.Inverse();
