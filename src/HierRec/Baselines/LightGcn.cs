@@ -13,13 +13,13 @@ namespace HierRec.Baselines;
 /// Trained with the BPR loss plus RecBole's L2 term on the batch's layer-0 embeddings, on HierRec's training loop.
 /// </summary>
 /// <remarks>
-/// Propagation is libtorch's sparse (COO) × dense product; autograd carries the gradient back to layer 0 through the
-/// same operator. Thread-safe for scoring after fitting.
+/// Propagation is a row-parallel CSR product wrapped as a libtorch autograd function (<see cref="NormalizedGraph"/>):
+/// the gradient flows back to layer 0 through the same operator, Â being symmetric. Thread-safe for scoring after fitting.
 /// </remarks>
 public sealed class LightGcn : nn.Module, IScoringModel
 {
     private readonly int _users, _items, _layers;
-    private readonly Tensor _graph;  // Â, (n, n) sparse
+    private readonly NormalizedGraph _graph;  // Â
     private Tensor? _final;          // (n, D), the propagated embeddings scoring reads
 
     private LightGcn(InteractionMatrix x, int d, int layers, Generator generator) : base(nameof(LightGcn))
@@ -34,7 +34,7 @@ public sealed class LightGcn : nn.Module, IScoringModel
             e0[TensorIndex.Slice(_users, null)].normal_(0, Math.Sqrt(2.0 / (_items + d)), generator);
         }
         register_parameter("embedding", e0);
-        _graph = NormalizedGraph(x).DetachFromDisposeScope();
+        _graph = NormalizedGraph.Build(x);
     }
 
     /// <inheritdoc />
@@ -91,7 +91,7 @@ public sealed class LightGcn : nn.Module, IScoringModel
         var sum = e;
         for (int l = 0; l < _layers; l++)
         {
-            e = _graph.mm(e);
+            e = _graph.Propagate(e);
             sum = sum + e;
         }
         return (sum / (_layers + 1)).MoveToOuterDisposeScope();
@@ -113,36 +113,11 @@ public sealed class LightGcn : nn.Module, IScoringModel
         BprTraining.Score(final[TensorIndex.Slice(0, _users)], final[TensorIndex.Slice(_users, null)], users, scores);
     }
 
-    /// <summary>Â = D^{−½} A D^{−½} of the bipartite graph over users then items, as a sparse COO tensor.</summary>
-    private static Tensor NormalizedGraph(InteractionMatrix x)
-    {
-        int nu = x.Users, n = nu + x.Items;
-        var deg = new double[n];
-        for (int u = 0; u < nu; u++)
-            foreach (int i in x.Row(u)) { deg[u]++; deg[nu + i]++; }
-        long nnz = 2L * x.NonZeros;
-        var rows = new long[nnz];
-        var cols = new long[nnz];
-        var values = new float[nnz];
-        long k = 0;
-        for (int u = 0; u < nu; u++)
-            foreach (int i in x.Row(u))
-            {
-                float w = (float)(1 / Math.Sqrt(deg[u] * deg[nu + i]));
-                rows[k] = u; cols[k] = nu + i; values[k++] = w;
-                rows[k] = nu + i; cols[k] = u; values[k++] = w;
-            }
-        using var scope = torch.NewDisposeScope();
-        var indices = torch.stack([torch.tensor(rows), torch.tensor(cols)]);
-        return torch.sparse_coo_tensor(indices, torch.tensor(values), [n, n]).MoveToOuterDisposeScope(); // each (user, item) edge once: already coalesced
-    }
-
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _graph.Dispose();
             _final?.Dispose();
         }
         base.Dispose(disposing);
