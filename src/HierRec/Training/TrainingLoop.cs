@@ -15,6 +15,12 @@ namespace HierRec.Training;
 /// progress, cancellation, validation with early stopping and the best weights restored, atomic checkpoints and exact
 /// resume. Every step runs under a dispose scope, so the live tensor count does not grow with the steps.
 /// </summary>
+/// <remarks>
+/// Reproducibility: batches come from HierRec's own generator (seeded by <see cref="LoopOptions.Seed"/>); dropout masks
+/// come from libtorch's global generator, which the loop seeds at the start of every epoch from the seed and the epoch
+/// (TorchSharp's dropout takes no generator). Two runs with the same seed agree exactly when nothing else draws from
+/// that global generator while they train (another training in parallel would).
+/// </remarks>
 public static class TrainingLoop
 {
     private const string StateFormat = "hierrec-training-state";
