@@ -50,6 +50,8 @@ public sealed partial class HierarchicalRecommender
     /// The folder is not a HierRec recommender, was written before the TorchSharp port (format version 1), or its files
     /// disagree (named).
     /// </exception>
+    /// <param name="folder">The folder.</param>
+    /// <param name="device">Where the model goes (CPU when null); see <see cref="RecommenderOptions.Device"/>.</param>
     public static HierarchicalRecommender Load(string folder, TorchSharp.torch.Device? device = null)
     {
         var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
@@ -86,7 +88,7 @@ public sealed partial class HierarchicalRecommender
         foreach (var id in manifest.ItemIds) items.GetOrAdd(id);
         var context = UserContext.Create(manifest.Profiles, manifest.Histories, manifest.Neighbours, manifest.Hops);
         string bertFolder = Path.Combine(folder, "bert");
-        var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }) : null;
+        var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device) : null;
         model.RefreshBehaviourTable(context);
         var recommender = new HierarchicalRecommender(model, context, users, items, bert, null);
         string indexPath = Path.Combine(folder, "items.hrix");

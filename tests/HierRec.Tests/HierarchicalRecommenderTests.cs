@@ -181,4 +181,26 @@ public sealed class HierarchicalRecommenderTests : IDisposable
             Assert.InRange(rec.Score, 0f, 1f);
         }
     }
+
+    [Fact]
+    public void TheDeviceOption_PlacesEveryTensorOfTheModel()
+    {
+        // CUDA is not served here; the CPU path checks that the option is followed everywhere a tensor lives.
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 80, Items = 90 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 5);
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 8, UseText = false },
+            Training = new HierarchicalTrainingOptions { Epochs = 1, BatchSize = 32 },
+            Device = torch.CPU,
+        });
+        Assert.Equal(DeviceType.CPU, r.Model.Device.type);
+        Assert.All(r.Model.parameters(), p => Assert.Equal(DeviceType.CPU, p.device.type));
+        Assert.Equal(DeviceType.CPU, r.ItemVectors.device.type);
+        if (r.Model.BehaviourTable is { } table) Assert.Equal(DeviceType.CPU, table.device.type);
+        string folder = Path.Combine(_dir, "device");
+        r.Save(folder);
+        var loaded = HierarchicalRecommender.Load(folder, torch.CPU);
+        Assert.All(loaded.Model.parameters(), p => Assert.Equal(DeviceType.CPU, p.device.type));
+    }
 }

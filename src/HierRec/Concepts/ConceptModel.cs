@@ -213,7 +213,7 @@ public sealed class ConceptModel
         string path = Path.Combine(folder, "concept.json");
         if (items.dim() != 2 || items.shape[1] != manifest.Dimension)
             throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {TorchInterop.ShapeString(items.shape)}.");
-        var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true });
+        var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device);
         bert.ApplyFineTuning(BertFineTuning.Frozen);
         using var generator = new Generator(0);
         var encoder = new ConceptEncoder(bert, manifest.Dimension, generator, manifest.MaxLength, new DescriptionParser(manifest.Cues));
@@ -230,6 +230,11 @@ public sealed class ConceptModel
                 if (t.dim() != 2 || t.shape[0] != items.shape[0] || t.shape[1] != manifest.Dimension)
                     throw new InvalidDataException($"{weights}: item_concepts is {TorchInterop.ShapeString(t.shape)}; the items are {TorchInterop.ShapeString(items.shape)}.");
                 itemConcepts = Rows(t);
+            }
+            if (items.device.type != DeviceType.CPU)
+            {
+                encoder.to(items.device);
+                interest.to(items.device);
             }
             encoder.eval();
             interest.eval();

@@ -46,7 +46,7 @@ public static class ConceptTrainer
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "pre-training the description BERT"));
             var corpus = data.ItemTexts.Concat(data.Descriptions.Where(x => x is not null).SelectMany(x => x!)).Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
-            bert = DomainBert.Pretrain(corpus, options.DomainBert, out var r, progress, cancellationToken);
+            bert = DomainBert.Pretrain(corpus, options.DomainBert, out var r, progress, cancellationToken, items.device);
             bertReport = r;
         }
         bert.ApplyFineTuning(BertFineTuning.Frozen);
@@ -56,6 +56,11 @@ public static class ConceptTrainer
         {
             encoder = new ConceptEncoder(bert, d, generator, options.DomainBert.MaxLength, parser);
             interest = new InterestEncoder(d, options.MaxHistory, generator);
+        }
+        if (items.device.type != DeviceType.CPU)
+        {
+            encoder.to(items.device); // every tensor of the concept side lives where the item vectors do
+            interest.to(items.device);
         }
         var model = new ConceptModel(encoder, interest, constant);
         using var index = ItemIndex.Create(model.ItemRows, n, d);

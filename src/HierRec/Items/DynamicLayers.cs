@@ -19,11 +19,13 @@ internal sealed class DynamicLayers : nn.Module
     public ContextEncoder? Context { get; }
 
     /// <summary>Fresh layers of the given shape, initialised from <paramref name="seed"/>.</summary>
-    public static DynamicLayers Create(int dimension, DynamicOptions options, ContextSchema schema, ulong seed)
+    public static DynamicLayers Create(int dimension, DynamicOptions options, ContextSchema schema, ulong seed, Device device)
     {
         using var generator = new Generator(seed);
         var items = new DynamicItemEncoder(dimension, options.MaxHistory, generator, itemFeatures: options.UseItemDynamics ? DynamicRecommender.ItemFeatureCount : 0);
         var context = options.UseContext ? new ContextEncoder(dimension, schema, generator) : null;
-        return new DynamicLayers(items, context);
+        var layers = new DynamicLayers(items, context);
+        if (device.type != DeviceType.CPU) layers.to(device); // where the base's item vectors are
+        return layers;
     }
 }

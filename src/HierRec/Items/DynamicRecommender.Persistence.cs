@@ -43,13 +43,15 @@ public sealed partial class DynamicRecommender
     /// The folder is not a dynamic recommender, was written before the TorchSharp port (format version 1), or its files
     /// disagree (named).
     /// </exception>
-    public static DynamicRecommender Load(string folder)
+    /// <param name="folder">The folder.</param>
+    /// <param name="device">Where the models go (CPU when null); see <see cref="RecommenderOptions.Device"/>.</param>
+    public static DynamicRecommender Load(string folder, TorchSharp.torch.Device? device = null)
     {
         var manifest = ManifestJson.Read<Manifest>(folder, "dynamic.json", "DynamicRecommender", "hierrec-dynamic", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
         string manifestPath = Path.Combine(folder, "dynamic.json");
-        var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"));
+        var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"), device);
         int d = baseRecommender.Model.Options.Dimension;
-        var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0);
+        var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
         TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
         layers.eval();
         if (manifest.Histories.Length != baseRecommender.Context.Histories.Count || manifest.LastTimes.Length != manifest.Histories.Length)

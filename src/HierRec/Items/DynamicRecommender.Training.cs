@@ -123,7 +123,7 @@ public sealed partial class DynamicRecommender
 
     private Snapshot Clone(Snapshot s, long version)
     {
-        var layers = DynamicLayers.Create(_dimension, Options, s.Context?.Schema ?? Options.Context, 0);
+        var layers = DynamicLayers.Create(_dimension, Options, s.Context?.Schema ?? Options.Context, 0, _items.device);
         TorchCheckpoint.Load(layers, TorchCheckpoint.Snapshot(s.Layers), "the served snapshot");
         layers.eval();
         return new Snapshot(layers, version);

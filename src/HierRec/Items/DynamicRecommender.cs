@@ -95,7 +95,7 @@ public sealed partial class DynamicRecommender
         options ??= new DynamicOptions();
         options.Validate();
         int d = baseRecommender.Model.Options.Dimension;
-        var snapshot = new Snapshot(DynamicLayers.Create(d, options, options.Context, options.Seed), 0);
+        var snapshot = new Snapshot(DynamicLayers.Create(d, options, options.Context, options.Seed, baseRecommender.ItemVectors.device), 0);
         var recommender = new DynamicRecommender(baseRecommender, options, snapshot);
         foreach (var x in baseInteractions.Interactions) recommender._lastTime[x.User] = Math.Max(recommender._lastTime[x.User], x.Timestamp);
         recommender.AddItemTimes(baseInteractions.Interactions);
