@@ -191,4 +191,6 @@ sealed class FittedHierarchical(HierarchicalRecommender recommender, float learn
     public int ItemCount => _scoring.ItemCount;
 
     public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores) => _scoring.ScoreUsers(users, scores);
+
+    public int MaxParallelism => 1; // libtorch already uses every core within a call
 }

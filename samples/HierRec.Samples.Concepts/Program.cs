@@ -70,9 +70,17 @@ AnsiConsole.MarkupLine($"{descriptions.Count} users described for training, e.g.
 
 HierarchicalRecommender recommender = null!;
 ConceptReport conceptReport = null!;
-AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
     .Start(ctx =>
     {
+        // Rendered from the training thread (AutoRefresh off): no background thread allocates while libtorch runs.
+        var refresh = System.Diagnostics.Stopwatch.StartNew();
+        void Tick()
+        {
+            if (refresh.ElapsedMilliseconds < 250) return;
+            ctx.Refresh();
+            refresh.Restart();
+        }
         var fitTask = ctx.AddTask("Fitting the hierarchical model", maxValue: 1);
         recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
         {
@@ -81,14 +89,21 @@ AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new
             DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
         }, FineTunerExtensions.Synchronous(p =>
         {
+            Tick();
+            if (p.Kind == ProgressKind.Phase) { fitTask.Description = Markup.Escape($"Fitting the hierarchical model ({p.Message})"); return; }
             fitTask.MaxValue = Math.Max(1, p.TotalSteps);
             fitTask.Value = p.Step;
+            if (p.Kind == ProgressKind.Epoch) fitTask.Description = Markup.Escape($"Fitting the hierarchical model ({p.Phase}, epoch {p.Epoch}/{p.Epochs})");
         }));
         fitTask.Value = fitTask.MaxValue;
         var conceptTask = ctx.AddTask("Fitting the concepts", maxValue: 1);
         conceptReport = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions(), FineTunerExtensions.Synchronous(p =>
         {
-            if (p.Message is not null) conceptTask.Description = $"Fitting the concepts ({p.Message}{(p.ValidationMetric is double v ? $", validation NDCG@10 {v:F4}" : "")})";
+            Tick();
+            if (p.Kind == ProgressKind.Phase) conceptTask.Description = Markup.Escape($"Fitting the concepts ({p.Message})");
+            else if (p.Kind == ProgressKind.Epoch)
+                conceptTask.Description = Markup.Escape($"Fitting the concepts ({p.Phase}, epoch {p.Epoch}/{p.Epochs}{(p.ValidationMetric is double v ? $", validation {p.MetricName} {v:F4}" : "")})");
+            if (p.Kind == ProgressKind.Phase) return;
             conceptTask.MaxValue = Math.Max(1, p.TotalSteps);
             conceptTask.Value = p.Step;
         }));

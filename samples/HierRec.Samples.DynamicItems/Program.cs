@@ -63,20 +63,28 @@ AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: base {basePart.Interactions.Count
 HierarchicalRecommender baseModel = null!;
 DynamicRecommender dynamic = null!;
 var dynamicOptions = new DynamicOptions();
-AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
     .Start(ctx =>
     {
+        // Rendered from the training thread (AutoRefresh off): no background thread allocates while libtorch runs.
+        var refresh = System.Diagnostics.Stopwatch.StartNew();
+        void Tick()
+        {
+            if (refresh.ElapsedMilliseconds < 250) return;
+            ctx.Refresh();
+            refresh.Restart();
+        }
         var baseTask = ctx.AddTask("Fitting the hierarchical model", maxValue: 1);
         baseModel = HierarchicalRecommender.Fit(basePart, dynamicPart, new RecommenderOptions
         {
             Model = new HierarchicalOptions { Dimension = 64 },
             Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
             DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
-        }, FineTunerExtensions.Synchronous(p => { baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
+        }, FineTunerExtensions.Synchronous(p => { Tick(); baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
         baseTask.Value = baseTask.MaxValue;
         var dynamicTask = ctx.AddTask("Fitting the dynamic item layers", maxValue: 1);
         dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions,
-            FineTunerExtensions.Synchronous(p => { dynamicTask.MaxValue = Math.Max(1, p.TotalSteps); dynamicTask.Value = p.Step; }));
+            FineTunerExtensions.Synchronous(p => { Tick(); dynamicTask.MaxValue = Math.Max(1, p.TotalSteps); dynamicTask.Value = p.Step; }));
         dynamicTask.Value = dynamicTask.MaxValue;
     });
 

@@ -45,18 +45,35 @@ var options = new RecommenderOptions
 };
 
 HierarchicalRecommender recommender = null!;
-AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
     .Start(ctx =>
     {
+        // Rendered from the training thread (AutoRefresh off): no background thread allocates while libtorch runs.
+        var refresh = System.Diagnostics.Stopwatch.StartNew();
+        void Tick()
+        {
+            if (refresh.ElapsedMilliseconds < 250) return;
+            ctx.Refresh();
+            refresh.Restart();
+        }
         var bertTask = ctx.AddTask("Pre-training the item-text BERT", maxValue: 1);
         var fitTask = ctx.AddTask("Fitting the hierarchical model", maxValue: 1);
+        // One progress type for every phase: BERT pre-training reports its steps and held-out perplexity, the
+        // recommender its steps and validation NDCG@10, each step and each epoch once.
         var progress = FineTunerExtensions.Synchronous(p =>
         {
-            if (p.Step == 0 && p.Message is not null) return;
-            if (!bertTask.IsFinished) bertTask.Value = 1;
-            fitTask.MaxValue = Math.Max(1, p.TotalSteps);
-            fitTask.Value = p.Step;
-            if (p.ValidationMetric is double v) fitTask.Description = $"Fitting the hierarchical model (epoch {p.Epoch}, validation NDCG@10 {v:F4})";
+            Tick();
+            var task = p.Phase == "training" ? fitTask : bertTask;
+            if (task == fitTask && !bertTask.IsFinished) bertTask.Value = bertTask.MaxValue;
+            if (p.Kind == ProgressKind.Phase)
+            {
+                if (task == bertTask) bertTask.Description = Markup.Escape($"Pre-training the item-text BERT: {p.Message}");
+                return;
+            }
+            task.MaxValue = Math.Max(1, p.TotalSteps);
+            task.Value = p.Step;
+            if (p.Kind == ProgressKind.Epoch && p.ValidationMetric is double v)
+                task.Description = Markup.Escape($"{(task == fitTask ? "Fitting the hierarchical model" : "Pre-training the item-text BERT")} (epoch {p.Epoch}/{p.Epochs}, validation {p.MetricName} {v:F4})");
         });
         recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, options, progress);
         bertTask.Value = 1;

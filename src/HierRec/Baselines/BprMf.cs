@@ -27,6 +27,9 @@ public sealed class BprMf : nn.Module, IScoringModel
     /// <summary>Number of users.</summary>
     public int UserCount { get; }
 
+    /// <inheritdoc/>
+    public int MaxParallelism => 1;
+
     /// <inheritdoc />
     public int ItemCount { get; }
 

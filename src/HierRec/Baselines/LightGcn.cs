@@ -37,6 +37,9 @@ public sealed class LightGcn : nn.Module, IScoringModel
         _graph = NormalizedGraph.Build(x);
     }
 
+    /// <inheritdoc/>
+    public int MaxParallelism => 1;
+
     /// <inheritdoc />
     public int ItemCount => _items;
 

@@ -51,6 +51,7 @@ public sealed class Evaluator
         var partials = new List<HashSet<int>>();
         object gate = new();
         int threads = Threads > 0 ? Threads : Environment.ProcessorCount;
+        if (model.MaxParallelism > 0) threads = Math.Min(threads, model.MaxParallelism);
         Parallel.ForEach(batches, new ParallelOptions { MaxDegreeOfParallelism = threads },
             () => (Covered: new HashSet<int>(), Scores: new float[BatchSize * itemCount]),
             (b, _, local) =>

@@ -27,6 +27,9 @@ public sealed class HierarchicalScoringModel : IScoringModel, IDisposable
     }
 
     /// <inheritdoc/>
+    public int MaxParallelism => 1;
+
+    /// <inheritdoc/>
     public int ItemCount => (int)_items.shape[0];
 
     /// <inheritdoc/>
