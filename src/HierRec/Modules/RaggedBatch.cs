@@ -60,20 +60,37 @@ public sealed class RaggedBatch : IDisposable
         var ids = new long[b * t];
         var mask = new float[b * t];
         var side = extra is null ? null : new long[b * t];
+        var padded = PadRows(lists, t, 0);
         for (int r = 0; r < b; r++)
-        {
-            var row = lists[r];
             for (int j = 0; j < lengths[r]; j++)
             {
-                int id = row[j];
+                int id = padded[r * t + j];
                 if ((uint)id >= (uint)idLimit) throw new ArgumentOutOfRangeException(nameof(lists), id, $"Row {r}, entry {j}: {what} {id} is outside [0, {idLimit}).");
                 ids[r * t + j] = id;
                 mask[r * t + j] = 1f;
                 if (side is not null) side[r * t + j] = extra![r][j] + extraOffset;
             }
-        }
         return new RaggedBatch(torch.tensor(ids, [b, t], device: device), torch.tensor(mask, [b, t], device: device),
             side is null ? null : torch.tensor(side, [b, t], device: device), lengths);
+    }
+
+    /// <summary>
+    /// Rows laid out row-major at a common <paramref name="width"/>, each cut to the width and padded with
+    /// <paramref name="pad"/>: the one padding routine of HierRec's batches (token ids, token types and masks of
+    /// <c>BertBatch</c>, and the ids of <see cref="Pack"/>).
+    /// </summary>
+    public static T[] PadRows<T>(IReadOnlyList<T[]> rows, int width, T pad)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        var result = new T[checked(rows.Count * width)];
+        result.AsSpan().Fill(pad);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r] ?? throw new ArgumentException($"Row {r} is null.", nameof(rows));
+            row.AsSpan(0, Math.Min(row.Length, width)).CopyTo(result.AsSpan(r * width, width));
+        }
+        return result;
     }
 
     /// <summary>Disposes the tensors.</summary>

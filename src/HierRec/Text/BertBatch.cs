@@ -32,17 +32,9 @@ public sealed class BertBatch
         ArgumentNullException.ThrowIfNull(encodings);
         int length = encodings.Count == 0 ? 0 : encodings.Max(e => e.Ids.Length);
         int b = encodings.Count;
-        var ids = new int[b * length];
-        var types = new int[b * length];
-        var mask = new int[b * length];
-        ids.AsSpan().Fill(padId);
-        for (int r = 0; r < b; r++)
-        {
-            var e = encodings[r];
-            e.Ids.CopyTo(ids, r * length);
-            e.TypeIds.CopyTo(types, r * length);
-            e.AttentionMask.CopyTo(mask, r * length);
-        }
+        var ids = HierRec.Modules.RaggedBatch.PadRows(encodings.Select(e => e.Ids).ToArray(), length, padId);
+        var types = HierRec.Modules.RaggedBatch.PadRows(encodings.Select(e => e.TypeIds).ToArray(), length, 0);
+        var mask = HierRec.Modules.RaggedBatch.PadRows(encodings.Select(e => e.AttentionMask).ToArray(), length, 0);
         return new BertBatch(ids, types, mask, b, length);
     }
 
