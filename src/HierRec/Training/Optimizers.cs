@@ -19,7 +19,7 @@ public static class Optimizers
         foreach (var (name, p) in parameters)
         {
             if (!p.requires_grad) continue;
-            (p.dim() >= 2 && !name.EndsWith("bias", StringComparison.Ordinal) ? decay : plain).Add(p);
+            (Decays(name, p) ? decay : plain).Add(p);
         }
         var groups = new List<AdamW.ParamGroup>();
         if (decay.Count > 0) groups.Add(new AdamW.ParamGroup(decay, new AdamW.Options { LearningRate = learningRate, weight_decay = weightDecay }));
@@ -27,6 +27,9 @@ public static class Optimizers
         if (groups.Count == 0) throw new ArgumentException("No parameter requires a gradient; nothing would train.", nameof(parameters));
         return torch.optim.AdamW(groups, learningRate, weight_decay: weightDecay);
     }
+
+    /// <summary>Whether a parameter gets weight decay: matrices yes; biases, LayerNorm and learnt vectors no.</summary>
+    public static bool Decays(string name, Tensor parameter) => parameter.dim() >= 2 && !name.EndsWith("bias", StringComparison.Ordinal);
 
     /// <summary>Sets every group's learning rate.</summary>
     public static void SetLearningRate(this AdamW optimizer, double rate)

@@ -24,7 +24,7 @@ namespace HierRec.Training;
 public static class TrainingLoop
 {
     private const string StateFormat = "hierrec-training-state";
-    private const int StateVersion = 2;
+    private const int StateVersion = 3; // 3: the optimizer file starts with which AdamW wrote it
 
     /// <summary>Runs <paramref name="task"/> to the end, early stopping, cancellation or a non-finite loss.</summary>
     /// <exception cref="InvalidOperationException">The loss became non-finite (the best weights so far are restored first).</exception>
@@ -39,7 +39,7 @@ public static class TrainingLoop
         var model = task.Model;
         int stepsPerEpoch = Math.Max(1, task.StepsPerEpoch);
         long totalSteps = (long)stepsPerEpoch * o.Epochs;
-        using var optimizer = Optimizers.AdamW(model.named_parameters(), o.LearningRate, o.WeightDecay);
+        using var optimizer = new LoopOptimizer(model.named_parameters(), o.LearningRate, o.WeightDecay);
         var schedule = new LearningRateSchedule(o.LearningRate, (long)Math.Ceiling(totalSteps * o.WarmupFraction), totalSteps, o.Decay);
         var trainable = model.parameters().Where(p => p.requires_grad).ToList();
         bool validating = task.MetricName is not null;
@@ -77,7 +77,7 @@ public static class TrainingLoop
                     using (torch.NewDisposeScope())
                     {
                         optimizer.SetLearningRate(schedule.RateAt(step));
-                        optimizer.zero_grad();
+                        optimizer.ZeroGrad();
                         var loss = lossOf();
                         if (loss is null) continue; // nothing to learn from in this batch
                         value = loss.item<float>();
@@ -87,7 +87,7 @@ public static class TrainingLoop
                                 + " Lower the learning rate or check the data.");
                         loss.backward();
                         if (o.ClipNorm > 0) torch.nn.utils.clip_grad_norm_(trainable, o.ClipNorm);
-                        optimizer.step();
+                        optimizer.Step();
                     }
                     step++;
                     sum += value;
@@ -180,7 +180,7 @@ public static class TrainingLoop
     private static readonly JsonSerializerOptions StateJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     /// <summary>The resume point, written as one folder so that its files always belong together.</summary>
-    private static void SaveResume(nn.Module model, AdamW optimizer, string folder, LoopState state)
+    private static void SaveResume(nn.Module model, LoopOptimizer optimizer, string folder, LoopState state)
     {
         Directory.CreateDirectory(folder);
         AtomicFile.WriteDirectory(Path.Combine(folder, "resume"), dir =>
@@ -190,7 +190,7 @@ public static class TrainingLoop
             AtomicFile.Write(optimizerPath, s =>
             {
                 using var writer = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
-                optimizer.save_state_dict(writer);
+                optimizer.Save(writer);
             });
             string hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(optimizerPath)));
             var json = JsonSerializer.SerializeToUtf8Bytes(state with { OptimizerSha256 = hash }, StateJson);
@@ -198,7 +198,7 @@ public static class TrainingLoop
         });
     }
 
-    private static bool TryResume(nn.Module model, AdamW optimizer, string folder, LoopState expected, out LoopState state)
+    private static bool TryResume(nn.Module model, LoopOptimizer optimizer, string folder, LoopState expected, out LoopState state)
     {
         state = null!;
         string dir = Path.Combine(folder, "resume");
@@ -231,7 +231,7 @@ public static class TrainingLoop
         TorchCheckpoint.Load(model, Path.Combine(dir, "last.safetensors"));
         using (var stream = new MemoryStream(bytes))
         using (var reader = new BinaryReader(stream))
-            optimizer.load_state_dict(reader);
+            optimizer.Load(reader, optimizerPath);
         state = read;
         return true;
     }
