@@ -74,6 +74,7 @@ public static class TrainingLoop
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     double value;
+                    using (NoCollection.During())
                     using (torch.NewDisposeScope())
                     {
                         optimizer.SetLearningRate(schedule.RateAt(step));

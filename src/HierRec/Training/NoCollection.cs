@@ -1,0 +1,52 @@
+using System.Runtime;
+
+namespace HierRec.Training;
+
+/// <summary>
+/// A region without garbage collections around a training step. TorchSharp 0.107 frees an implicitly created
+/// <c>Scalar</c> (the alpha of <c>a + b</c>, the value of <c>x * 0.5</c> or <c>masked_fill</c>) in its finalizer and
+/// does not keep it alive across the native call that reads it; a collection at the wrong moment frees it mid-call and
+/// libtorch reads freed memory ("toFloat … Expected false to be true", "Unknown scalar type"). Without collections
+/// during the step there is no such moment. If a step allocates more than the budget, the runtime ends the region
+/// early and collects as usual.
+/// </summary>
+internal static class NoCollection
+{
+    /// <summary>Bytes a step may allocate before the region ends by itself.</summary>
+    private const long Budget = 64L * 1024 * 1024;
+
+    public static Region During() => new(Start());
+
+    private static bool Start()
+    {
+        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) return false; // nested, or another caller's region
+        try
+        {
+            return GC.TryStartNoGCRegion(Budget, disallowFullBlockingGC: true);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false; // the budget is more than this runtime's ephemeral space allows
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public readonly struct Region(bool started) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!started || GCSettings.LatencyMode != GCLatencyMode.NoGCRegion) return; // ended early by an allocation past the budget
+            try
+            {
+                GC.EndNoGCRegion();
+            }
+            catch (InvalidOperationException)
+            {
+                // a collection ended the region meanwhile
+            }
+        }
+    }
+}
