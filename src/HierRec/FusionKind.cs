@@ -1,5 +1,4 @@
 using HierRec.Fusion;
-using HierRec.Scoring;
 
 namespace HierRec;
 

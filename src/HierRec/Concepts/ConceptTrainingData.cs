@@ -1,8 +1,3 @@
-using System.Diagnostics;
-using HierRec.Evaluation;
-using HierRec.Ranking;
-using HierRec.Text;
-using HierRec.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using Tensor = TorchSharp.torch.Tensor;

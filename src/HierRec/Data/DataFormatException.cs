@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace HierRec.Data;
 
 /// <summary>A data file that does not parse: the message names the file, the 1-based line and, where known, the column.</summary>

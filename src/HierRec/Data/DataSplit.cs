@@ -1,4 +1,3 @@
-
 namespace HierRec.Data;
 
 /// <summary>Train, validation and test interactions over the same users and items.</summary>

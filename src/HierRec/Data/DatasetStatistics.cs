@@ -1,4 +1,3 @@
-
 namespace HierRec.Data;
 
 /// <summary>Descriptive statistics of a dataset's interactions.</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace HierRec.Data;
 
 /// <summary>How loaders treat malformed lines.</summary>

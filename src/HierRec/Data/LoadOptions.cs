@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace HierRec.Data;
 
 /// <summary>Options shared by the loaders.</summary>

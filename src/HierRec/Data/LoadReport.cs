@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace HierRec.Data;
 
 /// <summary>What a lenient load skipped.</summary>

@@ -1,4 +1,3 @@
-
 namespace HierRec.Data;
 
 /// <summary>Size and signal strengths of the synthetic dataset. Defaults make a dataset the quickstart trains in seconds.</summary>

@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using HierRec.Data;
-using HierRec.Ranking;
 
 namespace HierRec.Evaluation;
 

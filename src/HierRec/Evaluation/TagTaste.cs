@@ -1,5 +1,3 @@
-using HierRec.Data;
-
 namespace HierRec.Evaluation;
 
 /// <summary>Which tags a user likes and dislikes, read from training interactions only.</summary>

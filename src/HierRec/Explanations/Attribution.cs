@@ -1,5 +1,3 @@
-using HierRec.Concepts;
-
 namespace HierRec.Explanations;
 
 /// <summary>How much one input (a history item, a friend, a layer) moved a score; signed.</summary>

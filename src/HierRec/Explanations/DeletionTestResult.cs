@@ -1,4 +1,3 @@
-
 namespace HierRec.Explanations;
 
 /// <summary>The deletion test's averages over users.</summary>

@@ -1,4 +1,3 @@
-using HierRec.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,10 +1,7 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using HierRec.Ranking.Kernels;
-using HierRec.Serialization;
 
 namespace HierRec.Ranking;
 

@@ -1,8 +1,3 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json;
-
 using Tensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec.Serialization;

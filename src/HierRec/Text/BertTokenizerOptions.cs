@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace HierRec.Text;
 
 /// <summary>Options of <see cref="BertTokenizer"/>. Defaults are those of bert-base-uncased.</summary>

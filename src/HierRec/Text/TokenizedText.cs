@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text;
-
 namespace HierRec.Text;
 
 /// <summary>One encoded input: ids with [CLS]/[SEP], token type ids and the attention mask (1 for tokens, 0 for padding).</summary>

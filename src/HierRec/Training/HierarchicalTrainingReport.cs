@@ -1,6 +1,3 @@
-using HierRec.Data;
-using HierRec.Users;
-
 namespace HierRec.Training;
 
 /// <summary>What training did.</summary>

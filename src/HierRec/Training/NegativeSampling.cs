@@ -1,6 +1,3 @@
-using HierRec.Data;
-using HierRec.Users;
-
 namespace HierRec.Training;
 
 /// <summary>How negatives are drawn for the sampled losses.</summary>
