@@ -74,7 +74,7 @@ public static class TrainingLoop
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     double value;
-                    using (NoCollection.During())
+                    NoCollection.Ensure(); // see NoCollection: TorchSharp's scalars and the garbage collector
                     using (torch.NewDisposeScope())
                     {
                         optimizer.SetLearningRate(schedule.RateAt(step));
@@ -139,6 +139,7 @@ public static class TrainingLoop
             else if (!finished && start is not null) TorchCheckpoint.Load(model, start, "the starting weights");
             Dispose(best);
             Dispose(start);
+            NoCollection.End();
             model.zero_grad(set_to_none: true); // a fitted model carries no gradients (memory, and explanations start clean)
             model.eval();
         }
