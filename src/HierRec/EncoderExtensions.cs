@@ -50,7 +50,7 @@ public static class EncoderExtensions
             var chunk = encoder.Encode(inputs.Skip(s).Take(n).ToArray());
             if (chunk.dim() != 2 || chunk.shape[0] != n || chunk.shape[1] != d)
                 throw new InvalidOperationException($"{encoder.GetType().Name}.Encode returned {TorchInterop.ShapeString(chunk.shape)} for {n} inputs; expected ({n}, {d}).");
-            var values = chunk.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+            var values = TorchInterop.ToFloats(chunk);
             for (int r = 0; r < n; r++) sink(s + r, values.AsSpan(r * d, d));
         }
     }

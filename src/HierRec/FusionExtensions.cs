@@ -14,7 +14,7 @@ public static class FusionExtensions
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var result = fusion.Fuse(layers.Select(l => torch.tensor(l, [1, l.Length])).ToArray());
-        contributions = result.Contributions.cpu().data<float>().ToArray();
-        return result.Fused.cpu().data<float>().ToArray();
+        contributions = TorchInterop.ToFloats(result.Contributions);
+        return TorchInterop.ToFloats(result.Fused);
     }
 }

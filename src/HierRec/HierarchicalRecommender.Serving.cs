@@ -57,15 +57,7 @@ public sealed partial class HierarchicalRecommender
         return Rows(x);
     }
 
-    private static float[][] Rows(Tensor x)
-    {
-        using var cpu = x.to_type(ScalarType.Float32).cpu().contiguous();
-        int n = (int)cpu.shape[0], d = (int)cpu.shape[1];
-        var all = cpu.data<float>().ToArray();
-        var rows = new float[n][];
-        for (int r = 0; r < n; r++) rows[r] = all.AsSpan(r * d, d).ToArray();
-        return rows;
-    }
+    private static float[][] Rows(Tensor x) => TorchInterop.ToRows(x);
 
     /// <summary>⟨x_u, E_i⟩ for a known user whose history is replaced by <paramref name="history"/> (for deletion tests).</summary>
     internal float ScoreWithHistory(int user, int[] history, int item)

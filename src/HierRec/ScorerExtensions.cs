@@ -25,6 +25,6 @@ public static class ScorerExtensions
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var result = scorer.ScoreMatrix(torch.tensor(user.ToArray(), [1, user.Length]), torch.tensor(items.ToArray(), [items.Length / user.Length, user.Length]));
-        return result.cpu().data<float>().ToArray();
+        return TorchInterop.ToFloats(result);
     }
 }

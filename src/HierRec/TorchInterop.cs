@@ -24,6 +24,23 @@ internal static class TorchInterop
         return new EngineTensor(cpu.data<float>().ToArray(), shape);
     }
 
+    /// <summary>The values of <paramref name="t"/> as a row-major float array (copied to the CPU as float32).</summary>
+    public static float[] ToFloats(Tensor t)
+    {
+        using var cpu = t.detach().to_type(ScalarType.Float32).cpu().contiguous();
+        return cpu.data<float>().ToArray();
+    }
+
+    /// <summary>The rows of a (n, d) tensor as float arrays.</summary>
+    public static float[][] ToRows(Tensor t)
+    {
+        var all = ToFloats(t);
+        int n = (int)t.shape[0], d = n == 0 ? 0 : all.Length / n;
+        var rows = new float[n][];
+        for (int r = 0; r < n; r++) rows[r] = all.AsSpan(r * d, d).ToArray();
+        return rows;
+    }
+
     /// <summary>(rows, cols) int64 tensor of <paramref name="values"/>.</summary>
     public static Tensor Int64(int[] values, long rows, long cols, Device device)
     {

@@ -55,7 +55,7 @@ public sealed class Ease : IScoringModel
         var p = torch.cholesky_inverse(l);                                    // P = (XᵀX + λI)⁻¹
         var b = p / p.diagonal().neg().unsqueeze(0);                          // B_ij = −P_ij / P_jj
         b.diagonal().zero_();
-        return b.contiguous().data<float>().ToArray();
+        return TorchInterop.ToFloats(b);
     }
 
     /// <summary>The regularisation used.</summary>

@@ -150,8 +150,8 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
             using (v)
             using (w)
             {
-                vectors = v.cpu().data<float>().ToArray();
-                weights = w.cpu().data<float>().ToArray();
+                vectors = TorchInterop.ToFloats(v);
+                weights = TorchInterop.ToFloats(w);
                 t = (int)w.shape[1];
             }
             ids = tokenIds;

@@ -57,11 +57,7 @@ public sealed class ConceptModel
     /// <summary>P, row-major (ItemCount × Dimension), for the ranker.</summary>
     internal ReadOnlySpan<float> ItemRows => _items;
 
-    private static float[] Rows(Tensor t)
-    {
-        using var cpu = t.detach().to_type(ScalarType.Float32).cpu().contiguous();
-        return cpu.data<float>().ToArray();
-    }
+    private static float[] Rows(Tensor t) => TorchInterop.ToFloats(t);
 
     /// <summary>
     /// T: each item's own text read by the concept encoder (items, D), or null. When set, the filter compares concepts with

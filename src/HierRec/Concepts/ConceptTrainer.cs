@@ -106,7 +106,7 @@ public static class ConceptTrainer
                 {
                     var chunk = textItems.AsSpan(s, Math.Min(256, textItems.Length - s)).ToArray();
                     using var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
-                    var values = c.cpu().data<float>().ToArray();
+                    var values = TorchInterop.ToFloats(c);
                     for (int r = 0; r < chunk.Length; r++) values.AsSpan(r * d, d).CopyTo(itemConcepts.AsSpan(chunk[r] * d, d));
                 }
             model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0

@@ -76,7 +76,7 @@ public sealed partial class DynamicRecommender
         float score = DynamicItemEncoder.Score(userRow, dynamic).item<float>();
         float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null, features).Vectors).item<float>();
         float staticScore = System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));
-        var w = weights is null ? [] : weights.cpu().data<float>().ToArray();
+        var w = weights is null ? [] : TorchInterop.ToFloats(weights);
         int t = weights is null ? 0 : (int)weights.shape[2], shown = Math.Min(history.Length, s.Items.MaxHistory);
         var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
             .Select(j => new Explanations.Attribution(_base.ItemIds.ToExternal(history[j]), w[j])).OrderByDescending(a => a.Value).ToList();
@@ -97,6 +97,6 @@ public sealed partial class DynamicRecommender
         using var scope = torch.NewDisposeScope();
         var ctx = s.Context?.Encode([context ?? RequestContext.None]);
         var (dynamic, _) = s.Items.Forward(Gather([items]), _items, [history], ctx, CandidateFeatures(s, [items], [TimeOf(context)]));
-        return DynamicItemEncoder.Score(Users([user]), dynamic).cpu().data<float>().ToArray();
+        return TorchInterop.ToFloats(DynamicItemEncoder.Score(Users([user]), dynamic));
     }
 }

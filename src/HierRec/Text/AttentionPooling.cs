@@ -38,7 +38,7 @@ public sealed class AttentionPooling : nn.Module<Tensor, Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(hidden);
         ArgumentNullException.ThrowIfNull(mask);
         if (hidden.dim() != 3 || hidden.shape[2] != Hidden)
-            throw new ArgumentException($"AttentionPooling({Hidden}) needs (batch, length, {Hidden}); got {BertPooling.Shape(hidden)}.", nameof(hidden));
+            throw new ArgumentException($"AttentionPooling({Hidden}) needs (batch, length, {Hidden}); got {TorchInterop.ShapeString(hidden.shape)}.", nameof(hidden));
         using var scope = torch.NewDisposeScope();
         var scores = hidden.matmul(Query).div_(Math.Sqrt(Hidden));                      // (B, T)
         scores = scores.masked_fill(mask.detach().eq(0), float.NegativeInfinity);

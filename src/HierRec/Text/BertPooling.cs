@@ -20,7 +20,7 @@ public static class BertPooling
         Check(hidden);
         ArgumentNullException.ThrowIfNull(mask);
         if (mask.dim() != 2 || mask.shape[0] != hidden.shape[0] || mask.shape[1] != hidden.shape[1])
-            throw new ArgumentException($"mask {Shape(mask)} does not match hidden {Shape(hidden)}.", nameof(mask));
+            throw new ArgumentException($"mask {TorchInterop.ShapeString(mask.shape)} does not match hidden {TorchInterop.ShapeString(hidden.shape)}.", nameof(mask));
         using var scope = torch.NewDisposeScope();
         var m = mask.detach().to_type(hidden.dtype);                 // (B, T)
         var summed = (hidden * m.unsqueeze(-1)).sum(1);               // (B, H)
@@ -39,11 +39,9 @@ public static class BertPooling
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown pooling."),
     };
 
-    internal static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";
-
     private static void Check(Tensor hidden)
     {
         ArgumentNullException.ThrowIfNull(hidden);
-        if (hidden.dim() != 3) throw new ArgumentException($"Pooling needs (batch, length, hidden); got {Shape(hidden)}.", nameof(hidden));
+        if (hidden.dim() != 3) throw new ArgumentException($"Pooling needs (batch, length, hidden); got {TorchInterop.ShapeString(hidden.shape)}.", nameof(hidden));
     }
 }
