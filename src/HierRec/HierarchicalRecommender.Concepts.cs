@@ -32,7 +32,15 @@ public sealed partial class HierarchicalRecommender
             throw new ArgumentException($"{train.Name} has {train.UserCount} users and {train.ItemCount} items; the recommender was fitted on {_users.Count} and {_items.Count}.", nameof(train));
         var perUser = new IReadOnlyList<string>?[_users.Count];
         foreach (var (id, list) in descriptions)
+        {
             perUser[_users.TryGetDense(id, out int u) ? u : throw new KeyNotFoundException($"Description for unknown user '{id}'.")] = list;
+            for (int i = 0; i < (list?.Count ?? 0); i++)
+            {
+                if (list![i] is not { } text) throw new ArgumentException($"descriptions[\"{id}\"][{i}] is null.", nameof(descriptions));
+                if (text.Length > DescriptionParser.MaxDescriptionLength)
+                    throw new ArgumentException($"descriptions[\"{id}\"][{i}] is {text.Length:N0} characters long; the limit is {DescriptionParser.MaxDescriptionLength:N0} (DescriptionParser.MaxDescriptionLength).", nameof(descriptions));
+            }
+        }
         int[][]? validationItems = null;
         if (validation is not null)
         {

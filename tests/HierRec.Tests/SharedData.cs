@@ -59,3 +59,12 @@ public sealed class RealDataFactAttribute : FactAttribute
         if (SharedData.Folder is null) Skip = "skipped: data not present (../shared/data or $HIERREC_DATA)";
     }
 }
+
+/// <summary>A fact that is reported as skipped, with the reason, where ../shared/models is absent.</summary>
+public sealed class RealModelsFactAttribute : FactAttribute
+{
+    public RealModelsFactAttribute()
+    {
+        if (SharedModels.Folder is null || !Directory.Exists(SharedModels.Folder)) Skip = "skipped: tokenizer files not present (../shared/models)";
+    }
+}

@@ -110,7 +110,7 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
             for (int j = 0; j < ids.Length; j++)
             {
                 keyMask[r * t + j] = 1f;
-                bool special = ids[j] == tokenizer.ClsId || ids[j] == tokenizer.SepId || ids[j] == tokenizer.PadId;
+                bool special = ids[j] == tokenizer.ClassificationTokenId || ids[j] == tokenizer.SeparatorTokenId || ids[j] == tokenizer.PaddingTokenId;
                 if (!special) { poolMask[r * t + j] = 1f; any = true; }
             }
             if (!any) poolMask[r * t] = 1f; // nothing but specials: pool [CLS]

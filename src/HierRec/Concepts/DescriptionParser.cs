@@ -30,6 +30,13 @@ public sealed class DescriptionParser
         (_filler, _cjkFiller) = Compile(Cues.FillerWords);
     }
 
+    /// <summary>
+    /// The longest description accepted, in UTF-16 characters: 4,096, far beyond what the concept encoder reads (its
+    /// MaxLength tokens) and short enough that no request can make parsing and tokenising slow. Every description API
+    /// (Describe, Recommend with a description, FitConcepts) refuses longer input with an <see cref="ArgumentException"/>.
+    /// </summary>
+    public const int MaxDescriptionLength = 4096;
+
     /// <summary>The cue lists in use.</summary>
     public ConceptCues Cues { get; }
 
@@ -44,6 +51,8 @@ public sealed class DescriptionParser
     public IReadOnlyList<ConceptClause> Split(string description, bool handleNegation = true)
     {
         ArgumentNullException.ThrowIfNull(description);
+        if (description.Length > MaxDescriptionLength)
+            throw new ArgumentException($"The description is {description.Length:N0} characters long; the limit is {MaxDescriptionLength:N0} (DescriptionParser.MaxDescriptionLength).", nameof(description));
         var clauses = new List<ConceptClause>();
         bool negative = false;
         foreach (var raw in _splitter.Split(description))

@@ -45,7 +45,7 @@ public sealed class ItemTextEncoder : nn.Module
         var encodings = texts.Select(t => tokenizer.Encode(t ?? "", maxLength: maxLength)).ToArray();
         var order = Enumerable.Range(0, encodings.Length).OrderBy(i => encodings[i].Ids.Length).ToArray();
         _buckets = order.Chunk(bucketSize).Select(items =>
-            (items.Select(i => (long)i).ToArray(), BertBatch.FromEncodings(items.Select(i => encodings[i]).ToList(), tokenizer.PadId))).ToArray();
+            (items.Select(i => (long)i).ToArray(), BertBatch.FromEncodings(items.Select(i => encodings[i]).ToList(), tokenizer.PaddingTokenId))).ToArray();
         _cachedHidden = new Tensor?[_buckets.Length];
     }
 

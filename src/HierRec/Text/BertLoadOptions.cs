@@ -12,6 +12,6 @@ public sealed class BertLoadOptions
     /// <summary>Create the model without a pooler, ignoring pooler tensors in the checkpoint. Default false.</summary>
     public bool WithoutPooler { get; init; }
 
-    /// <summary>Load vocab.txt (and tokenizer_config.json's do_lower_case) into <see cref="BertModel.Tokenizer"/> when present. Default true.</summary>
+    /// <summary>Load the folder's tokenizer (<see cref="BertTokenizer.FromFolder"/>: tokenizer.json, or vocab.txt with tokenizer_config.json) into <see cref="BertModel.Tokenizer"/> when the folder carries one; a folder with neither file loads without a tokenizer. Default true.</summary>
     public bool LoadTokenizer { get; init; } = true;
 }

@@ -80,9 +80,6 @@ public sealed partial class BertModel
         return model;
     }
 
-    /// <summary>Reads vocab.txt and tokenizer_config.json's do_lower_case (default true) when the folder has them.</summary>
-    public static BertTokenizer? TryLoadTokenizer(string folder) => HuggingFaceFolder.TryLoadTokenizer(folder);
-
     /// <summary>
     /// Copies <paramref name="tensors"/> into <paramref name="module"/>'s parameters by name, after checking that every
     /// name and shape matches; nothing is copied when anything is wrong (missing, unexpected and mismatched names are

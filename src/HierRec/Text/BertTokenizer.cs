@@ -1,35 +1,80 @@
-using System.Globalization;
+using System.Buffers;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace HierRec.Text;
 
 /// <summary>
-/// BERT's tokenizer: a basic tokenizer (remove control characters, map whitespace to spaces, isolate CJK ideographs,
-/// optional lower-casing and accent stripping, split on whitespace and punctuation) followed by greedy
-/// longest-match-first WordPiece with the "##" continuation prefix. Reproduces the Hugging Face tokenizers id for id
-/// on the committed golden corpus.
+/// BERT's tokenizer, exact to Hugging Face: a basic tokenizer (remove control characters, map whitespace to spaces,
+/// isolate CJK ideographs, optional lower-casing and accent stripping, split on whitespace and punctuation) followed
+/// by greedy longest-match-first WordPiece. Reproduces the Hugging Face tokenizers id for id on the committed golden
+/// corpus, through this class's own BERT surface and through <see cref="Microsoft.ML.Tokenizers.Tokenizer"/>'s.
 /// </summary>
-/// <remarks>Immutable after creation and safe for concurrent use.</remarks>
-public sealed class BertTokenizer
+/// <remarks>
+/// <para>
+/// It is a <see cref="Microsoft.ML.Tokenizers.Tokenizer"/>, so any code that takes one (Semantic Kernel, ML.NET) can use
+/// it: <c>EncodeToIds</c>, <c>EncodeToTokens</c> (offsets into the <em>original</em> text, so
+/// <c>normalizedText</c> is always null), <c>CountTokens</c>, <c>GetIndexByTokenCount</c>, <c>Decode</c>. On top it has
+/// BERT's model inputs: pairs with token type ids, pair-aware truncation, padding, attention masks and batches
+/// (<see cref="Encode"/>, <see cref="EncodeBatch(IReadOnlyList{string}, int?)"/>).
+/// </para>
+/// <para>
+/// Span-based and linear in the input: special tokens are found in one pass, and a word is looked up in the
+/// vocabulary without allocating. It never throws on any string (lone surrogates and noncharacters included).
+/// Immutable after creation and safe for concurrent use.
+/// </para>
+/// </remarks>
+public sealed partial class BertTokenizer : Tokenizer
 {
     private readonly Dictionary<string, int> _vocab;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _words;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _continuations;
+    private readonly int _longestWord, _longestContinuation;
     private readonly string[] _tokens;
     private readonly BertTokenizerOptions _options;
+    private readonly bool _clean, _cjk, _lower, _strip;
+    private readonly SpecialTokenMatcher _special;
+    private readonly HashSet<int> _specialIds;
 
-    /// <summary>The options this tokenizer was created with.</summary>
-    public BertTokenizerOptions Options => _options;
-
-    private BertTokenizer(Dictionary<string, int> vocab, string[] tokens, BertTokenizerOptions options)
+    private BertTokenizer(Dictionary<string, int> vocab, string[] tokens, BertTokenizerOptions options, string sourceName)
     {
+        options.Validate();
         _vocab = vocab;
         _tokens = tokens;
         _options = options;
-        UnknownId = Id("[UNK]");
-        ClsId = Id("[CLS]");
-        SepId = Id("[SEP]");
-        PadId = Id("[PAD]");
-        MaskId = Id("[MASK]");
+        _clean = options.CleanText;
+        _cjk = options.TokenizeChineseChars;
+        _lower = options.LowerCase;
+        _strip = options.StripAccents ?? options.LowerCase;
+        _words = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        string prefix = options.ContinuingSubwordPrefix;
+        var continuations = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in vocab)
+        {
+            _longestWord = Math.Max(_longestWord, token.Length);
+            if (token.Length > prefix.Length && token.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continuations[token[prefix.Length..]] = id;
+                _longestContinuation = Math.Max(_longestContinuation, token.Length - prefix.Length);
+            }
+        }
+        _continuations = continuations.GetAlternateLookup<ReadOnlySpan<char>>();
+        UnknownTokenId = Require(options.UnknownToken, nameof(BertTokenizerOptions.UnknownToken));
+        ClassificationTokenId = Require(options.ClassificationToken, nameof(BertTokenizerOptions.ClassificationToken));
+        SeparatorTokenId = Require(options.SeparatorToken, nameof(BertTokenizerOptions.SeparatorToken));
+        PaddingTokenId = Require(options.PaddingToken, nameof(BertTokenizerOptions.PaddingToken));
+        MaskingTokenId = Require(options.MaskingToken, nameof(BertTokenizerOptions.MaskingToken));
+        var specials = options.AllSpecialTokens();
+        _specialIds = [];
+        foreach (var s in specials) _specialIds.Add(Require(s, nameof(BertTokenizerOptions.SpecialTokens)));
+        _special = new SpecialTokenMatcher(specials.Select(s => (s, vocab[s])));
+
+        int Require(string token, string option) => vocab.TryGetValue(token, out int id) ? id
+            : throw new InvalidDataException($"{sourceName}: the special token {token} ({option}) is not in the vocabulary.");
     }
+
+    /// <summary>The options this tokenizer was created with.</summary>
+    public BertTokenizerOptions Options => _options;
 
     /// <summary>Reads a vocab.txt (one token per line, the line number is the id).</summary>
     /// <exception cref="InvalidDataException">A special token is missing or a token repeats, naming the file and line.</exception>
@@ -44,54 +89,89 @@ public sealed class BertTokenizer
     public static BertTokenizer Create(IReadOnlyList<string> vocabulary, BertTokenizerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
-        return Create(new MemoryStream(new UTF8Encoding(false).GetBytes(string.Join("\n", vocabulary) + "\n")), options, "vocabulary");
+        var map = new Dictionary<string, int>(vocabulary.Count, StringComparer.Ordinal);
+        for (int i = 0; i < vocabulary.Count; i++)
+        {
+            string token = vocabulary[i] ?? throw new ArgumentException($"vocabulary[{i}] is null.", nameof(vocabulary));
+            if (!map.TryAdd(token, i)) throw new ArgumentException($"vocabulary[{i}]: token '{token}' appears twice (first at {map[token]}).", nameof(vocabulary));
+        }
+        return new BertTokenizer(map, vocabulary.ToArray(), options ?? new BertTokenizerOptions(), "vocabulary");
+    }
+
+    /// <summary>Reads a vocab.txt from a stream; <paramref name="sourceName"/> appears in error messages.</summary>
+    public static BertTokenizer Create(Stream vocab, BertTokenizerOptions? options = null, string sourceName = "vocab")
+    {
+        ArgumentNullException.ThrowIfNull(vocab);
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        var tokens = new List<string>();
+        using var reader = new StreamReader(vocab, new UTF8Encoding(false, true));
+        string? line;
+        try
+        {
+            while ((line = reader.ReadLine()) is not null)
+            {
+                if (!map.TryAdd(line, tokens.Count))
+                {
+                    throw new InvalidDataException($"{sourceName}:{tokens.Count + 1}: token '{line}' appears twice (first at line {map[line] + 1}).");
+                }
+                tokens.Add(line);
+            }
+        }
+        catch (DecoderFallbackException ex)
+        {
+            throw new InvalidDataException($"{sourceName}:{tokens.Count + 1}: not valid UTF-8 ({ex.Message}).", ex);
+        }
+        return new BertTokenizer(map, tokens.ToArray(), options ?? new BertTokenizerOptions(), sourceName);
     }
 
     /// <summary>Writes the vocabulary as vocab.txt (one token per line), atomically.</summary>
     public void SaveVocabulary(string path) =>
         HierRec.Serialization.AtomicFile.Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(string.Join("\n", _tokens) + "\n")));
 
-    /// <summary>Reads a vocab.txt from a stream; <paramref name="sourceName"/> appears in error messages.</summary>
-    public static BertTokenizer Create(Stream vocab, BertTokenizerOptions? options = null, string sourceName = "vocab")
-    {
-        ArgumentNullException.ThrowIfNull(vocab);
-        options ??= new BertTokenizerOptions();
-        var map = new Dictionary<string, int>(StringComparer.Ordinal);
-        var tokens = new List<string>();
-        using var reader = new StreamReader(vocab, new UTF8Encoding(false, true));
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            if (!map.TryAdd(line, tokens.Count))
-            {
-                throw new InvalidDataException($"{sourceName}:{tokens.Count + 1}: token '{line}' appears twice (first at line {map[line] + 1}).");
-            }
-            tokens.Add(line);
-        }
-        foreach (var special in options.SpecialTokens)
-        {
-            if (!map.ContainsKey(special)) throw new InvalidDataException($"{sourceName}: the special token {special} is not in the vocabulary.");
-        }
-        return new BertTokenizer(map, tokens.ToArray(), options);
-    }
-
     /// <summary>Vocabulary size.</summary>
     public int VocabularySize => _tokens.Length;
 
-    /// <summary>Id of [UNK].</summary>
-    public int UnknownId { get; }
+    /// <summary>The unknown token ("[UNK]").</summary>
+    public string UnknownToken => _options.UnknownToken;
 
-    /// <summary>Id of [CLS].</summary>
-    public int ClsId { get; }
+    /// <summary>Id of <see cref="UnknownToken"/>.</summary>
+    public int UnknownTokenId { get; }
 
-    /// <summary>Id of [SEP].</summary>
-    public int SepId { get; }
+    /// <summary>The classification token ("[CLS]") that starts every encoding.</summary>
+    public string ClassificationToken => _options.ClassificationToken;
 
-    /// <summary>Id of [PAD].</summary>
-    public int PadId { get; }
+    /// <summary>Id of <see cref="ClassificationToken"/>.</summary>
+    public int ClassificationTokenId { get; }
 
-    /// <summary>Id of [MASK].</summary>
-    public int MaskId { get; }
+    /// <summary>The separator token ("[SEP]") that ends each segment.</summary>
+    public string SeparatorToken => _options.SeparatorToken;
+
+    /// <summary>Id of <see cref="SeparatorToken"/>.</summary>
+    public int SeparatorTokenId { get; }
+
+    /// <summary>The padding token ("[PAD]").</summary>
+    public string PaddingToken => _options.PaddingToken;
+
+    /// <summary>Id of <see cref="PaddingToken"/>.</summary>
+    public int PaddingTokenId { get; }
+
+    /// <summary>The masking token ("[MASK]").</summary>
+    public string MaskingToken => _options.MaskingToken;
+
+    /// <summary>Id of <see cref="MaskingToken"/>.</summary>
+    public int MaskingTokenId { get; }
+
+    /// <summary>Prefix of word-internal pieces ("##").</summary>
+    public string ContinuingSubwordPrefix => _options.ContinuingSubwordPrefix;
+
+    /// <summary>Words longer than this many code points become [UNK].</summary>
+    public int MaxInputCharsPerWord => _options.MaxInputCharsPerWord;
+
+    /// <summary>The model's maximum sequence length, when known (tokenizer_config.json's model_max_length).</summary>
+    public int? ModelMaxLength => _options.ModelMaxLength;
+
+    /// <summary>Ids of every special token (the five named ones and any additional).</summary>
+    public IReadOnlySet<int> SpecialTokenIds => _specialIds;
 
     /// <summary>Looks up a token's id; false when it is not in the vocabulary.</summary>
     public bool TryId(string token, out int id) => _vocab.TryGetValue(token, out id);
@@ -101,390 +181,140 @@ public sealed class BertTokenizer
     public int Id(string token) => _vocab.TryGetValue(token, out int id) ? id : throw new KeyNotFoundException($"'{token}' is not in the vocabulary.");
 
     /// <summary>The token of an id.</summary>
-    public string Token(int id) => _tokens[id];
+    /// <exception cref="ArgumentOutOfRangeException">The id is outside the vocabulary.</exception>
+    public string Token(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id]
+        : throw new ArgumentOutOfRangeException(nameof(id), id, $"Token id {id} is outside the vocabulary of {_tokens.Length} tokens.");
 
-    /// <summary>WordPiece tokens of <paramref name="text"/>, without special tokens.</summary>
-    public IReadOnlyList<string> Tokenize(string text) => TokenizeToIds(text).Select(i => _tokens[i]).ToList();
-
-    /// <summary>Ids of <paramref name="text"/>, without special tokens.</summary>
-    public List<int> TokenizeToIds(string text)
+    /// <summary>
+    /// Ids of <paramref name="text"/>, with [CLS] … [SEP] around them when <paramref name="addSpecialTokens"/>; as
+    /// Microsoft.ML.Tokenizers' own <c>BertTokenizer.EncodeToIds</c>.
+    /// </summary>
+    public IReadOnlyList<int> EncodeToIds(string text, bool addSpecialTokens, bool considerPreTokenization = true, bool considerNormalization = true)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = new List<int>();
-        foreach (var (piece, isSpecial) in SplitSpecial(text))
+        var sink = new TokenSink(false, false, int.MaxValue);
+        if (addSpecialTokens) sink.Ids.Add(ClassificationTokenId);
+        Run(text, considerNormalization, considerPreTokenization, sink);
+        if (addSpecialTokens) sink.Ids.Add(SeparatorTokenId);
+        return sink.Ids;
+    }
+
+    /// <inheritdoc/>
+    protected override EncodeResults<EncodedToken> EncodeToTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        var span = text is null ? textSpan : text.AsSpan();
+        var sink = new TokenSink(true, false, Budget(settings));
+        Run(span, settings.ConsiderNormalization, settings.ConsiderPreTokenization, sink);
+        var tokens = new List<EncodedToken>(sink.Ids.Count);
+        for (int i = 0; i < sink.Ids.Count; i++)
         {
-            if (isSpecial)
-            {
-                ids.Add(_vocab[piece]);
-                continue;
-            }
-            foreach (var word in PreTokenize(Normalize(piece))) WordPiece(word, ids);
+            var (start, end) = sink.Offsets![i];
+            tokens.Add(new EncodedToken(sink.Ids[i], _tokens[sink.Ids[i]], new Range(start, end)));
         }
-        return ids;
+        return new EncodeResults<EncodedToken> { Tokens = tokens, NormalizedText = null, CharsConsumed = sink.Consumed };
+    }
+
+    /// <inheritdoc/>
+    protected override EncodeResults<int> EncodeToIds(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        var span = text is null ? textSpan : text.AsSpan();
+        var sink = new TokenSink(false, false, Budget(settings));
+        Run(span, settings.ConsiderNormalization, settings.ConsiderPreTokenization, sink);
+        return new EncodeResults<int> { Tokens = sink.Ids, NormalizedText = null, CharsConsumed = sink.Consumed };
+    }
+
+    /// <inheritdoc/>
+    protected override int CountTokens(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings)
+    {
+        var span = text is null ? textSpan : text.AsSpan();
+        var sink = new TokenSink(false, false, Budget(settings));
+        Run(span, settings.ConsiderNormalization, settings.ConsiderPreTokenization, sink);
+        return sink.Ids.Count;
     }
 
     /// <summary>
-    /// Ids of <paramref name="text"/> (without special tokens) with, for each, the [start, end) range of characters of
-    /// <paramref name="text"/> it came from. A word-internal piece ("##ing") covers only its own characters; an [UNK]
-    /// word covers the whole word; accents removed by normalisation stay inside their letter's range.
+    /// The index in the original text up to which (or, <paramref name="fromEnd"/>, from which) the text encodes to at most
+    /// <c>settings.MaxTokenCount</c> tokens. Words are never cut: encoding the chosen part alone gives exactly
+    /// <paramref name="tokenCount"/> tokens, the same ids as in the whole text. <paramref name="normalizedText"/> is
+    /// null because the index refers to the original text.
     /// </summary>
-    public List<(int Id, int Start, int End)> TokenizeWithOffsets(string text)
+    protected override int GetIndexByTokenCount(string? text, ReadOnlySpan<char> textSpan, EncodeSettings settings, bool fromEnd,
+        out string? normalizedText, out int tokenCount)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        var result = new List<(int, int, int)>();
-        int position = 0;
-        foreach (var (piece, isSpecial) in SplitSpecial(text))
+        normalizedText = null;
+        var span = text is null ? textSpan : text.AsSpan();
+        int budget = Budget(settings);
+        if (!fromEnd)
         {
-            if (isSpecial)
+            var sink = new TokenSink(false, false, budget);
+            Run(span, settings.ConsiderNormalization, settings.ConsiderPreTokenization, sink);
+            tokenCount = sink.Ids.Count;
+            return sink.Consumed;
+        }
+        var all = new TokenSink(true, true, int.MaxValue);
+        Run(span, settings.ConsiderNormalization, settings.ConsiderPreTokenization, all);
+        if (all.Ids.Count <= budget)
+        {
+            tokenCount = all.Ids.Count;
+            return 0;
+        }
+        // Whole words from the end while they fit.
+        int taken = all.Ids.Count, w = all.WordStarts!.Count - 1;
+        while (w >= 0 && all.Ids.Count - all.WordStarts[w] <= budget) taken = all.WordStarts[w--];
+        tokenCount = all.Ids.Count - taken;
+        return tokenCount == 0 ? span.Length : all.Offsets![taken].Start;
+    }
+
+    private static int Budget(EncodeSettings settings)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(settings.MaxTokenCount, 0, "maxTokenCount");
+        return settings.MaxTokenCount;
+    }
+
+    /// <summary>Where tokens go while encoding: ids, and optionally their source ranges and the start of each word.</summary>
+    private sealed class TokenSink(bool offsets, bool words, int budget)
+    {
+        public readonly List<int> Ids = [];
+        public readonly List<(int Start, int End)>? Offsets = offsets ? [] : null;
+        public readonly List<int>? WordStarts = words ? [] : null;
+        public readonly int Budget = budget;
+
+        /// <summary>Characters of the input covered by the tokens kept (all of it when the budget was not reached).</summary>
+        public int Consumed;
+    }
+
+    /// <summary>Finds the special tokens in one pass: leftmost first, longest first at one position.</summary>
+    private sealed class SpecialTokenMatcher
+    {
+        private readonly SearchValues<char> _first;
+        private readonly Dictionary<char, (string Token, int Id)[]> _byFirst;
+
+        public SpecialTokenMatcher(IEnumerable<(string Token, int Id)> tokens)
+        {
+            _byFirst = tokens.GroupBy(t => t.Token[0]).ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Token.Length).ToArray());
+            _first = SearchValues.Create(_byFirst.Keys.ToArray());
+        }
+
+        public bool FindNext(ReadOnlySpan<char> text, int from, out int at, out int length, out int id)
+        {
+            int i = from;
+            while (i < text.Length)
             {
-                result.Add((_vocab[piece], position, position + piece.Length));
-                position += piece.Length;
-                continue;
-            }
-            var (normalized, source) = NormalizeWithMap(piece);
-            foreach (var (wordStart, wordLength) in PreTokenizeSpans(normalized))
-            {
-                var ids = new List<int>();
-                var cuts = new List<int>();
-                WordPiece(normalized.Substring(wordStart, wordLength), ids, cuts);
-                for (int t = 0; t < ids.Count; t++)
+                int rel = text[i..].IndexOfAny(_first);
+                if (rel < 0) break;
+                i += rel;
+                foreach (var (token, tokenId) in _byFirst[text[i]])
                 {
-                    int a = wordStart + cuts[t], b = wordStart + (t + 1 < cuts.Count ? cuts[t + 1] : wordLength);
-                    result.Add((ids[t], position + source[a], position + SourceEnd(piece, source, b - 1)));
-                }
-            }
-            position += piece.Length;
-        }
-        return result;
-    }
-
-    private static int SourceEnd(string piece, int[] source, int lastNormalizedChar)
-    {
-        // End of the source character (or surrogate pair) that produced the piece's last normalised character.
-        int start = source[lastNormalizedChar];
-        return start + (char.IsHighSurrogate(piece[start]) && start + 1 < piece.Length ? 2 : 1);
-    }
-
-    /// <summary>
-    /// Encodes one text, or a pair, as [CLS] a [SEP] (b [SEP]). With <paramref name="maxLength"/>, the longer segment is
-    /// truncated first until the whole fits; with <paramref name="padToLength"/>, [PAD] fills up to that length.
-    /// </summary>
-    public TokenizedText Encode(string text, string? pair = null, int? maxLength = null, int? padToLength = null)
-    {
-        var a = TokenizeToIds(text);
-        var b = pair is null ? null : TokenizeToIds(pair);
-        int specials = b is null ? 2 : 3;
-        if (maxLength is int max)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(max, specials, nameof(maxLength));
-            while (a.Count + (b?.Count ?? 0) + specials > max)
-            {
-                if (b is not null && b.Count > a.Count) b.RemoveAt(b.Count - 1);
-                else a.RemoveAt(a.Count - 1);
-            }
-        }
-        var ids = new List<int>(a.Count + (b?.Count ?? 0) + specials) { ClsId };
-        ids.AddRange(a);
-        ids.Add(SepId);
-        int firstLength = ids.Count;
-        if (b is not null)
-        {
-            ids.AddRange(b);
-            ids.Add(SepId);
-        }
-        int length = ids.Count;
-        int total = padToLength is int pad && pad > length ? pad : length;
-        var idArray = new int[total];
-        var types = new int[total];
-        var maskArray = new int[total];
-        for (int i = 0; i < total; i++)
-        {
-            idArray[i] = i < length ? ids[i] : PadId;
-            types[i] = i >= firstLength && i < length ? 1 : 0;
-            maskArray[i] = i < length ? 1 : 0;
-        }
-        return new TokenizedText(idArray, types, maskArray);
-    }
-
-    /// <summary>Encodes a batch, padded to the longest member (or truncated to <paramref name="maxLength"/>).</summary>
-    public TokenizedText[] EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        var raw = texts.Select(t => Encode(t, null, maxLength)).ToArray();
-        int longest = raw.Length == 0 ? 0 : raw.Max(e => e.Ids.Length);
-        return raw.Select(e => Pad(e, longest)).ToArray();
-    }
-
-    /// <summary>Pads an encoding with [PAD] (type 0, mask 0) to <paramref name="length"/>; longer encodings are returned as they are.</summary>
-    public TokenizedText Pad(TokenizedText encoding, int length)
-    {
-        ArgumentNullException.ThrowIfNull(encoding);
-        int n = encoding.Ids.Length;
-        if (n >= length) return encoding;
-        var ids = new int[length];
-        var types = new int[length];
-        var mask = new int[length];
-        encoding.Ids.CopyTo(ids, 0);
-        encoding.TypeIds.CopyTo(types, 0);
-        encoding.AttentionMask.CopyTo(mask, 0);
-        ids.AsSpan(n).Fill(PadId);
-        return new TokenizedText(ids, types, mask);
-    }
-
-    private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecial(string text)
-    {
-        int start = 0;
-        while (start < text.Length)
-        {
-            int best = -1;
-            string? found = null;
-            foreach (var s in _options.SpecialTokens)
-            {
-                int at = text.IndexOf(s, start, StringComparison.Ordinal);
-                if (at >= 0 && (best < 0 || at < best || (at == best && s.Length > found!.Length))) { best = at; found = s; }
-            }
-            if (found is null)
-            {
-                yield return (text[start..], false);
-                yield break;
-            }
-            if (best > start) yield return (text[start..best], false);
-            yield return (found, true);
-            start = best + found.Length;
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Normalize"/> with, for every output character, the index of the source character it came from.
-    /// The steps run character by character; per-character NFD equals whole-string NFD here because NFD is only
-    /// applied when the combining marks it separates are removed.
-    /// </summary>
-    internal (string Text, int[] Source) NormalizeWithMap(string text) => NormalizeCore(text, trackSource: true);
-
-    /// <summary>The normalisation; the source map is built only when <paramref name="trackSource"/> (it is empty otherwise).</summary>
-    private (string Text, int[] Source) NormalizeCore(string text, bool trackSource)
-    {
-        var sb = new StringBuilder(text.Length);
-        var map = new List<int>(text.Length);
-        bool strip = _options.StripAccents ?? _options.LowerCase;
-        int index = 0;
-        foreach (var rune in text.EnumerateRunes())
-        {
-            int at = index;
-            index += rune.Utf16SequenceLength;
-            int cp = rune.Value;
-            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
-            string s = IsWhitespace(rune) ? " " : rune.ToString();
-            if (_options.TokenizeChineseChars && s.Length == 1 && IsChineseChar(s[0])) s = " " + s + " ";
-            sb.Append(s);
-            if (trackSource) foreach (char _ in s) map.Add(at);
-        }
-        string cleaned = sb.ToString();
-        var source = trackSource ? map.ToArray() : [];
-        if (_options.LowerCase)
-        {
-            // Lower-casing keeps lengths except İ → i + U+0307; map both produced characters to the source.
-            string lower = LowerCaseFull(cleaned);
-            if (trackSource && lower.Length != cleaned.Length)
-            {
-                var m2 = new List<int>(lower.Length);
-                for (int i = 0; i < cleaned.Length; i++)
-                {
-                    m2.Add(source[i]);
-                    if (cleaned[i] == '\u0130') m2.Add(source[i]);
-                }
-                source = m2.ToArray();
-            }
-            cleaned = lower;
-        }
-        if (strip && !trackSource)
-        {
-            // Whole-string NFD, then drop the combining marks.
-            var kept = new StringBuilder(cleaned.Length);
-            foreach (var rune in cleaned.Normalize(NormalizationForm.FormD).EnumerateRunes())
-            {
-                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) kept.Append(rune.ToString());
-            }
-            cleaned = kept.ToString();
-        }
-        else if (strip)
-        {
-            var kept = new StringBuilder(cleaned.Length);
-            var m3 = new List<int>(cleaned.Length);
-            int i = 0;
-            foreach (var rune in cleaned.EnumerateRunes())
-            {
-                int at = source[i];
-                i += rune.Utf16SequenceLength;
-                foreach (var r in rune.ToString().Normalize(NormalizationForm.FormD).EnumerateRunes())
-                {
-                    if (Rune.GetUnicodeCategory(r) == UnicodeCategory.NonSpacingMark) continue;
-                    foreach (char ch in r.ToString())
+                    if (text[i..].StartsWith(token, StringComparison.Ordinal))
                     {
-                        kept.Append(ch);
-                        m3.Add(at);
+                        (at, length, id) = (i, token.Length, tokenId);
+                        return true;
                     }
                 }
+                i++;
             }
-            cleaned = kept.ToString();
-            source = m3.ToArray();
-        }
-        return (cleaned, source);
-    }
-
-    /// <summary>Clean control characters, map whitespace to spaces, isolate CJK, then lower-case and strip accents.</summary>
-    internal string Normalize(string text) => NormalizeCore(text, trackSource: false).Text;
-
-    /// <summary>
-    /// Unicode full lower-casing as JavaScript's toLowerCase does it: the invariant simple mapping, plus the two rules it
-    /// lacks: U+0130 (İ) becomes "i" + U+0307, and Σ at the end of a word becomes final sigma ς.
-    /// </summary>
-    internal static string LowerCaseFull(string s)
-    {
-        if (s.IndexOf('\u0130') < 0 && s.IndexOf('\u03A3') < 0) return s.ToLowerInvariant();
-        var sb = new StringBuilder(s.Length + 4);
-        for (int i = 0; i < s.Length; i++)
-        {
-            char c = s[i];
-            if (c == '\u0130') sb.Append("i\u0307");
-            else if (c == '\u03A3') sb.Append(IsFinalSigma(s, i) ? '\u03C2' : '\u03C3');
-            else sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
-
-    /// <summary>Unicode's Final_Sigma condition: a cased letter before (skipping case-ignorables) and none after.</summary>
-    private static bool IsFinalSigma(string s, int i)
-    {
-        int j = i - 1;
-        while (j >= 0 && IsCaseIgnorable(s[j])) j--;
-        if (j < 0 || !char.IsLetter(s[j])) return false;
-        int k = i + 1;
-        while (k < s.Length && IsCaseIgnorable(s[k])) k++;
-        return k >= s.Length || !char.IsLetter(s[k]);
-    }
-
-    private static bool IsCaseIgnorable(char c) => CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark
-        or UnicodeCategory.EnclosingMark or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
-        || c is '\'' or '.' or ':' or '\u00B7' or '\u2019';
-
-    /// <summary>As <see cref="PreTokenize"/>, as (start, length) spans of <paramref name="text"/>.</summary>
-    internal static List<(int Start, int Length)> PreTokenizeSpans(string text)
-    {
-        var spans = new List<(int, int)>();
-        int wordStart = -1, i = 0;
-        foreach (var rune in text.EnumerateRunes())
-        {
-            int at = i;
-            i += rune.Utf16SequenceLength;
-            if (IsWhitespace(rune) || IsPunctuation(rune))
-            {
-                if (wordStart >= 0) spans.Add((wordStart, at - wordStart));
-                wordStart = -1;
-                if (!IsWhitespace(rune)) spans.Add((at, rune.Utf16SequenceLength));
-                continue;
-            }
-            if (wordStart < 0) wordStart = at;
-        }
-        if (wordStart >= 0) spans.Add((wordStart, i - wordStart));
-        return spans;
-    }
-
-    /// <summary>Words and single punctuation marks, split on whitespace.</summary>
-    internal static List<string> PreTokenize(string text)
-    {
-        var words = new List<string>();
-        var current = new StringBuilder();
-        foreach (var rune in text.Trim().EnumerateRunes())
-        {
-            if (IsWhitespace(rune))
-            {
-                Flush();
-                continue;
-            }
-            if (IsPunctuation(rune))
-            {
-                Flush();
-                words.Add(rune.ToString());
-                continue;
-            }
-            current.Append(rune.ToString());
-        }
-        Flush();
-        return words;
-
-        void Flush()
-        {
-            if (current.Length == 0) return;
-            words.Add(current.ToString());
-            current.Clear();
+            (at, length, id) = (-1, 0, -1);
+            return false;
         }
     }
-
-    private void WordPiece(string word, List<int> output, List<int>? cuts = null)
-    {
-        var runes = word.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        if (runes.Length > _options.MaxInputCharsPerWord)
-        {
-            output.Add(UnknownId);
-            cuts?.Add(0);
-            return;
-        }
-        var pieces = new List<int>();
-        int start = 0;
-        while (start < runes.Length)
-        {
-            int end = runes.Length, found = -1;
-            while (start < end)
-            {
-                string sub = string.Concat(runes[start..end]);
-                if (start > 0) sub = "##" + sub;
-                if (_vocab.TryGetValue(sub, out int id))
-                {
-                    found = id;
-                    break;
-                }
-                end--;
-            }
-            if (found < 0)
-            {
-                // The whole word becomes [UNK]: drop the cuts of pieces matched before the failure.
-                output.Add(UnknownId);
-                cuts?.Clear();
-                cuts?.Add(0);
-                return;
-            }
-            pieces.Add(found);
-            cuts?.Add(string.Concat(runes[..start]).Length);
-            start = end;
-        }
-        output.AddRange(pieces);
-    }
-
-    private static bool IsControl(Rune r)
-    {
-        if (r.Value is '\t' or '\n' or '\r') return false;
-        var c = Rune.GetUnicodeCategory(r);
-        return c is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
-    }
-
-    /// <summary>JavaScript's \s: Unicode space separators plus the ASCII/Unicode whitespace controls and BOM.</summary>
-    private static bool IsWhitespace(Rune r) => r.Value switch
-    {
-        '\t' or '\n' or '\v' or '\f' or '\r' or ' ' or '\u00a0' or '\u1680' or '\u2028' or '\u2029' or '\u202f' or '\u205f' or '\u3000' or '\ufeff' => true,
-        >= 0x2000 and <= 0x200a => true,
-        _ => false,
-    };
-
-    private static bool IsPunctuation(Rune r)
-    {
-        int cp = r.Value;
-        if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
-        return Rune.GetUnicodeCategory(r) is UnicodeCategory.ConnectorPunctuation or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation
-            or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
-    }
-
-    private static bool IsChineseChar(int cp) =>
-        (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F)
-        || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }

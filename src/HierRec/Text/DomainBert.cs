@@ -36,7 +36,7 @@ public static class DomainBert
         {
             VocabSize = tokenizer.VocabularySize, HiddenSize = options.HiddenSize, NumHiddenLayers = options.Layers,
             NumAttentionHeads = options.Heads, IntermediateSize = 4 * options.HiddenSize, MaxPositionEmbeddings = Math.Max(64, options.MaxLength),
-            PadTokenId = tokenizer.PadId,
+            PadTokenId = tokenizer.PaddingTokenId,
         };
         var mlm = new BertForMaskedLM(config, (long)(options.Seed & long.MaxValue), device);
         mlm.Bert.Tokenizer = tokenizer;

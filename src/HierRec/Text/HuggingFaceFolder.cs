@@ -18,41 +18,14 @@ internal static class HuggingFaceFolder
         {
             config.Save(Path.Combine(dir, "config.json"));
             SafeTensors.Save(Path.Combine(dir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-            if (tokenizer is not null)
-            {
-                tokenizer.SaveVocabulary(Path.Combine(dir, "vocab.txt"));
-                var tc = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
-                {
-                    ["do_lower_case"] = tokenizer.Options.LowerCase,
-                    ["tokenizer_class"] = "BertTokenizer",
-                }, new JsonSerializerOptions { WriteIndented = true });
-                AtomicFile.Write(Path.Combine(dir, "tokenizer_config.json"), s => s.Write(tc));
-            }
+            tokenizer?.Save(dir);
             extra?.Invoke(dir);
         });
     }
 
-    /// <summary>Reads vocab.txt and tokenizer_config.json's do_lower_case (default true) when the folder has them.</summary>
-    public static BertTokenizer? TryLoadTokenizer(string folder)
-    {
-        string vocab = Path.Combine(folder, "vocab.txt");
-        if (!File.Exists(vocab)) return null;
-        bool lower = true;
-        string tc = Path.Combine(folder, "tokenizer_config.json");
-        if (File.Exists(tc))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(tc));
-                if (doc.RootElement.TryGetProperty("do_lower_case", out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False) lower = v.GetBoolean();
-            }
-            catch (JsonException ex)
-            {
-                throw new InvalidDataException($"{tc}: not valid JSON ({ex.Message}).", ex);
-            }
-        }
-        return BertTokenizer.Create(vocab, new BertTokenizerOptions { LowerCase = lower });
-    }
+    /// <summary>The folder's tokenizer (<see cref="BertTokenizer.FromFolder"/>) when it carries vocab.txt or tokenizer.json; null otherwise.</summary>
+    public static BertTokenizer? TryLoadTokenizer(string folder) =>
+        File.Exists(Path.Combine(folder, "vocab.txt")) || File.Exists(Path.Combine(folder, "tokenizer.json")) ? BertTokenizer.FromFolder(folder) : null;
 
     internal static string RequireFile(string folder, string name)
     {

@@ -35,7 +35,7 @@ public static class MlmPretrainer
         int maxLength = Math.Min(options.MaxLength, model.Config.MaxPositionEmbeddings);
         var train = trainTexts.Select(t => tokenizer.Encode(t, maxLength: maxLength)).ToArray();
         var heldOut = heldOutTexts.Select(t => tokenizer.Encode(t, maxLength: maxLength)).ToArray();
-        var specials = new HashSet<int>(tokenizer.Options.SpecialTokens.Where(s => tokenizer.TryId(s, out _)).Select(tokenizer.Id));
+        var specials = new HashSet<int>(tokenizer.SpecialTokenIds);
         double initial = Perplexity(model, heldOut, tokenizer, specials, options);
         var task = new MlmTask(model, train, heldOut, tokenizer, specials, options);
         var loop = new LoopOptions
@@ -64,8 +64,8 @@ public static class MlmPretrainer
         {
             foreach (var indices in LengthBuckets(train, options.BatchSize, rng))
             {
-                var batch = BertBatch.FromEncodings(indices.Select(i => train[i]).ToList(), tokenizer.PadId);
-                var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, model.Config.VocabSize, specials, options.MaskProbability);
+                var batch = BertBatch.FromEncodings(indices.Select(i => train[i]).ToList(), tokenizer.PaddingTokenId);
+                var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskingTokenId, model.Config.VocabSize, specials, options.MaskProbability);
                 if (labels.All(l => l == -100)) continue; // nothing to predict in this batch
                 yield return () => model.Loss(masked, labels);
             }
@@ -96,8 +96,8 @@ public static class MlmPretrainer
             for (int start = 0; start < texts.Count; start += options.BatchSize)
             {
                 var chunk = texts.Skip(start).Take(options.BatchSize).ToList();
-                var batch = BertBatch.FromEncodings(chunk, tokenizer.PadId);
-                var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, model.Config.VocabSize, specials, options.MaskProbability);
+                var batch = BertBatch.FromEncodings(chunk, tokenizer.PaddingTokenId);
+                var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskingTokenId, model.Config.VocabSize, specials, options.MaskProbability);
                 int n = labels.Count(l => l != -100);
                 if (n == 0) continue;
                 using var loss = model.Loss(masked, labels);

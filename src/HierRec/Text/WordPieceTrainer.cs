@@ -17,19 +17,17 @@ public static class WordPieceTrainer
     {
         ArgumentNullException.ThrowIfNull(corpus);
         options ??= new BertTokenizerOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, options.SpecialTokens.Count + 1);
+        var specials = options.AllSpecialTokens();
+        ArgumentOutOfRangeException.ThrowIfLessThan(vocabSize, specials.Count + 1);
         // A tokenizer over only the special tokens gives access to the same normalisation and pre-tokenisation.
-        var basic = BertTokenizer.Create(options.SpecialTokens, options);
+        var basic = BertTokenizer.Create(specials, options);
         var wordCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var text in corpus)
         {
-            foreach (var word in BertTokenizer.PreTokenize(basic.Normalize(text ?? "")))
-            {
-                if (options.SpecialTokens.Contains(word)) continue;
+            foreach (var word in basic.NormalizedWords(text ?? ""))
                 wordCounts[word] = wordCounts.GetValueOrDefault(word) + 1;
-            }
         }
-        var vocab = new List<string>(options.SpecialTokens);
+        var vocab = new List<string>(specials);
         var known = new HashSet<string>(vocab, StringComparer.Ordinal);
         // Words as symbol sequences; the alphabet enters the vocabulary in order of first appearance by frequency.
         var words = wordCounts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)

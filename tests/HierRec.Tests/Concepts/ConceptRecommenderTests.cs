@@ -57,6 +57,23 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void HostileDescriptions_AByteSwappedBomIsHarmless_AndOverLongOnesAreRefusedByName()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        string user = split.Train.Users.ToExternal(0);
+        // U+FFFE once made String.Normalize throw inside the tokenizer, failing Describe and Recommend.
+        Assert.NotNull(r.Describe("likes mystery\uFFFE, dislikes romance").Positive);
+        Assert.NotEmpty(r.Recommend(user, "likes \uFFFEmystery", 5));
+        string huge = string.Concat(Enumerable.Repeat("[SEP]", 200_000));
+        var ex = Assert.Throws<ArgumentException>(() => r.Recommend(user, huge, 5));
+        Assert.Equal("description", ex.ParamName);
+        Assert.Contains("4,096", ex.Message);
+        Assert.Throws<ArgumentException>(() => r.RecommendFromDescription(huge));
+        var fit = Assert.Throws<ArgumentException>(() => r.FitConcepts(split.Train, null, new Dictionary<string, IReadOnlyList<string>> { [user] = ["fine", huge] }));
+        Assert.Contains($"descriptions[\"{user}\"][1]", fit.Message);
+    }
+
+    [Fact]
     public void Recommend_WithADescription_ReturnsOnlyItemsTheFilterKeeps_AndNeverSeenOnes()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;

@@ -53,10 +53,10 @@ public class BertTokenizerTests
         var tok = Create(vocabulary);
         var e = tok.Encode("one two three four five six", "seven eight", maxLength: 8, padToLength: 10);
         Assert.Equal(10, e.Ids.Length);
-        Assert.Equal(tok.ClsId, e.Ids[0]);
+        Assert.Equal(tok.ClassificationTokenId, e.Ids[0]);
         Assert.Equal(new[] { 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 }, e.AttentionMask);
-        Assert.Equal(2, e.Ids.Count(id => id == tok.SepId));
-        Assert.Equal(tok.PadId, e.Ids[9]);
+        Assert.Equal(2, e.Ids.Count(id => id == tok.SeparatorTokenId));
+        Assert.Equal(tok.PaddingTokenId, e.Ids[9]);
         Assert.Equal(new[] { 0, 0, 0, 0, 0, 1, 1, 1, 0, 0 }, e.TypeIds);
         var batch = tok.EncodeBatch(["short", "a much longer sentence here"]);
         Assert.Equal(batch[0].Ids.Length, batch[1].Ids.Length);

@@ -18,11 +18,14 @@ public class OffsetTests
             .RootElement.GetProperty("texts").EnumerateArray().Select(e => e.GetString()!).ToArray();
         foreach (var text in corpus)
         {
-            var withOffsets = tok.TokenizeWithOffsets(text);
-            Assert.Equal(tok.TokenizeToIds(text), withOffsets.Select(t => t.Id));
+            var withOffsets = tok.EncodeToTokens(text, out string? normalized);
+            Assert.Null(normalized);
+            Assert.Equal(tok.EncodeToIds(text), withOffsets.Select(t => t.Id));
             int previous = 0;
-            foreach (var (_, start, end) in withOffsets)
+            foreach (var token in withOffsets)
             {
+                var (start, length) = token.Offset.GetOffsetAndLength(text.Length);
+                int end = start + length;
                 Assert.InRange(start, previous, text.Length);
                 Assert.InRange(end, start + 1, text.Length);
                 previous = start;
@@ -36,7 +39,7 @@ public class OffsetTests
     {
         var tok = Create(vocabulary);
         const string text = "Unbelievably, Café [SEP] 东京!";
-        var pieces = tok.TokenizeWithOffsets(text).Select(t => (Token: tok.Token(t.Id), Source: text[t.Start..t.End])).ToArray();
+        var pieces = tok.EncodeToTokens(text, out _).Select(t => (Token: t.Value, Source: text[t.Offset])).ToArray();
         // Every piece's source text, normalised, is the piece without its ## prefix (or the piece is [UNK] / special).
         foreach (var (token, source) in pieces)
         {

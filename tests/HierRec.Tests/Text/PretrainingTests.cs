@@ -48,13 +48,13 @@ public sealed class PretrainingTests
         model.Bert.Tokenizer = tokenizer;
         using var optimizer = Optimizers.AdamW(model.named_parameters(), 1e-3);
         var trainable = model.parameters().ToList();
-        var batch = BertBatch.FromEncodings(texts.Take(16).Select(t => tokenizer.Encode(t)).ToList(), tokenizer.PadId);
-        var specials = new HashSet<int>(tokenizer.Options.SpecialTokens.Where(s => tokenizer.TryId(s, out _)).Select(tokenizer.Id));
+        var batch = BertBatch.FromEncodings(texts.Take(16).Select(t => tokenizer.Encode(t)).ToList(), tokenizer.PaddingTokenId);
+        var specials = new HashSet<int>(tokenizer.SpecialTokenIds);
         var rng = new Rng(2);
         model.train();
         void Step()
         {
-            var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskId, config.VocabSize, specials);
+            var (masked, labels) = MlmMasking.Mask(batch, rng, tokenizer.MaskingTokenId, config.VocabSize, specials);
             using var scope = torch.NewDisposeScope();
             optimizer.zero_grad();
             var loss = model.Loss(masked, labels);

@@ -22,11 +22,11 @@ public class WordPieceTrainerTests
     {
         var corpus = Corpus();
         var tok = BertTokenizer.Create(WordPieceTrainer.Train(corpus, 400));
-        Assert.All(corpus, text => Assert.DoesNotContain(tok.UnknownId, tok.TokenizeToIds(text)));
+        Assert.All(corpus, text => Assert.DoesNotContain(tok.UnknownTokenId, tok.EncodeToIds(text)));
         // "the" and "about" occur in every description: they must be single tokens.
-        Assert.Equal(["the"], tok.Tokenize("the"));
-        Assert.Equal(["about"], tok.Tokenize("about"));
+        Assert.Equal(["the"], tok.EncodeToTokens("the", out _).Select(t => t.Value));
+        Assert.Equal(["about"], tok.EncodeToTokens("about", out _).Select(t => t.Value));
         // A word made of seen characters but never seen whole still splits into known pieces.
-        Assert.DoesNotContain(tok.UnknownId, tok.TokenizeToIds("mysterious detectives"));
+        Assert.DoesNotContain(tok.UnknownTokenId, tok.EncodeToIds("mysterious detectives"));
     }
 }
