@@ -8,6 +8,7 @@ namespace HierRec.Benchmarks;
 /// <c>-- bert-torch [runs]</c> times the BERT-mini inference and training step on TorchSharp (the peer is
 /// benchmarks/compare_bert_torch.py; benchmarks/compare_bert.sh runs both).
 /// <c>-- hierarchical [data] [seeds]</c> fits the hierarchical model on MovieLens-100K per seed (times, NDCG@10, Recommend latency).
+/// <c>-- tokenizer-exactness</c> counts the golden-corpus lines each tokenizer encodes exactly as Hugging Face does.
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -22,6 +23,11 @@ public static class Program
         if (args.Length > 0 && args[0] == "bert-torch")
         {
             HierRec.Benchmarks.Text.TorchBertWorkload.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10);
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "tokenizer-exactness")
+        {
+            HierRec.Benchmarks.Text.TokenizerExactness.Run(Console.Out);
             return 0;
         }
         if (args.Length > 0 && args[0] == "ease")
