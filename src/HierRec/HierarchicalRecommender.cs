@@ -67,7 +67,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>The item vectors, row-major on the CPU.</summary>
     internal ReadOnlySpan<float> ItemRows => _itemArray;
 
-    internal IdMap ItemIds => _items;
+    internal IdMap ItemMap => _items;
 
     /// <summary>Trains on <paramref name="train"/> (early stopping on <paramref name="validation"/> when given).</summary>
     /// <remarks>

@@ -34,8 +34,8 @@ public static class AttributionCheck
             var why = recommender.Explain(id, best[0].ItemId);
             if (why.HistoryAttributions.Count == 0) continue;
             float full = recommender.ScoreWithHistory(u, history, item);
-            var byAttribution = why.HistoryAttributions.OrderByDescending(a => a.Value).Take(remove).Select(a => recommender.ItemIds[a.Id]).ToHashSet();
-            var byAttention = why.HistoryAttention.Take(remove).Select(a => recommender.ItemIds[a.Id]).ToHashSet();
+            var byAttribution = why.HistoryAttributions.OrderByDescending(a => a.Value).Take(remove).Select(a => recommender.ItemMap[a.Id]).ToHashSet();
+            var byAttention = why.HistoryAttention.Take(remove).Select(a => recommender.ItemMap[a.Id]).ToHashSet();
             var shuffled = history.ToArray();
             rng.Shuffle(shuffled.AsSpan());
             var byChance = shuffled.Take(remove).ToHashSet();

@@ -30,7 +30,7 @@ public sealed partial class DynamicRecommender
         var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), ids);
         var order = Enumerable.Range(0, ids.Length).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).Take(k).ToArray();
         rerankTime = clock.Elapsed;
-        return order.Select(j => new DynamicRecommendation(_base.ItemIds.ToExternal(ids[j]), ids[j], scores[j], candidates[j].Score)).ToArray();
+        return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], candidates[j].Score)).ToArray();
     }
 
     /// <summary>The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen items excluded).</summary>
@@ -41,7 +41,7 @@ public sealed partial class DynamicRecommender
         var history = _histories[u];
         var user = _base.UserVectorsWithHistories([u], [history])[0];
         return _base.Index.Rank(user, k, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null })
-            .Select(c => new DynamicRecommendation(_base.ItemIds.ToExternal(c.ItemIndex), c.ItemIndex, c.Score, c.Score)).ToArray();
+            .Select(c => new DynamicRecommendation(_base.ItemMap.ToExternal(c.ItemIndex), c.ItemIndex, c.Score, c.Score)).ToArray();
     }
 
     /// <summary>Dynamic scores ⟨x_u, S_i⟩ of the given items for a known user under a context (one snapshot throughout).</summary>
@@ -49,7 +49,7 @@ public sealed partial class DynamicRecommender
     {
         ArgumentNullException.ThrowIfNull(itemIds);
         int u = UserIndex(userId);
-        var ids = itemIds.Select(i => _base.ItemIds.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}'.")).ToArray();
+        var ids = itemIds.Select(i => _base.ItemMap.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}'.")).ToArray();
         var history = _histories[u];
         return Rerank(_snapshot, _base.UserVectorsWithHistories([u], [history])[0], history, WithLastTime(context, u), ids);
     }
@@ -61,7 +61,7 @@ public sealed partial class DynamicRecommender
     public DynamicExplanation Explain(string userId, string itemId, RequestContext? context)
     {
         int u = UserIndex(userId);
-        int item = _base.ItemIds.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
+        int item = _base.ItemMap.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
         var s = _snapshot;
         var history = _histories[u];
         var user = _base.UserVectorsWithHistories([u], [history])[0];
@@ -79,7 +79,7 @@ public sealed partial class DynamicRecommender
         var w = weights is null ? [] : TorchInterop.ToFloats(weights);
         int t = weights is null ? 0 : (int)weights.shape[2], shown = Math.Min(history.Length, s.Items.MaxHistory);
         var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
-            .Select(j => new Explanations.Attribution(_base.ItemIds.ToExternal(history[j]), w[j])).OrderByDescending(a => a.Value).ToList();
+            .Select(j => new Explanations.Attribution(_base.ItemMap.ToExternal(history[j]), w[j])).OrderByDescending(a => a.Value).ToList();
         double contextAttention = weights is not null && ctx is not null ? w[t - 1] : 0;
         return new DynamicExplanation(itemId, staticScore, score, score - without, contextAttention, historyAttention);
     }

@@ -1,0 +1,20 @@
+namespace HierRec.PostgreSql;
+
+/// <summary>Options of <see cref="PgItemStore.PublishAsync"/>.</summary>
+public sealed class PgPublishOptions
+{
+    /// <summary>Column type of the vectors. Default <see cref="PgVectorStorage.Vector"/>.</summary>
+    public PgVectorStorage Storage { get; init; } = PgVectorStorage.Vector;
+
+    /// <summary>Build an HNSW index for inner product. Default true; false leaves exact (sequential) search only.</summary>
+    public bool BuildIndex { get; init; } = true;
+
+    /// <summary>HNSW <c>m</c> (links per node). Default 16, pgvector's default.</summary>
+    public int HnswM { get; init; } = 16;
+
+    /// <summary>HNSW <c>ef_construction</c>. Default 64, pgvector's default.</summary>
+    public int HnswEfConstruction { get; init; } = 64;
+
+    /// <summary>Optional categories per item (same order as the ids), for category filters. Default none.</summary>
+    public IReadOnlyList<IReadOnlyList<string>?>? Categories { get; init; }
+}
