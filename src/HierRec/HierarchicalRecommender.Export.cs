@@ -7,7 +7,9 @@ namespace HierRec;
 public sealed partial class HierarchicalRecommender
 {
     /// <summary>Item ids in the order of <see cref="ExportItemVectors"/>' rows (the ranker's item index order).</summary>
-    public IReadOnlyList<string> ItemIds => Enumerable.Range(0, _items.Count).Select(_items.ToExternal).ToArray();
+    public IReadOnlyList<string> ItemIds => _itemIdList ??= Enumerable.Range(0, _items.Count).Select(_items.ToExternal).ToArray(); // the catalogue is fixed after Fit or Load
+
+    private string[]? _itemIdList;
 
     /// <summary>Length of the item and user vectors.</summary>
     public int Dimension => _model.Options.Dimension;

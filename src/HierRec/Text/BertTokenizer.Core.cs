@@ -240,6 +240,11 @@ public sealed partial class BertTokenizer
     /// <summary>Greedy longest-match-first WordPiece of one word; a word with an unmatchable rest becomes one [UNK].</summary>
     private bool WordPiece(ReadOnlySpan<char> original, ReadOnlySpan<char> word, ReadOnlySpan<int> source, TokenSink sink)
     {
+        if (sink.Words is not null)
+        {
+            sink.Words.Add(word.ToString());
+            return true;
+        }
         int before = sink.Ids.Count;
         sink.WordStarts?.Add(before);
         if (word.Length > _options.MaxInputCharsPerWord && CountRunes(word) > _options.MaxInputCharsPerWord)
@@ -383,54 +388,13 @@ public sealed partial class BertTokenizer
     private static readonly bool[] s_asciiPunctuation = Enumerable.Range(0, 128).Select(c => IsPunctuation(c)).ToArray();
 
     /// <summary>
-    /// Normalised text and pre-tokenised words as <see cref="WordPieceTrainer"/> needs them: the same steps as encoding,
-    /// special tokens left out.
+    /// Normalised, pre-tokenised words as <see cref="WordPieceTrainer"/> needs them: the encoding path itself, with the
+    /// sink collecting each word instead of running WordPiece on it (special tokens are left out).
     /// </summary>
-    internal IEnumerable<string> NormalizedWords(string text)
+    internal IReadOnlyList<string> NormalizedWords(string text)
     {
-        var words = new List<string>();
-        int position = 0;
-        var span = text.AsSpan();
-        while (position < span.Length)
-        {
-            bool found = _special.FindNext(span, position, out int at, out int length, out _);
-            int end = found ? at : span.Length;
-            if (end > position) CollectWords(span[position..end], words);
-            if (!found) break;
-            position = at + length;
-        }
-        return words;
-    }
-
-    private void CollectWords(ReadOnlySpan<char> text, List<string> words)
-    {
-        int n = text.Length;
-        var chars1 = new char[3 * n];
-        var map1 = new int[3 * n];
-        int length = Clean(text, 0, n, chars1, map1);
-        ReadOnlySpan<char> normalized = chars1.AsSpan(0, length);
-        if (_lower || _strip)
-        {
-            var chars2 = new char[4 * length + 4];
-            var map2 = new int[4 * length + 4];
-            normalized = chars2.AsSpan(0, LowerAndStrip(normalized, map1.AsSpan(0, length), chars2, map2));
-        }
-        int wordStart = -1, i = 0;
-        while (i < normalized.Length)
-        {
-            char c = normalized[i];
-            int units = char.IsHighSurrogate(c) && i + 1 < normalized.Length && char.IsLowSurrogate(normalized[i + 1]) ? 2 : 1;
-            int cp = units == 2 ? char.ConvertToUtf32(c, normalized[i + 1]) : c;
-            bool space = IsWhitespace(cp), punctuation = (units == 2 || !char.IsSurrogate(c)) && IsPunctuation(cp);
-            if (space || punctuation)
-            {
-                if (wordStart >= 0) words.Add(normalized[wordStart..i].ToString());
-                wordStart = -1;
-                if (!space) words.Add(normalized.Slice(i, units).ToString());
-            }
-            else if (wordStart < 0) wordStart = i;
-            i += units;
-        }
-        if (wordStart >= 0) words.Add(normalized[wordStart..].ToString());
+        var sink = new TokenSink(false, false, int.MaxValue) { Words = [] };
+        Run(text, true, true, sink);
+        return sink.Words;
     }
 }

@@ -279,6 +279,9 @@ public sealed partial class BertTokenizer : Tokenizer
         public readonly List<int>? WordStarts = words ? [] : null;
         public readonly int Budget = budget;
 
+        /// <summary>When set, words are collected here instead of being split into pieces (vocabulary training).</summary>
+        public List<string>? Words { get; init; }
+
         /// <summary>Characters of the input covered by the tokens kept (all of it when the budget was not reached).</summary>
         public int Consumed;
     }
