@@ -3,6 +3,7 @@
 #   .ci/postgres.sh install     apt packages and pgvector from ../shared/vendor (idempotent)
 #   .ci/postgres.sh start DIR   initdb in DIR, start on loopback on a free port; prints the connection string
 #   .ci/postgres.sh stop DIR    stop the cluster and delete DIR
+# HIERREC_PG_OPTIONS adds server settings at start, e.g. "-c shared_buffers=4GB" for the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PGBIN=/usr/lib/postgresql/15/bin
@@ -29,7 +30,7 @@ case "${1:-}" in
     mkdir -p "$dir" && chown postgres "$dir"
     runuser -u postgres -- "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres > "$dir/initdb.log"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c maintenance_work_mem=1GB -c fsync=off" -l "$dir/server.log" -w start > /dev/null
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c maintenance_work_mem=1GB -c fsync=off ${HIERREC_PG_OPTIONS:-}" -l "$dir/server.log" -w start > /dev/null
     runuser -u postgres -- psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE EXTENSION IF NOT EXISTS vector" > /dev/null
     echo "Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres"
     ;;

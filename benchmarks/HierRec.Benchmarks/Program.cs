@@ -9,6 +9,8 @@ namespace HierRec.Benchmarks;
 /// benchmarks/compare_bert_torch.py; benchmarks/compare_bert.sh runs both).
 /// <c>-- hierarchical [data] [seeds]</c> fits the hierarchical model on MovieLens-100K per seed (times, NDCG@10, Recommend latency).
 /// <c>-- tokenizer-exactness</c> counts the golden-corpus lines each tokenizer encodes exactly as Hugging Face does.
+/// <c>-- pgvector [sizes] [queries]</c> compares ItemIndex with pgvector exact and HNSW (server in HIERREC_PG).
+/// <c>-- pgvector-e2e [data]</c> serves the hierarchical model in process and from PostgreSQL candidates (validation NDCG@10).
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -18,6 +20,22 @@ public static class Program
         if (args.Length > 0 && args[0] == "recall")
         {
             RecallMeasurement.Run(Console.Out);
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "pgvector")
+        {
+            string connection = Environment.GetEnvironmentVariable("HIERREC_PG")
+                ?? throw new InvalidOperationException("Set HIERREC_PG to a PostgreSQL connection string (.ci/postgres.sh start DIR prints one).");
+            var sizes = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [100_000, 1_000_000];
+            int queries = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 400;
+            HierRec.Benchmarks.Storage.PgVectorMeasurement.Run(Console.Out, connection, sizes, queries).GetAwaiter().GetResult();
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "pgvector-e2e")
+        {
+            string connection = Environment.GetEnvironmentVariable("HIERREC_PG")
+                ?? throw new InvalidOperationException("Set HIERREC_PG to a PostgreSQL connection string (.ci/postgres.sh start DIR prints one).");
+            HierRec.Benchmarks.Storage.PgEndToEnd.Run(Console.Out, connection, args.Length > 1 ? args[1] : null).GetAwaiter().GetResult();
             return 0;
         }
         if (args.Length > 0 && args[0] == "bert-torch")

@@ -37,7 +37,8 @@ public sealed partial class PgItemStore
                     batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', @ef, true)") { Parameters = { new("ef", efSearch.ToString(System.Globalization.CultureInfo.InvariantCulture)) } });
                 if (filtered) batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)"));
                 if (options.Exact) batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('enable_indexscan', 'off', true)"));
-                var sql = new StringBuilder($"SELECT item_id, embedding FROM {VersionTable(current.Version)}");
+                // The score is computed by the server (<#> is the negated inner product); vectors travel only when asked for.
+                var sql = new StringBuilder($"SELECT item_id, -(embedding <#> @q)::real{(options.IncludeVectors ? ", embedding" : "")} FROM {VersionTable(current.Version)}");
                 var search = new NpgsqlBatchCommand();
                 object q = current.Storage == PgVectorStorage.Vector ? new Vector(query) : new HalfVector(ToHalf(query.Span));
                 search.Parameters.Add(new NpgsqlParameter { ParameterName = "q", Value = q });
@@ -63,10 +64,10 @@ public sealed partial class PgItemStore
                     for (int skip = 0; skip < batch.BatchCommands.Count - 1; skip++) await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
-                        float[] vector = current.Storage == PgVectorStorage.Vector
-                            ? reader.GetFieldValue<Vector>(1).ToArray()
-                            : Array.ConvertAll(reader.GetFieldValue<HalfVector>(1).ToArray(), h => (float)h);
-                        result.Add(new PgCandidate(reader.GetString(0), System.Numerics.Tensors.TensorPrimitives.Dot(vector, query.Span), vector));
+                        float[]? vector = !options.IncludeVectors ? null
+                            : current.Storage == PgVectorStorage.Vector ? reader.GetFieldValue<Vector>(2).ToArray()
+                            : Array.ConvertAll(reader.GetFieldValue<HalfVector>(2).ToArray(), h => (float)h);
+                        result.Add(new PgCandidate(reader.GetString(0), reader.GetFloat(1), vector));
                     }
                 }
                 await tx.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -103,6 +103,12 @@ public sealed partial class PgItemStore
         options ??= new PgPublishOptions();
         ArgumentNullException.ThrowIfNull(modelVersion);
         Validate(itemIds, vectors.Span, dimension, options.Categories);
+        // pgvector's ranges, checked here so the error names the option rather than arriving from the server mid-publish.
+        if (options.HnswM is < 2 or > 100) throw new ArgumentOutOfRangeException(nameof(options), options.HnswM, "PgPublishOptions.HnswM must be in [2, 100].");
+        if (options.HnswEfConstruction < Math.Max(4, 2 * options.HnswM) || options.HnswEfConstruction > 1000)
+            throw new ArgumentOutOfRangeException(nameof(options), options.HnswEfConstruction, $"PgPublishOptions.HnswEfConstruction must be in [max(4, 2·HnswM) = {Math.Max(4, 2 * options.HnswM)}, 1000].");
+        if (options.StatementTimeout is { } limit && limit <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), limit, "PgPublishOptions.StatementTimeout must be positive, or null for no limit.");
         int maxIndexed = options.Storage == PgVectorStorage.Vector ? 2000 : 4000;
         if (options.BuildIndex && dimension > maxIndexed)
             throw new ArgumentException($"pgvector's HNSW index takes at most {maxIndexed} dimensions for {options.Storage}; the vectors have {dimension}. Use HalfVec or BuildIndex = false.", nameof(dimension));
@@ -114,19 +120,20 @@ public sealed partial class PgItemStore
         string table = VersionTable(version);
         string type = options.Storage == PgVectorStorage.Vector ? "vector" : "halfvec";
         string step = "creating " + table;
+        int timeout = options.StatementTimeout is { } statementLimit ? Math.Max(1, (int)Math.Ceiling(statementLimit.TotalSeconds)) : 0; // 0: no limit
         try
         {
             await using var conn = await Open(cancellationToken).ConfigureAwait(false);
             await Execute(conn, $"CREATE TABLE {table} (item_id text PRIMARY KEY, categories text[], embedding {type}({dimension}) NOT NULL)", cancellationToken).ConfigureAwait(false);
             step = "copying the vectors into " + table;
-            await Copy(conn, table, itemIds, vectors, dimension, options.Storage, options.Categories, cancellationToken).ConfigureAwait(false);
+            await Copy(conn, table, itemIds, vectors, dimension, options.Storage, options.Categories, cancellationToken, timeout).ConfigureAwait(false);
             if (options.BuildIndex)
             {
                 step = "building the HNSW index on " + table;
-                await Execute(conn, $"CREATE INDEX ON {table} USING hnsw (embedding {type}_ip_ops) WITH (m = {options.HnswM}, ef_construction = {options.HnswEfConstruction})", cancellationToken).ConfigureAwait(false);
+                await Execute(conn, $"CREATE INDEX ON {table} USING hnsw (embedding {type}_ip_ops) WITH (m = {options.HnswM}, ef_construction = {options.HnswEfConstruction})", cancellationToken, timeoutSeconds: timeout).ConfigureAwait(false);
             }
             step = "analysing " + table;
-            await Execute(conn, $"ANALYZE {table}", cancellationToken).ConfigureAwait(false);
+            await Execute(conn, $"ANALYZE {table}", cancellationToken, timeoutSeconds: timeout).ConfigureAwait(false);
             step = "moving the pointer to " + table;
             long? previous;
             await using (var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
@@ -228,9 +235,10 @@ public sealed partial class PgItemStore
     }
 
     private static async Task Copy(NpgsqlConnection conn, string table, IReadOnlyList<string> ids, ReadOnlyMemory<float> vectors, int dimension, PgVectorStorage storage,
-        IReadOnlyList<IReadOnlyList<string>?>? categories, CancellationToken ct)
+        IReadOnlyList<IReadOnlyList<string>?>? categories, CancellationToken ct, int timeoutSeconds = 0)
     {
         await using var writer = await conn.BeginBinaryImportAsync($"COPY {table} (item_id, categories, embedding) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+        writer.Timeout = timeoutSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(timeoutSeconds);
         for (int i = 0; i < ids.Count; i++)
         {
             await writer.StartRowAsync(ct).ConfigureAwait(false);
@@ -276,9 +284,10 @@ public sealed partial class PgItemStore
         }
     }
 
-    private static async Task Execute(NpgsqlConnection conn, string sql, CancellationToken ct, NpgsqlTransaction? tx = null)
+    private static async Task Execute(NpgsqlConnection conn, string sql, CancellationToken ct, NpgsqlTransaction? tx = null, int? timeoutSeconds = null)
     {
         await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        if (timeoutSeconds is int seconds) cmd.CommandTimeout = seconds;
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 

@@ -15,6 +15,13 @@ public sealed class PgPublishOptions
     /// <summary>HNSW <c>ef_construction</c>. Default 64, pgvector's default.</summary>
     public int HnswEfConstruction { get; init; } = 64;
 
+    /// <summary>
+    /// Time limit of each publishing statement (the COPY, the index build, ANALYZE). Default null: none, since an HNSW
+    /// build over millions of rows takes minutes (Npgsql's 30 s default would abort it); bound a publication with the
+    /// cancellation token instead.
+    /// </summary>
+    public TimeSpan? StatementTimeout { get; init; }
+
     /// <summary>Optional categories per item (same order as the ids), for category filters. Default none.</summary>
     public IReadOnlyList<IReadOnlyList<string>?>? Categories { get; init; }
 }

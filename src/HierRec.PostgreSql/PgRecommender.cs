@@ -45,34 +45,52 @@ public sealed class PgRecommender
         return store.PublishAsync(recommender.ItemIds, recommender.ExportItemVectors(), recommender.Dimension, modelVersion, options, cancellationToken);
     }
 
-    /// <summary>The top <paramref name="k"/> for a known user: database candidates, exact HierRec scores.</summary>
+    /// <summary>
+    /// The top <paramref name="k"/> for a known user: database candidates, exact HierRec scores (the scorer's serving
+    /// transform applied, as <see cref="HierarchicalRecommender.Recommend(string, int)"/> shows them), and P(i | u, i ∈
+    /// candidates) from the ranker's logits at the scorer's temperature.
+    /// </summary>
     public Task<IReadOnlyList<PgRecommendation>> RecommendAsync(string userId, int k = 10, IReadOnlyCollection<string>? anyCategory = null,
         CancellationToken cancellationToken = default) =>
-        RecommendAsync(userId, k, ids => _recommender.Score(userId, ids), anyCategory, cancellationToken);
+        Serve(userId, k, ids => _recommender.IndexScores(userId, ids), _recommender.Serving, anyCategory, cancellationToken);
 
     /// <summary>
     /// As <see cref="RecommendAsync(string, int, IReadOnlyCollection{string}?, CancellationToken)"/> with another
-    /// re-scorer of the candidate ids, e.g. <c>ids =&gt; dynamic.Score(userId, context, ids)</c>. Candidates the model
-    /// does not know (items upserted after training) keep their database score.
+    /// re-scorer of the candidate ids, e.g. <c>ids =&gt; dynamic.Score(userId, context, ids)</c>; its scores are shown
+    /// as they are and are the softmax logits (temperature 1). Candidates the model does not know (items upserted after
+    /// training) keep their database score.
     /// </summary>
-    public async Task<IReadOnlyList<PgRecommendation>> RecommendAsync(string userId, int k, Func<IReadOnlyList<string>, float[]> rescore,
+    public Task<IReadOnlyList<PgRecommendation>> RecommendAsync(string userId, int k, Func<IReadOnlyList<string>, float[]> rescore,
         IReadOnlyCollection<string>? anyCategory = null, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentNullException.ThrowIfNull(rescore);
+        return Serve(userId, k, rescore, null, anyCategory, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<PgRecommendation>> Serve(string userId, int k, Func<IReadOnlyList<string>, float[]> logitsOf, Scoring.ServingScore? serving,
+        IReadOnlyCollection<string>? anyCategory, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var query = _recommender.UserVector(userId);
         var history = _recommender.History(userId);
-        var candidates = await _store.SearchAsync(query, Math.Max(k, Candidates), new PgSearchOptions
+        int n = Math.Max(k, Candidates);
+        var candidates = await _store.SearchAsync(query, n, new PgSearchOptions
         {
-            EfSearch = EfSearch is int ef ? Math.Max(ef, Math.Max(k, Candidates)) : null, ExcludeItems = history.ToArray(), AnyCategory = anyCategory,
+            EfSearch = EfSearch is int ef ? Math.Max(ef, n) : null, ExcludeItems = history.ToArray(), AnyCategory = anyCategory,
         }, cancellationToken).ConfigureAwait(false);
         var knownIds = candidates.Where(c => _known.Contains(c.ItemId)).Select(c => c.ItemId).ToArray();
-        var exact = knownIds.Length == 0 ? [] : rescore(knownIds);
+        var exact = knownIds.Length == 0 ? [] : logitsOf(knownIds);
         if (exact.Length != knownIds.Length) throw new InvalidOperationException($"The re-scorer returned {exact.Length} scores for {knownIds.Length} candidates.");
-        var byId = knownIds.Zip(exact).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
-        var scored = candidates.Select(c => (c.ItemId, Score: byId.TryGetValue(c.ItemId, out float s) ? s : c.Score)).OrderByDescending(x => x.Score).ToArray();
+        var byId = new Dictionary<string, float>(knownIds.Length, StringComparer.Ordinal);
+        for (int i = 0; i < knownIds.Length; i++) byId[knownIds[i]] = exact[i];
+        // The database scores ⟨x_u, row⟩ over the exported rows (unit rows for a cosine scorer): the cosine divides by |x_u|.
+        float norm = System.Numerics.Tensors.TensorPrimitives.Norm(query);
+        float databaseScale = serving?.Similarity == Ranking.Similarity.Cosine && norm > 0 ? 1f / norm : 1f;
+        var scored = candidates.Select(c => (c.ItemId, Logit: byId.TryGetValue(c.ItemId, out float s) ? s : c.Score * databaseScale))
+            .OrderByDescending(x => x.Logit).ToArray();
         if (scored.Length == 0) return [];
-        double max = scored[0].Score, z = scored.Sum(x => Math.Exp(x.Score - max));
-        return scored.Take(k).Select(x => new PgRecommendation(x.ItemId, x.Score, Math.Exp(x.Score - max) / z)).ToArray();
+        double invT = 1.0 / (serving?.Temperature ?? 1f), max = scored[0].Logit, z = scored.Sum(x => Math.Exp((x.Logit - max) * invT));
+        var transform = serving?.Transform;
+        return scored.Take(k).Select(x => new PgRecommendation(x.ItemId, transform?.Invoke(x.Logit) ?? x.Logit, Math.Exp((x.Logit - max) * invT) / z)).ToArray();
     }
 }

@@ -9,6 +9,9 @@ public sealed class PgSearchOptions
     /// <summary>Exact search: no index, a sequential scan over the version (for measurement and small catalogues). Default false.</summary>
     public bool Exact { get; init; }
 
+    /// <summary>Return each candidate's stored vector (d floats per row on the wire). Default false: ids and scores only.</summary>
+    public bool IncludeVectors { get; init; }
+
     /// <summary>Item ids never returned (for example the user's history), applied in SQL.</summary>
     public IReadOnlyCollection<string>? ExcludeItems { get; init; }
 

@@ -14,12 +14,33 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Length of the item and user vectors.</summary>
     public int Dimension => _model.Options.Dimension;
 
-    /// <summary>A copy of the item vectors E, row-major (<see cref="ItemIds"/>.Count × <see cref="Dimension"/>).</summary>
-    public float[] ExportItemVectors() => (float[])_itemArray.Clone();
+    /// <summary>
+    /// A copy of the item vectors E, row-major (<see cref="ItemIds"/>.Count × <see cref="Dimension"/>), ready for an
+    /// inner-product index: for a cosine scorer each row is scaled to unit length, so ranking by ⟨x_u, row⟩ ranks as the
+    /// model does (zero rows stay zero).
+    /// </summary>
+    public float[] ExportItemVectors()
+    {
+        var rows = (float[])_itemArray.Clone();
+        if (_model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+        {
+            int d = Dimension;
+            for (int i = 0; i < rows.Length / d; i++)
+            {
+                var row = rows.AsSpan(i * d, d);
+                float norm = System.Numerics.Tensors.TensorPrimitives.Norm(row);
+                if (norm > 0) System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+            }
+        }
+        return rows;
+    }
 
     /// <summary>The items a known user interacted with in the training data, most recent first.</summary>
     /// <exception cref="KeyNotFoundException">Unknown user id.</exception>
     public IReadOnlyList<string> History(string userId) => _context.Histories[KnownUser(userId, null)].Select(_items.ToExternal).ToArray();
+
+    /// <summary>How the scorer is served: the index similarity, the softmax temperature of P(i|u), and the shown-score transform.</summary>
+    public Scoring.ServingScore Serving => _model.Scorer.Serving;
 
     /// <summary>
     /// Exact scores of <paramref name="itemIds"/> for a known user, as <see cref="Recommend(string, int)"/> reports them
@@ -28,17 +49,39 @@ public sealed partial class HierarchicalRecommender
     /// <exception cref="KeyNotFoundException">Unknown user or item id (named).</exception>
     public float[] Score(string userId, IReadOnlyList<string> itemIds)
     {
+        var scores = IndexScores(userId, itemIds);
+        if (Serving.Transform is { } transform)
+            for (int j = 0; j < scores.Length; j++) scores[j] = transform(scores[j]);
+        return scores;
+    }
+
+    /// <summary>
+    /// The ranker's scores of <paramref name="itemIds"/> for a known user, before the serving transform: ⟨x_u, E_i⟩, or
+    /// the cosine for a cosine scorer. They are the logits of P(i|u) at <see cref="Serving"/>.Temperature, so a softmax
+    /// over candidates fetched elsewhere is computed from these, not from the shown scores.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">Unknown user or item id (named).</exception>
+    public float[] IndexScores(string userId, IReadOnlyList<string> itemIds)
+    {
         ArgumentNullException.ThrowIfNull(itemIds);
         var x = UserVectors([KnownUser(userId, null)])[0];
-        var serving = _model.Scorer.Serving;
+        bool cosine = Serving.Similarity == Ranking.Similarity.Cosine;
+        float userNorm = cosine ? System.Numerics.Tensors.TensorPrimitives.Norm(x) : 1f;
         int d = Dimension;
         var scores = new float[itemIds.Count];
         for (int j = 0; j < scores.Length; j++)
         {
             int i = _items.TryGetDense(itemIds[j] ?? throw new ArgumentException($"itemIds[{j}] is null.", nameof(itemIds)), out int dense) ? dense
                 : throw new KeyNotFoundException($"Unknown item '{itemIds[j]}' (itemIds[{j}]).");
-            float s = Dot(x, _itemArray.AsSpan(i * d, d));
-            scores[j] = serving.Transform?.Invoke(s) ?? s;
+            var row = _itemArray.AsSpan(i * d, d);
+            float s = Dot(x, row);
+            if (cosine)
+            {
+                // As the ranker computes it: zero vectors score 0.
+                float norms = userNorm * System.Numerics.Tensors.TensorPrimitives.Norm(row);
+                s = norms > 0 ? s / norms : 0f;
+            }
+            scores[j] = s;
         }
         return scores;
     }

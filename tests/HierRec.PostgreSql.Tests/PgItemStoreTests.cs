@@ -24,18 +24,25 @@ public class PgItemStoreTests
             var version = await store.PublishAsync(ids, vectors, d, "model-1", new PgPublishOptions { Storage = storage });
             Assert.Equal(400, version.Items);
             Assert.Equal(storage, version.Storage);
-            var exact = await store.SearchAsync(query, 400, new PgSearchOptions { Exact = true });
+            var exact = await store.SearchAsync(query, 400, new PgSearchOptions { Exact = true, IncludeVectors = true });
             Assert.Equal(400, exact.Count);
             foreach (var c in exact)
             {
                 int i = int.Parse(c.ItemId["item-".Length..]);
                 var original = vectors.AsSpan(i * d, d).ToArray();
+                Assert.NotNull(c.Vector);
                 if (storage == PgVectorStorage.Vector) Assert.Equal(original, c.Vector);
                 else for (int j = 0; j < d; j++) Assert.Equal(original[j], c.Vector[j], 2e-3f);
+                // The server's score is the inner product of the query (as stored: halfvec rounds it too) with the stored vector.
+                var sent = storage == PgVectorStorage.Vector ? query : query.Select(v => (float)(Half)v).ToArray();
+                Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(c.Vector, sent), c.Score, 1e-4f);
             }
             if (storage == PgVectorStorage.Vector) Assert.Equal(BruteForce(ids, vectors, d, query, 20), exact.Take(20).Select(c => c.ItemId));
             var approximate = await store.SearchAsync(query, 20, new PgSearchOptions { EfSearch = 200 });
             Assert.True(approximate.Select(c => c.ItemId).Intersect(exact.Take(20).Select(c => c.ItemId)).Count() >= 18, "HNSW at ef_search 200 should find most of the exact top 20");
+            var exactScore = exact.ToDictionary(c => c.ItemId, c => c.Score);
+            Assert.All(approximate, c => Assert.Null(c.Vector));
+            Assert.All(approximate, c => Assert.Equal(exactScore[c.ItemId], c.Score));
         }
     }
 
@@ -101,10 +108,10 @@ public class PgItemStoreTests
             var seen = new HashSet<float>();
             while (!stop.IsCancellationRequested)
             {
-                var result = await store.SearchAsync(query, 50, new PgSearchOptions { EfSearch = 60 });
+                var result = await store.SearchAsync(query, 50, new PgSearchOptions { EfSearch = 60, IncludeVectors = true });
                 Assert.Equal(50, result.Count);
-                Assert.Single(result.Select(c => c.Vector[0]).Distinct());
-                seen.Add(result[0].Vector[0]);
+                Assert.Single(result.Select(c => c.Vector![0]).Distinct());
+                seen.Add(result[0].Vector![0]);
                 Interlocked.Increment(ref reads);
             }
             return seen;
@@ -146,6 +153,9 @@ public class PgItemStoreTests
         Assert.Contains("itemIds[1]", (await Assert.ThrowsAsync<ArgumentException>(() => store.PublishAsync(["a", "a"], new float[4], 2, "m"))).Message);
         Assert.Contains("values", (await Assert.ThrowsAsync<ArgumentException>(() => store.PublishAsync(["a"], new float[3], 2, "m"))).Message);
         Assert.Contains("non-finite", (await Assert.ThrowsAsync<ArgumentException>(() => store.PublishAsync(["a"], new[] { 1f, float.NaN }, 2, "m"))).Message);
+        Assert.Contains("HnswM", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.PublishAsync(["a"], new float[2], 2, "m", new PgPublishOptions { HnswM = 1 }))).Message);
+        Assert.Contains("HnswEfConstruction", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.PublishAsync(["a"], new float[2], 2, "m", new PgPublishOptions { HnswM = 16, HnswEfConstruction = 20 }))).Message);
+        Assert.Contains("StatementTimeout", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.PublishAsync(["a"], new float[2], 2, "m", new PgPublishOptions { StatementTimeout = TimeSpan.Zero }))).Message);
         Assert.Contains("no published version", (await Assert.ThrowsAsync<PgStoreException>(() => store.SearchAsync(new float[2], 5))).Message);
         await store.PublishAsync(["a"], new float[] { 1, 2 }, 2, "m");
         Assert.Contains("dimensions", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync(new float[3], 5))).Message);
