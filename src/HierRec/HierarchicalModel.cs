@@ -35,6 +35,7 @@ public sealed class HierarchicalModel : nn.Module
         : base(nameof(HierarchicalModel))
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(userCount);
         if (options.LayerNames.Count == 0) throw new ArgumentException("At least one user layer must be enabled.", nameof(options));
         if (options.UseSocial && !options.UseBehaviour) throw new ArgumentException("The social layer reads friends' behaviour vectors: it needs the behaviour layer.", nameof(options));

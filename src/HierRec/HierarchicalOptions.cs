@@ -63,4 +63,20 @@ public sealed record HierarchicalOptions
     /// <summary>Names of the enabled user layers, in fusion order.</summary>
     public IReadOnlyList<string> LayerNames =>
         [.. (UseProfile ? ["profile"] : Array.Empty<string>()), .. (UseBehaviour ? ["behaviour"] : Array.Empty<string>()), .. (UseSocial ? ["social"] : Array.Empty<string>())];
+
+    /// <summary>Checks every option's range (called by Fit and Load).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("HierarchicalOptions.Dimension", Dimension, 1, Ranking.ItemIndex.MaxDimension);
+        OptionChecks.Range("HierarchicalOptions.MaxHistory", MaxHistory, 1, 100_000);
+        OptionChecks.Range("HierarchicalOptions.MaxFriends", MaxFriends, 0, 100_000);
+        OptionChecks.Range("HierarchicalOptions.Heads", Heads, 1, Dimension);
+        if (Dimension % Heads != 0) throw new ArgumentOutOfRangeException("HierarchicalOptions.Heads", Heads, $"HierarchicalOptions.Heads ({Heads}) must divide Dimension ({Dimension}).");
+        OptionChecks.Defined("HierarchicalOptions.Fusion", Fusion);
+        OptionChecks.Defined("HierarchicalOptions.Scorer", Scorer);
+        OptionChecks.Range("HierarchicalOptions.Temperature", Temperature, 1e-3, 1e3);
+        if (!UseProfile && !UseBehaviour && !UseSocial) throw new ArgumentException("HierarchicalOptions: at least one of UseProfile, UseBehaviour, UseSocial must be on.");
+        if (!UseText && !UseItemIds) throw new ArgumentException("HierarchicalOptions: items need UseText, UseItemIds, or both.");
+    }
 }

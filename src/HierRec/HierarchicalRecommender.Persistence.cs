@@ -13,8 +13,11 @@ namespace HierRec;
 /// <summary>Persistence: one folder, written atomically, every file checked on load.</summary>
 public sealed partial class HierarchicalRecommender
 {
-    /// <summary>Format version of saved folders: 2 since the TorchSharp port (1 was HierRec's own engine).</summary>
-    public const int FormatVersion = 2;
+    /// <summary>
+    /// Format version of saved folders: 3 adds checksums.json (every file's SHA-256, verified on load); 2 (the same
+    /// files without it) still loads; 1 was HierRec's own engine, before the TorchSharp port.
+    /// </summary>
+    public const int FormatVersion = 3;
 
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
         string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm);
@@ -43,18 +46,73 @@ public sealed partial class HierarchicalRecommender
         });
     }
 
+    /// <summary>recommender.json against itself and against the sizes of the weights files, before any allocation.</summary>
+    private static void Check(Manifest m, string folder)
+    {
+        string path = Path.Combine(folder, "recommender.json");
+        var c = new ManifestChecks(path);
+        if (m.Model is null) throw c.Error("Model", "is missing.");
+        try
+        {
+            m.Model.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw c.Error("Model", $"is invalid: {ex.Message}");
+        }
+        c.Count("Users", m.Users);
+        c.Count("Items", m.Items);
+        if (m.Items == 0) throw c.Error("Items", "is 0; a recommender needs items.");
+        if (m.Users == 0) throw c.Error("Users", "is 0; a recommender needs users.");
+        c.Count("TextWidth", m.TextWidth, 1 << 16);
+        if (m.Profile is { } schema)
+        {
+            if (schema.Dimension != m.Model.Dimension) throw c.Error("Profile.Dimension", $"is {schema.Dimension}; the model has dimension {m.Model.Dimension}.");
+            c.Count("Profile.FieldDimension", schema.FieldDimension, Ranking.ItemIndex.MaxDimension);
+            if (schema.Categorical is null || schema.Numeric is null) throw c.Error("Profile", "has no field lists.");
+            for (int i = 0; i < schema.Categorical.Count; i++)
+                if (schema.Categorical[i]?.Name is null || schema.Categorical[i].Values is null) throw c.Error($"Profile.Categorical[{i}]", "has no name or values.");
+            for (int i = 0; i < schema.Numeric.Count; i++)
+                if (schema.Numeric[i] is not { Name: not null } f || !float.IsFinite(f.Mean) || !(f.Std > 0) || !float.IsFinite(f.Std))
+                    throw c.Error($"Profile.Numeric[{i}]", "needs a name, a finite mean and a positive finite standard deviation.");
+        }
+        c.UniqueIds("UserIds", m.UserIds, m.Users);
+        c.UniqueIds("ItemIds", m.ItemIds, m.Items);
+        c.Indices("Histories", m.Histories, m.Users, m.Items, "item indices");
+        c.Indices("Neighbours", m.Neighbours, m.Users, m.Users, "user indices");
+        c.Indices("Hops", m.Hops, m.Users, m.Users, "user indices", optional: true);
+        c.Required("Profiles", m.Profiles, m.Users);
+        c.Length("Warm", m.Warm, m.Items, optional: true);
+        long d = m.Model.Dimension, tables = 0;
+        if (m.Model.UseItemIds) tables += m.Items * d;
+        if (m.Model.UseBehaviour && m.Model.HistoryEmbeddings) tables += m.Items * d;
+        if (m.Model.UseBehaviour && m.Model.UserEmbeddings) tables += m.Users * d;
+        ManifestChecks.Holds(Path.Combine(folder, "model.safetensors"), 4 * tables, $"the embedding tables of {m.Users} users and {m.Items} items at dimension {d}");
+        if (m.TextWidth > 0) ManifestChecks.Holds(Path.Combine(folder, "text.safetensors"), 4L * m.Items * m.TextWidth, $"{m.Items} item text vectors of width {m.TextWidth}");
+    }
+
     private static bool IsRecommenderTensor(string name) => !name.StartsWith("items.text_encoder.", StringComparison.Ordinal);
 
-    /// <summary>Loads a folder written by <see cref="Save"/>.</summary>
+    /// <summary>
+    /// Loads a folder written by <see cref="Save"/>. Before anything is built: an interrupted save is repaired
+    /// (<see cref="AtomicFile.Recover"/>), every file is checked against checksums.json, and recommender.json is checked
+    /// against itself (ids unique, counts equal, indices in range) and against the weights files' sizes; weights with
+    /// NaN or ±∞ are rejected by tensor name.
+    /// </summary>
     /// <exception cref="InvalidDataException">
-    /// The folder is not a HierRec recommender, was written before the TorchSharp port (format version 1), or its files
-    /// disagree (named).
+    /// The folder is not a HierRec recommender, was written before the TorchSharp port (format version 1), fails its
+    /// checksums, or its files disagree (the file and field are named).
     /// </exception>
     /// <param name="folder">The folder.</param>
     /// <param name="device">Where the model goes (CPU when null); see <see cref="RecommenderOptions.Device"/>.</param>
     public static HierarchicalRecommender Load(string folder, TorchSharp.torch.Device? device = null)
     {
-        var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        AtomicFile.Recover(folder);
+        var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", FormatVersion, m => (m.Format, m.Version),
+            firstTorchVersion: 2, oldestReadable: 2);
+        if (manifest.Version >= 3 || FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        Check(manifest, folder);
         ProfileEncoder? profile = null;
         if (manifest.Profile is not null)
         {

@@ -79,6 +79,7 @@ public sealed partial class HierarchicalRecommender
     {
         ArgumentNullException.ThrowIfNull(train);
         options ??= new RecommenderOptions();
+        options.Validate();
         var m = options.Model;
         if (m.UseSocial && train.SocialEdges.Count == 0) m = m with { UseSocial = false };
         var device = options.Device ?? torch.CPU;

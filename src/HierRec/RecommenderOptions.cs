@@ -43,4 +43,18 @@ public sealed record RecommenderOptions
     /// references a TorchSharp CUDA bundle instead of TorchSharp-cpu. The ranker always serves from CPU memory.
     /// </summary>
     public Device? Device { get; init; }
+
+    /// <summary>Checks these options and the nested ones (called by Fit).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.NotNull("RecommenderOptions.Model", Model);
+        OptionChecks.NotNull("RecommenderOptions.Training", Training);
+        OptionChecks.NotNull("RecommenderOptions.DomainBert", DomainBert);
+        Model.Validate();
+        Training.Validate();
+        DomainBert.Validate();
+        OptionChecks.NotNull("RecommenderOptions.BertMode", BertMode);
+        OptionChecks.Defined("RecommenderOptions.Pooling", Pooling);
+    }
 }

@@ -52,6 +52,39 @@ public sealed class HierarchicalRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void Export_AndScore_AgreeWithRecommend_ForDotAndCosineScorers()
+    {
+        var (split, dot) = Fitted.Value;
+        var cosine = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, Scorer = ScorerKind.Cosine, Temperature = 0.5f },
+            Training = new HierarchicalTrainingOptions { Epochs = 1, BatchSize = 64, LearningRate = 3e-3f },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 400, HiddenSize = 32, MaxLength = 24 },
+        });
+        foreach (var r in new[] { dot, cosine })
+        {
+            string user = split.Train.Users.ToExternal(3);
+            var top = r.Recommend(user, 20);
+            // Re-scoring the served items gives the served scores (the serving transform included).
+            var scores = r.Score(user, top.Select(t => t.ItemId).ToArray());
+            for (int i = 0; i < top.Count; i++) Assert.Equal(top[i].Score, scores[i], 4);
+            Assert.Equal(r.Context.Histories[3].Select(split.Train.Items.ToExternal), r.History(user));
+            Assert.DoesNotContain(top, t => r.History(user).Contains(t.ItemId));
+            // An inner-product index over the exported rows ranks as the model does (rows unit-length for cosine).
+            var rows = r.ExportItemVectors();
+            Assert.Equal(r.ItemIds.Count * r.Dimension, rows.Length);
+            var x = r.UserVector(user);
+            var seen = r.History(user).ToHashSet();
+            var byInnerProduct = Enumerable.Range(0, r.ItemIds.Count).Where(i => !seen.Contains(r.ItemIds[i]))
+                .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * r.Dimension, r.Dimension)))
+                .Take(5).Select(i => r.ItemIds[i]);
+            Assert.Equal(top.Take(5).Select(t => t.ItemId), byInnerProduct);
+        }
+        Assert.Contains("Unknown item 'no-such-item' (itemIds[1])",
+            Assert.Throws<KeyNotFoundException>(() => dot.Score(split.Train.Users.ToExternal(0), [dot.ItemIds[0], "no-such-item"])).Message);
+    }
+
+    [Fact]
     public void NewUsers_AreServedFromProfileFriendsAndRecentItems()
     {
         var (split, r) = Fitted.Value;
@@ -150,7 +183,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         r.Save(folder);
         string manifest = Path.Combine(folder, "recommender.json");
         string json = File.ReadAllText(manifest);
-        File.WriteAllText(manifest, json.Replace("\"Version\":2", "\"Version\":1"));
+        File.WriteAllText(manifest, json.Replace("\"Version\":3", "\"Version\":1"));
         var ex = Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder));
         Assert.Contains("before HierRec moved to TorchSharp", ex.Message);
         File.WriteAllText(manifest, json);

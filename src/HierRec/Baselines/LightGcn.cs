@@ -54,6 +54,7 @@ public sealed class LightGcn : nn.Module, IScoringModel
     {
         ArgumentNullException.ThrowIfNull(train);
         options ??= new LightGcnOptions();
+        options.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Dimension);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Layers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);

@@ -26,4 +26,17 @@ public sealed class LightGcnOptions
 
     /// <summary>Seed. Default 2020.</summary>
     public ulong Seed { get; init; } = 2020;
+
+    /// <summary>Checks every option's range (called by Fit).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("LightGcnOptions.Dimension", Dimension, 1, Ranking.ItemIndex.MaxDimension);
+        OptionChecks.Range("LightGcnOptions.Layers", Layers, 0, 16);
+        OptionChecks.Range("LightGcnOptions.RegWeight", RegWeight, 0, 10);
+        OptionChecks.Range("LightGcnOptions.LearningRate", LearningRate, 0, double.MaxValue, minExclusive: true);
+        OptionChecks.Range("LightGcnOptions.BatchSize", BatchSize, 1, 1 << 24);
+        OptionChecks.Range("LightGcnOptions.MaxEpochs", MaxEpochs, 1, 100_000);
+        OptionChecks.Range("LightGcnOptions.Patience", Patience, 0, 100_000);
+    }
 }

@@ -205,8 +205,16 @@ public sealed class ConceptModel
     public static ConceptModel Load(string folder, Tensor items)
     {
         ArgumentNullException.ThrowIfNull(items);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        AtomicFile.Recover(folder);
         var manifest = ManifestJson.Read<Manifest>(folder, "concept.json", "ConceptModel", "hierrec-concepts", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
         string path = Path.Combine(folder, "concept.json");
+        if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        var c = new ManifestChecks(path);
+        c.Count("Dimension", manifest.Dimension, Ranking.ItemIndex.MaxDimension);
+        c.Count("MaxLength", manifest.MaxLength, 8192);
+        c.Count("MaxHistory", manifest.MaxHistory, 100_000);
+        if (manifest.Cues is null) throw c.Error("Cues", "is missing.");
         if (items.dim() != 2 || items.shape[1] != manifest.Dimension)
             throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {TorchInterop.ShapeString(items.shape)}.");
         var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device);

@@ -5,13 +5,22 @@ public sealed class DataFormatException : FormatException
 {
     /// <summary>Creates the exception.</summary>
     public DataFormatException(string file, long line, int column, string problem, Exception? inner = null)
-        : base($"{file}:{line}{(column > 0 ? $", column {column}" : "")}: {problem}", inner)
+        : base($"{file}:{line}{(column > 0 ? $", column {column}" : "")}: {Cap(problem)}", inner)
     {
         File = file;
         Line = line;
         Column = column;
-        Problem = problem;
+        Problem = Cap(problem);
     }
+
+    /// <summary>
+    /// A value from a file as a message shows it: quoted, at most 60 characters (longer values are cut, with their
+    /// length), so one bad 50 MB field gives a short message.
+    /// </summary>
+    public static string Quote(string? value) => value is null ? "NULL"
+        : value.Length <= 60 ? $"'{value}'" : $"'{value.AsSpan(0, 57)}...' ({value.Length:N0} characters)";
+
+    private static string Cap(string problem) => problem.Length <= 400 ? problem : string.Concat(problem.AsSpan(0, 397), "...");
 
     /// <summary>The file.</summary>
     public string File { get; }

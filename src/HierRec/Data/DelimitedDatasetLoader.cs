@@ -35,6 +35,7 @@ public static class DelimitedDatasetLoader
         {
             var rows = it.File.ReadAll(options, out var resolve);
             int idCol = resolve(it.Columns.Item);
+            Normalize(rows, options, idCol);
             var text = it.Columns.Text.Select(c => (c, resolve(c))).ToArray();
             var tags = (it.Columns.Tags ?? []).Select(c => (c, resolve(c))).ToArray();
             var valid = new List<(string?[] F, long Line)>();
@@ -47,23 +48,26 @@ public static class DelimitedDatasetLoader
                 }
                 if (itemMap.TryGetDense(f[idCol]!, out _))
                 {
-                    options.Fail(new DataFormatException(it.File.Name, line, idCol + 1, $"item '{f[idCol]}' is listed twice"));
+                    options.Fail(new DataFormatException(it.File.Name, line, idCol + 1, $"item {DataFormatException.Quote(f[idCol])} is listed twice"));
                     continue;
                 }
                 itemMap.GetOrAdd(f[idCol]!);
                 valid.Add((f, line));
             }
             itemFeatures.Resize(itemMap.Count);
+            foreach (var (c, _) in text) itemFeatures.AddText(c);
+            foreach (var (c, _) in tags) itemFeatures.AddTags(c);
             for (int r = 0; r < valid.Count; r++)
             {
-                foreach (var (c, k) in text) itemFeatures.Text(c)[r] = valid[r].F[k];
-                foreach (var (c, k) in tags) itemFeatures.Tags(c)[r] = (valid[r].F[k] ?? "").Split(it.Columns.TagSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                foreach (var (c, k) in text) itemFeatures.AddText(c)[r] = valid[r].F[k];
+                foreach (var (c, k) in tags) itemFeatures.AddTags(c)[r] = (valid[r].F[k] ?? "").Split(it.Columns.TagSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             }
         }
         if (users is { } us)
         {
             var rows = us.File.ReadAll(options, out var resolve);
             int idCol = resolve(us.Columns.User);
+            Normalize(rows, options, idCol);
             var cat = (us.Columns.Categorical ?? []).Select(c => (c, resolve(c))).ToArray();
             var num = (us.Columns.Numeric ?? []).Select(c => (c, resolve(c))).ToArray();
             var valid = new List<(string?[] F, long Line, float[] Nums)>();
@@ -75,9 +79,9 @@ public static class DelimitedDatasetLoader
                 {
                     string? v = f[num[j].Item2];
                     if (string.IsNullOrEmpty(v)) nums[j] = float.NaN;
-                    else if (!float.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out nums[j]))
+                    else if (!float.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out nums[j]) || !float.IsFinite(nums[j]))
                     {
-                        options.Fail(new DataFormatException(us.File.Name, line, num[j].Item2 + 1, $"'{v}' is not a number"));
+                        options.Fail(new DataFormatException(us.File.Name, line, num[j].Item2 + 1, $"{DataFormatException.Quote(v)} is not a finite number (leave the field empty for a missing value)"));
                         ok = false;
                     }
                 }
@@ -89,17 +93,19 @@ public static class DelimitedDatasetLoader
                 }
                 if (userMap.TryGetDense(f[idCol]!, out _))
                 {
-                    options.Fail(new DataFormatException(us.File.Name, line, idCol + 1, $"user '{f[idCol]}' is listed twice"));
+                    options.Fail(new DataFormatException(us.File.Name, line, idCol + 1, $"user {DataFormatException.Quote(f[idCol])} is listed twice"));
                     continue;
                 }
                 userMap.GetOrAdd(f[idCol]!);
                 valid.Add((f, line, nums));
             }
             userFeatures.Resize(userMap.Count);
+            foreach (var (c, _) in cat) userFeatures.AddCategorical(c);
+            foreach (var (c, _) in num) userFeatures.AddNumeric(c);
             for (int r = 0; r < valid.Count; r++)
             {
-                foreach (var (c, k) in cat) userFeatures.Categorical(c)[r] = string.IsNullOrEmpty(valid[r].F[k]) ? null : valid[r].F[k];
-                for (int j = 0; j < num.Length; j++) userFeatures.Numeric(num[j].c)[r] = valid[r].Nums[j];
+                foreach (var (c, k) in cat) userFeatures.AddCategorical(c)[r] = string.IsNullOrEmpty(valid[r].F[k]) ? null : valid[r].F[k];
+                for (int j = 0; j < num.Length; j++) userFeatures.AddNumeric(num[j].c)[r] = valid[r].Nums[j];
             }
         }
         bool closedItems = items is not null, closedUsers = users is not null;
@@ -107,6 +113,7 @@ public static class DelimitedDatasetLoader
         {
             var rows = interactions.ReadAll(options, out var resolve);
             int uc = resolve(interactionColumns.User), ic = resolve(interactionColumns.Item);
+            Normalize(rows, options, uc, ic);
             int vc = interactionColumns.Value is null ? -1 : resolve(interactionColumns.Value);
             int tc = interactionColumns.Timestamp is null ? -1 : resolve(interactionColumns.Timestamp);
             foreach (var (f, line) in rows)
@@ -119,24 +126,24 @@ public static class DelimitedDatasetLoader
                 }
                 if (closedUsers ? !userMap.TryGetDense(f[uc]!, out u) : (u = userMap.GetOrAdd(f[uc]!)) < 0)
                 {
-                    options.Fail(new DataFormatException(interactions.Name, line, uc + 1, $"user '{f[uc]}' is not in the user file"));
+                    options.Fail(new DataFormatException(interactions.Name, line, uc + 1, $"user {DataFormatException.Quote(f[uc])} is not in the user file"));
                     continue;
                 }
                 if (closedItems ? !itemMap.TryGetDense(f[ic]!, out i) : (i = itemMap.GetOrAdd(f[ic]!)) < 0)
                 {
-                    options.Fail(new DataFormatException(interactions.Name, line, ic + 1, $"item '{f[ic]}' is not in the item file"));
+                    options.Fail(new DataFormatException(interactions.Name, line, ic + 1, $"item {DataFormatException.Quote(f[ic])} is not in the item file"));
                     continue;
                 }
                 float value = 1;
                 long ts = 0;
-                if (vc >= 0 && !float.TryParse(f[vc] ?? "", System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value))
+                if (vc >= 0 && (!float.TryParse(f[vc] ?? "", System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value) || !float.IsFinite(value)))
                 {
-                    options.Fail(new DataFormatException(interactions.Name, line, vc + 1, $"'{f[vc]}' is not a number"));
+                    options.Fail(new DataFormatException(interactions.Name, line, vc + 1, $"{DataFormatException.Quote(f[vc])} is not a finite number"));
                     continue;
                 }
                 if (tc >= 0 && !long.TryParse(f[tc] ?? "", System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out ts))
                 {
-                    options.Fail(new DataFormatException(interactions.Name, line, tc + 1, $"'{f[tc]}' is not an integer timestamp"));
+                    options.Fail(new DataFormatException(interactions.Name, line, tc + 1, $"{DataFormatException.Quote(f[tc])} is not an integer timestamp"));
                     continue;
                 }
                 list.Add(new Interaction(u, i, value, ts));
@@ -147,6 +154,7 @@ public static class DelimitedDatasetLoader
         {
             var rows = ed.File.ReadAll(options, out var resolve);
             int ac = resolve(ed.Columns.A), bc = resolve(ed.Columns.B);
+            Normalize(rows, options, ac, bc);
             foreach (var (f, line) in rows)
             {
                 if (f[ac] is null || f[bc] is null)
@@ -160,5 +168,12 @@ public static class DelimitedDatasetLoader
             }
         }
         return new Dataset(name, userMap, itemMap, list, userFeatures, itemFeatures, edgeList.Distinct().ToList());
+    }
+
+    private static void Normalize(List<(string?[] Fields, long Line)> rows, LoadOptions options, params int[] columns)
+    {
+        if (options.Ids == IdNormalization.Exact) return;
+        foreach (var (f, _) in rows)
+            foreach (int c in columns) f[c] = options.NormalizeId(f[c]);
     }
 }

@@ -33,17 +33,33 @@ public sealed class FeatureTable
     /// <summary>Names of the multi-valued tag columns.</summary>
     public IEnumerable<string> TagColumns => _tags.Keys;
 
-    /// <summary>A categorical column (created empty on first use).</summary>
-    public string?[] Categorical(string name) => Column(_categorical, name, () => new string?[Count]);
+    /// <summary>A categorical column.</summary>
+    /// <exception cref="KeyNotFoundException">No categorical column has that name; the message lists the columns there are.</exception>
+    public string?[] Categorical(string name) => Existing(_categorical, name, "categorical");
 
-    /// <summary>A numeric column (created as NaN on first use).</summary>
-    public float[] Numeric(string name) => Column(_numeric, name, () => Enumerable.Repeat(float.NaN, Count).ToArray());
+    /// <summary>A numeric column (NaN where missing).</summary>
+    /// <exception cref="KeyNotFoundException">No numeric column has that name; the message lists the columns there are.</exception>
+    public float[] Numeric(string name) => Existing(_numeric, name, "numeric");
 
-    /// <summary>A text column (created empty on first use).</summary>
-    public string?[] Text(string name) => Column(_text, name, () => new string?[Count]);
+    /// <summary>A text column.</summary>
+    /// <exception cref="KeyNotFoundException">No text column has that name; the message lists the columns there are.</exception>
+    public string?[] Text(string name) => Existing(_text, name, "text");
 
-    /// <summary>A tag column (created with empty tag lists on first use).</summary>
-    public string[][] Tags(string name) => Column(_tags, name, () => Enumerable.Repeat(Array.Empty<string>(), Count).ToArray());
+    /// <summary>A tag column.</summary>
+    /// <exception cref="KeyNotFoundException">No tag column has that name; the message lists the columns there are.</exception>
+    public string[][] Tags(string name) => Existing(_tags, name, "tag");
+
+    /// <summary>The categorical column <paramref name="name"/>, created empty (every value missing) if it does not exist.</summary>
+    public string?[] AddCategorical(string name) => Create(_categorical, name, () => new string?[Count]);
+
+    /// <summary>The numeric column <paramref name="name"/>, created as NaN if it does not exist.</summary>
+    public float[] AddNumeric(string name) => Create(_numeric, name, () => Enumerable.Repeat(float.NaN, Count).ToArray());
+
+    /// <summary>The text column <paramref name="name"/>, created empty if it does not exist.</summary>
+    public string?[] AddText(string name) => Create(_text, name, () => new string?[Count]);
+
+    /// <summary>The tag column <paramref name="name"/>, created with empty tag lists if it does not exist.</summary>
+    public string[][] AddTags(string name) => Create(_tags, name, () => Enumerable.Repeat(Array.Empty<string>(), Count).ToArray());
 
     /// <summary>Whether a column of any kind exists.</summary>
     public bool Has(string name) => _categorical.ContainsKey(name) || _numeric.ContainsKey(name) || _text.ContainsKey(name) || _tags.ContainsKey(name);
@@ -73,10 +89,18 @@ public sealed class FeatureTable
         Count = count;
     }
 
-    private static T Column<T>(Dictionary<string, T> columns, string name, Func<T> create)
+    private static T Create<T>(Dictionary<string, T> columns, string name, Func<T> create)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (!columns.TryGetValue(name, out var column)) columns[name] = column = create();
         return column;
+    }
+
+    private T Existing<T>(Dictionary<string, T> columns, string name, string kind)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (columns.TryGetValue(name, out var column)) return column;
+        string Names(IEnumerable<string> keys) => keys.Any() ? string.Join(", ", keys.Order(StringComparer.Ordinal)) : "none";
+        throw new KeyNotFoundException($"No {kind} column '{name}'. Categorical: {Names(_categorical.Keys)}; numeric: {Names(_numeric.Keys)}; text: {Names(_text.Keys)}; tags: {Names(_tags.Keys)}.");
     }
 }

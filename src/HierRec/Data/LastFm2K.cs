@@ -21,7 +21,7 @@ public static class LastFm2K
         options ??= LoadOptions.Default;
         var items = new IdMap();
         var names = new List<string?>();
-        using (var r = new DelimitedReader(Path.Combine(folder, "artists.dat"), '\t', quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "artists.dat"), '\t', quoting: false, options: options))
         {
             ExpectHeader(r, "id", options);
             while (r.Read(out var f))
@@ -43,7 +43,7 @@ public static class LastFm2K
         }
         var users = new IdMap();
         var interactions = new List<Interaction>(93_000);
-        using (var r = new DelimitedReader(Path.Combine(folder, "user_artists.dat"), '\t', quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "user_artists.dat"), '\t', quoting: false, options: options))
         {
             ExpectHeader(r, "userID", options);
             while (r.Read(out var f))
@@ -59,7 +59,7 @@ public static class LastFm2K
             }
         }
         var edges = new List<(int, int)>();
-        using (var r = new DelimitedReader(Path.Combine(folder, "user_friends.dat"), '\t', quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "user_friends.dat"), '\t', quoting: false, options: options))
         {
             ExpectHeader(r, "userID", options);
             while (r.Read(out var f))
@@ -70,7 +70,7 @@ public static class LastFm2K
             }
         }
         var itemFeatures = new FeatureTable(items.Count);
-        names.CopyTo(itemFeatures.Text("name"));
+        names.CopyTo(itemFeatures.AddText("name"));
         return new Dataset("lastfm-2k", users, items, interactions, null, itemFeatures, edges);
     }
 
@@ -79,7 +79,7 @@ public static class LastFm2K
     {
         options ??= LoadOptions.Default;
         var tags = new List<(int, string)>();
-        using var r = new DelimitedReader(Path.Combine(folder, "tags.dat"), '\t', Encoding.Latin1, quoting: false);
+        using var r = new DelimitedReader(Path.Combine(folder, "tags.dat"), '\t', Encoding.Latin1, quoting: false, options: options);
         ExpectHeader(r, "tagID", options);
         while (r.Read(out var f))
         {

@@ -9,7 +9,20 @@ public sealed class LoadOptions
     /// <summary>Receives what a lenient load skipped; null to discard.</summary>
     public LoadReport? Report { get; init; }
 
+    /// <summary>How user and item ids are compared. Default <see cref="IdNormalization.Exact"/>.</summary>
+    public IdNormalization Ids { get; init; } = IdNormalization.Exact;
+
     internal static readonly LoadOptions Default = new();
+
+    /// <summary>The id as <see cref="Ids"/> says to compare it (null stays null).</summary>
+    internal string? NormalizeId(string? id)
+    {
+        if (id is null || Ids == IdNormalization.Exact) return id;
+        string trimmed = id.Trim();
+        if (Ids == IdNormalization.IntegerValue && System.Numerics.BigInteger.TryParse(trimmed, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            return value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return trimmed;
+    }
 
     /// <summary>Throws in strict mode, records in lenient mode.</summary>
     internal void Fail(DataFormatException problem)

@@ -22,7 +22,7 @@ public static class MovieLens100K
         var itemTitles = new List<string?>();
         var itemGenres = new List<string[]>();
         var itemYears = new List<float>();
-        using (var r = new DelimitedReader(Path.Combine(folder, "u.item"), '|', Encoding.Latin1, quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.item"), '|', Encoding.Latin1, quoting: false, options: options))
         {
             while (r.Read(out var f))
             {
@@ -58,7 +58,7 @@ public static class MovieLens100K
         var genders = new List<string?>();
         var occupations = new List<string?>();
         var zips = new List<string?>();
-        using (var r = new DelimitedReader(Path.Combine(folder, "u.user"), '|', Encoding.Latin1, quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.user"), '|', Encoding.Latin1, quoting: false, options: options))
         {
             while (r.Read(out var f))
             {
@@ -76,7 +76,7 @@ public static class MovieLens100K
             }
         }
         var interactions = new List<Interaction>(100_000);
-        using (var r = new DelimitedReader(Path.Combine(folder, "u.data"), '\t', Encoding.Latin1, quoting: false))
+        using (var r = new DelimitedReader(Path.Combine(folder, "u.data"), '\t', Encoding.Latin1, quoting: false, options: options))
         {
             while (r.Read(out var f))
             {
@@ -96,21 +96,21 @@ public static class MovieLens100K
             }
         }
         var itemFeatures = new FeatureTable(items.Count);
-        itemTitles.CopyTo(itemFeatures.Text("title"));
-        itemGenres.CopyTo(itemFeatures.Tags("genres"));
-        itemYears.CopyTo(itemFeatures.Numeric("year"));
+        itemTitles.CopyTo(itemFeatures.AddText("title"));
+        itemGenres.CopyTo(itemFeatures.AddTags("genres"));
+        itemYears.CopyTo(itemFeatures.AddNumeric("year"));
         var userFeatures = new FeatureTable(users.Count);
-        ages.CopyTo(userFeatures.Numeric("age"));
-        genders.CopyTo(userFeatures.Categorical("gender"));
-        occupations.CopyTo(userFeatures.Categorical("occupation"));
-        zips.CopyTo(userFeatures.Categorical("zip"));
+        ages.CopyTo(userFeatures.AddNumeric("age"));
+        genders.CopyTo(userFeatures.AddCategorical("gender"));
+        occupations.CopyTo(userFeatures.AddCategorical("occupation"));
+        zips.CopyTo(userFeatures.AddCategorical("zip"));
         return new Dataset("ml-100k", users, items, interactions, userFeatures, itemFeatures);
     }
 
     private static string[] ReadGenres(string path, LoadOptions options)
     {
         var byIndex = new SortedDictionary<int, string>();
-        using var r = new DelimitedReader(path, '|', Encoding.Latin1, quoting: false);
+        using var r = new DelimitedReader(path, '|', Encoding.Latin1, quoting: false, options: options);
         while (r.Read(out var f))
         {
             if (!Fields.Count(r, f, 2, options) || !Fields.Int(r, f, 1, options, out int index)) continue;

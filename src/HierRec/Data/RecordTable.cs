@@ -23,7 +23,15 @@ internal abstract class RecordTable
     {
         if (column.StartsWith('#') && int.TryParse(column.AsSpan(1), out int k) && k >= 0 && (width < 0 || k < width)) return k;
         int idx = names is null ? -1 : Array.IndexOf(names, column);
-        if (idx < 0) throw new DataFormatException(name, 1, 0, $"no column '{column}' (columns: {(names is null ? $"#0..#{width - 1}" : string.Join(", ", names))})");
+        if (idx < 0)
+        {
+            string known = names is null ? $"#0..#{width - 1}" : string.Join(", ", names.Take(20).Select(DataFormatException.Quote)) + (names.Length > 20 ? $", … ({names.Length} columns)" : "");
+            // One column whose name holds another separator: the delimiter is wrong, not the column name.
+            string hint = names is { Length: 1 } && names[0].IndexOfAny([',', ';', '\t', '|']) is int at and >= 0
+                ? $"; the header is one column holding {DataFormatException.Quote(names[0][at].ToString())}: is that the file's delimiter?"
+                : width == 1 && names is null ? "; every record is one field: is the delimiter right?" : "";
+            throw new DataFormatException(name, 1, 0, $"no column {DataFormatException.Quote(column)} (columns: {known}){hint}");
+        }
         return idx;
     };
 
@@ -43,7 +51,7 @@ internal abstract class RecordTable
             {
                 throw new DataFormatException(file.Path, 0, 0, $"unknown encoding '{file.Encoding}'", ex);
             }
-            using var r = new DelimitedReader(file.Path, file.Delimiter, encoding, file.Quoting);
+            using var r = new DelimitedReader(file.Path, file.Delimiter, encoding, file.Quoting, options);
             string[]? header = null;
             var rows = new List<(string?[], long)>();
             int width = -1;

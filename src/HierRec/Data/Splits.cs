@@ -46,8 +46,7 @@ public static class Splits
     public static DataSplit RandomRatioPerUser(Dataset data, double train, double validation, double test, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(data);
-        double total = train + validation + test;
-        if (!(train > 0) || validation < 0 || test < 0) throw new ArgumentOutOfRangeException(nameof(train), "Ratios must be non-negative and train positive.");
+        double total = CheckRatios(train, validation, test);
         var rng = new Rng(seed);
         var tr = new List<Interaction>();
         var va = new List<Interaction>();
@@ -86,7 +85,7 @@ public static class Splits
     public static DataSplit ChronologicalRatioPerUser(Dataset data, double train, double validation, double test)
     {
         ArgumentNullException.ThrowIfNull(data);
-        double total = train + validation + test;
+        double total = CheckRatios(train, validation, test);
         var tr = new List<Interaction>();
         var va = new List<Interaction>();
         var te = new List<Interaction>();
@@ -96,6 +95,18 @@ public static class Splits
             SplitByRatio(items, train / total, (train + validation) / total, tr, va, te);
         }
         return new DataSplit(data.WithInteractions(tr, data.Name + "/train"), data.WithInteractions(va, data.Name + "/valid"), data.WithInteractions(te, data.Name + "/test"));
+    }
+
+    /// <summary>Ratios: finite, train positive, the others non-negative, summing to 1 (within 10⁻⁶). A sum of 1.1 is a typo, not a request.</summary>
+    private static double CheckRatios(double train, double validation, double test)
+    {
+        if (!double.IsFinite(train) || !(train > 0)) throw new ArgumentOutOfRangeException(nameof(train), train, "The train ratio must be a finite number above 0.");
+        if (!double.IsFinite(validation) || validation < 0) throw new ArgumentOutOfRangeException(nameof(validation), validation, "The validation ratio must be a finite number ≥ 0.");
+        if (!double.IsFinite(test) || test < 0) throw new ArgumentOutOfRangeException(nameof(test), test, "The test ratio must be a finite number ≥ 0.");
+        double total = train + validation + test;
+        if (Math.Abs(total - 1) > 1e-6)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The ratios {train} + {validation} + {test} sum to {total}; they must sum to 1."), nameof(test));
+        return total;
     }
 
     /// <summary>

@@ -31,6 +31,7 @@ public static class SyntheticDataset
     public static Dataset Generate(SyntheticOptions? options = null)
     {
         options ??= new SyntheticOptions();
+        options.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Users, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Items, 12);
         var rng = new Rng(options.Seed);
@@ -39,9 +40,9 @@ public static class SyntheticDataset
         // Items: a topic, a Zipf-like popularity, and a description from the topic's vocabulary.
         var items = new IdMap();
         var itemFeatures = new FeatureTable(ni);
-        var titles = itemFeatures.Text("title");
-        var descriptions = itemFeatures.Text("description");
-        var genres = itemFeatures.Tags("genres");
+        var titles = itemFeatures.AddText("title");
+        var descriptions = itemFeatures.AddText("description");
+        var genres = itemFeatures.AddTags("genres");
         var itemTopic = new int[ni];
         var popularity = new double[ni];
         var byTopic = Enumerable.Range(0, nc * nt).Select(_ => new List<int>()).ToArray();
@@ -62,10 +63,10 @@ public static class SyntheticDataset
         // Users: a profile, and interests over categories shaped by occupation and age.
         var users = new IdMap();
         var userFeatures = new FeatureTable(nu);
-        var age = userFeatures.Numeric("age");
-        var gender = userFeatures.Categorical("gender");
-        var occupation = userFeatures.Categorical("occupation");
-        var region = userFeatures.Categorical("region");
+        var age = userFeatures.AddNumeric("age");
+        var gender = userFeatures.AddCategorical("gender");
+        var occupation = userFeatures.AddCategorical("occupation");
+        var region = userFeatures.AddCategorical("region");
         var interest = new double[nu][];   // over categories
         var topicPref = new double[nu][];  // over the 3 topics within each category
         for (int u = 0; u < nu; u++)

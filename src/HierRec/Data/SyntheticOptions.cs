@@ -32,4 +32,18 @@ public sealed class SyntheticOptions
 
     /// <summary>Seed. Default 7.</summary>
     public ulong Seed { get; init; } = 7;
+
+    /// <summary>Checks every option's range (called by Generate).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("SyntheticOptions.Users", Users, 1, 10_000_000);
+        OptionChecks.Range("SyntheticOptions.Items", Items, 1, 10_000_000);
+        OptionChecks.Range("SyntheticOptions.MeanInteractions", MeanInteractions, 1, Items);
+        OptionChecks.Range("SyntheticOptions.FriendsPerUser", FriendsPerUser, 0, Math.Max(0, Users - 1));
+        OptionChecks.Range("SyntheticOptions.Homophily", Homophily, 0, 1);
+        OptionChecks.Range("SyntheticOptions.SocialInfluence", SocialInfluence, 0, 1);
+        OptionChecks.Range("SyntheticOptions.PopularityBias", PopularityBias, 0, 10);
+        OptionChecks.Range("SyntheticOptions.TimeOfDaySignal", TimeOfDaySignal, 0, 1);
+    }
 }

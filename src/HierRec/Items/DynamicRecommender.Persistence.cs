@@ -47,17 +47,21 @@ public sealed partial class DynamicRecommender
     /// <param name="device">Where the models go (CPU when null); see <see cref="RecommenderOptions.Device"/>.</param>
     public static DynamicRecommender Load(string folder, TorchSharp.torch.Device? device = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        AtomicFile.Recover(folder);
         var manifest = ManifestJson.Read<Manifest>(folder, "dynamic.json", "DynamicRecommender", "hierrec-dynamic", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
         string manifestPath = Path.Combine(folder, "dynamic.json");
+        if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        var c = new ManifestChecks(manifestPath);
+        if (manifest.Options is null) throw c.Error("Options", "is missing.");
         var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"), device);
         int d = baseRecommender.Model.Options.Dimension;
         var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
         TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
         layers.eval();
-        if (manifest.Histories.Length != baseRecommender.Context.Histories.Count || manifest.LastTimes.Length != manifest.Histories.Length)
-            throw new InvalidDataException($"{manifestPath}: {manifest.Histories.Length} histories for {baseRecommender.Context.Histories.Count} users.");
-        if (manifest.ItemTimes.Length != baseRecommender.Index.Count)
-            throw new InvalidDataException($"{manifestPath}: item times for {manifest.ItemTimes.Length} items, the base has {baseRecommender.Index.Count}.");
+        c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.Index.Count, "item indices of the base recommender");
+        c.Length("LastTimes", manifest.LastTimes, manifest.Histories.Length);
+        c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.Index.Count);
         var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(layers, manifest.SnapshotVersion));
         recommender._histories = manifest.Histories;
         recommender._lastTime = manifest.LastTimes;

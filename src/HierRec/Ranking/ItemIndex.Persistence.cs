@@ -72,10 +72,12 @@ public sealed unsafe partial class ItemIndex
         var similarity = (Similarity)BinaryPrimitives.ReadInt32LittleEndian(header[16..]);
         int count = BinaryPrimitives.ReadInt32LittleEndian(header[20..]);
         int dim = BinaryPrimitives.ReadInt32LittleEndian(header[24..]);
-        if (!Enum.IsDefined(precision) || !Enum.IsDefined(similarity) || count < 0 || dim <= 0)
+        if (!Enum.IsDefined(precision) || !Enum.IsDefined(similarity) || count < 0 || dim <= 0 || dim > MaxDimension)
         {
-            throw new InvalidDataException($"{path}: corrupt header (precision {(int)precision}, similarity {(int)similarity}, count {count}, dimension {dim}).");
+            throw new InvalidDataException($"{path}: corrupt header (precision {(int)precision}, similarity {(int)similarity}, count {count}, dimension {dim}; dimensions are 1 to {MaxDimension}).");
         }
+        if (precision == VectorPrecision.Int8 && dim > 4096) throw new InvalidDataException($"{path}: an Int8 index of dimension {dim}; Int8 indexes have at most 4096.");
+        if (CapacityError(count, dim) is { } tooLarge) throw new InvalidDataException($"{path}: {tooLarge}");
         long expected = 28L + (long)count * dim * 4 + 4;
         if (fs.Length != expected)
         {

@@ -79,6 +79,8 @@ public sealed unsafe partial class ItemIndex
         {
             if (!float.IsFinite(query[j])) throw new ArgumentException($"The query has a non-finite value ({query[j]}) at position {j}.", name);
         }
+        double norm = NormOf(query);
+        if (norm > MaxNorm) throw new ArgumentException($"The query's norm is {norm:G3}; queries and items are limited to {MaxNorm:G1} so that scores stay finite.", name);
     }
 
     /// <summary>Copies the query into a zero-padded stride buffer; returns 1/|q| (0 for a zero query).</summary>
@@ -181,11 +183,16 @@ public sealed unsafe partial class ItemIndex
             n = exact.DrainSorted(candScores, candIds);
         }
         n = Math.Min(n, k);
-        double logZ = lse.Value;
+        double logZ = lse.Value, total = 0;
+        var p = new double[n];
         for (int i = 0; i < n; i++)
         {
-            destination[i] = new RankedItem(candIds[i], candScores[i], (float)Math.Exp(candScores[i] * (double)invT - logZ));
+            p[i] = Math.Clamp(Math.Exp(candScores[i] * (double)invT - logZ), 0, 1);
+            total += p[i];
         }
+        // Rounding (scores summed in float32 blocks, exponentials in double) may leave the top k a hair above 1: renormalise.
+        double scale = total > 1 ? 1 / total : 1;
+        for (int i = 0; i < n; i++) destination[i] = new RankedItem(candIds[i], candScores[i], (float)Math.Min(1, p[i] * scale));
         return n;
     }
 

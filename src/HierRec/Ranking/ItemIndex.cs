@@ -38,6 +38,15 @@ public sealed unsafe partial class ItemIndex : IDisposable
     private readonly float[] _invNorm;    // (count) 1/|x| (0 for zero vectors)
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
 
+    /// <summary>Why count × dimension cannot be one index (its padded rows exceed one array), or null.</summary>
+    internal static string? CapacityError(long count, int dimension)
+    {
+        long values = count * ScoringKernels.FloatStride(dimension);
+        return values > Array.MaxLength
+            ? $"{count} items × {dimension} dimensions need {values} padded float32 values; one index holds at most {Array.MaxLength} (split the catalogue or lower the dimension)."
+            : null;
+    }
+
     private ItemIndex(int count, int dimension, VectorPrecision precision, Similarity similarity)
     {
         Count = count;
@@ -55,6 +64,25 @@ public sealed unsafe partial class ItemIndex : IDisposable
             _i8 = GC.AllocateArray<sbyte>(count * Int8Stride, pinned: true);
             _i8Scale = new float[count];
         }
+    }
+
+    /// <summary>
+    /// The largest vector length an index takes (16,384): a query's padded copy lives on the stack while it is ranked,
+    /// and every size read from an index file is bounded by it before memory is committed.
+    /// </summary>
+    public const int MaxDimension = 16_384;
+
+    /// <summary>
+    /// The largest Euclidean norm of an item vector or a query (10¹⁵): with temperatures in [10⁻⁶, 10⁶] every score
+    /// and every score / T stays a finite float32, so probabilities stay in [0, 1].
+    /// </summary>
+    public const double MaxNorm = 1e15;
+
+    internal static double NormOf(ReadOnlySpan<float> v)
+    {
+        double sum = 0;
+        foreach (float x in v) sum += (double)x * x;
+        return Math.Sqrt(sum);
     }
 
     /// <summary>Number of items.</summary>
@@ -88,6 +116,8 @@ public sealed unsafe partial class ItemIndex : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(dimension, MaxDimension);
+        if (CapacityError(count, dimension) is { } tooLarge) throw new ArgumentOutOfRangeException(nameof(count), count, tooLarge);
         if ((long)count * dimension != vectors.Length)
         {
             throw new ArgumentException($"The matrix has {vectors.Length} values; {count} items × {dimension} dimensions need {(long)count * dimension}.", nameof(vectors));
@@ -132,11 +162,12 @@ public sealed unsafe partial class ItemIndex : IDisposable
     private void WriteRow(int i, ReadOnlySpan<float> v)
     {
         CheckFinite(v, "vectors", i);
+        double length = NormOf(v);
+        if (length > MaxNorm) throw new ArgumentException($"Item {i} has norm {length:G3}; item vectors are limited to {MaxNorm:G1} so that scores stay finite.", "vectors");
         var row = _f32.AsSpan(i * Stride, Stride);
         row.Clear();
         v.CopyTo(row);
-        float norm = TensorPrimitives.Norm(v);
-        _invNorm[i] = norm > 0 ? 1f / norm : 0f;
+        _invNorm[i] = length > 0 ? (float)(1 / length) : 0f;
         if (_f16 is not null)
         {
             // Halves top out at ±65504; clamp so the scan never sees ±∞ (the exact re-rank uses the float32 row).

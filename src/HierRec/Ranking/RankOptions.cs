@@ -3,7 +3,7 @@ namespace HierRec.Ranking;
 /// <summary>Options of one ranking request. Defaults: temperature 1, no filter, no score threshold, automatic threads.</summary>
 public sealed class RankOptions
 {
-    /// <summary>Softmax temperature T in P(i|u) ∝ exp(score/T); must be positive. Default 1.</summary>
+    /// <summary>Softmax temperature T in P(i|u) ∝ exp(score/T), in [10⁻⁶, 10⁶]. Default 1.</summary>
     public float Temperature { get; init; } = 1f;
 
     /// <summary>Items the filter rejects are never returned. Default none.</summary>
@@ -25,8 +25,8 @@ public sealed class RankOptions
 
     internal void Validate()
     {
-        if (!(Temperature > 0) || float.IsInfinity(Temperature))
-            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "Temperature must be a positive finite number.");
+        if (!(Temperature >= 1e-6f && Temperature <= 1e6f))
+            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "RankOptions.Temperature must be in [1e-6, 1e6].");
         ArgumentOutOfRangeException.ThrowIfNegative(Threads, nameof(Threads));
         ArgumentOutOfRangeException.ThrowIfNegative(RerankPool, nameof(RerankPool));
         if (float.IsNaN(MinScore)) throw new ArgumentOutOfRangeException(nameof(MinScore), "MinScore must not be NaN.");

@@ -32,44 +32,159 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Test hook: called after each step of <see cref="WriteDirectory"/>; a throw there is a crash at that point.</summary>
+    internal static Action<string>? CrashPoint;
+
     /// <summary>
-    /// Writes a whole folder: <paramref name="write"/> fills a fresh sibling folder, which then replaces
-    /// <paramref name="folder"/> by renames. If <paramref name="write"/> throws, the old folder is untouched.
+    /// Writes a whole folder: <paramref name="write"/> fills a fresh sibling folder, <see cref="FolderChecksums"/> hashes
+    /// it (the manifest, written last, marks it complete), and it then replaces <paramref name="folder"/> by renames. If
+    /// <paramref name="write"/> throws, the old folder is untouched and the partial copy is deleted.
     /// </summary>
     /// <remarks>
-    /// The swap is two renames (old folder aside, new folder in place) followed by deleting the old one; a crash between
-    /// the renames leaves the previous version in a sibling named <c>.{name}.old-*</c>, never a half-written folder.
+    /// <para>The swap is two renames (old folder aside to <c>.{name}.old-*</c>, new folder from <c>.{name}.*.tmp</c> into
+    /// place) and deleting the old copy. A crash at any point leaves a complete copy: <see cref="Recover"/> (which every
+    /// HierRec folder loader calls first) puts the newest complete, verified copy in place and deletes the debris.</para>
+    /// <para>Saves of one folder are serialised by a lock file <c>.{name}.lock</c> beside it (held while saving and
+    /// recovering, then removed).</para>
     /// </remarks>
     public static void WriteDirectory(string folder, Action<string> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full) ?? ".";
-        string name = Path.GetFileName(full);
+        var (full, parent, name) = Names(folder);
         Directory.CreateDirectory(parent);
         if (File.Exists(full)) throw new IOException($"{full} is a file, not a folder.");
+        using var guard = FolderLock.Acquire(parent, name, TimeSpan.FromSeconds(60))
+            ?? throw new IOException($"{full}: another save of this folder has held {FolderLock.PathOf(parent, name)} for 60 s.");
+        RecoverLocked(full, parent, name);
         string temp = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(temp);
         try
         {
             write(temp);
+            FolderChecksums.Write(temp);
         }
         catch
         {
-            try { Directory.Delete(temp, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            TryDelete(temp);
             throw;
         }
+        CrashPoint?.Invoke("written");
         string? old = null;
         if (Directory.Exists(full))
         {
             old = Path.Combine(parent, $".{name}.old-{Guid.NewGuid():N}");
             Directory.Move(full, old);
         }
+        CrashPoint?.Invoke("moved-aside");
         Directory.Move(temp, full);
-        if (old is not null)
+        CrashPoint?.Invoke("moved-in");
+        if (old is not null) TryDelete(old);
+    }
+
+    /// <summary>
+    /// Repairs <paramref name="folder"/> after an interrupted <see cref="WriteDirectory"/>: the newest complete copy
+    /// whose checksums verify (a finished but unswapped new copy, else the folder itself, else the copy moved aside) is
+    /// put in place, and every other copy is deleted. Does nothing while another process is saving the folder.
+    /// </summary>
+    public static void Recover(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var (full, parent, name) = Names(folder);
+        if (!Directory.Exists(parent)) return;
+        if (!Directory.EnumerateDirectories(parent, $".{name}.*").Any()) return; // nothing to repair: the usual case, no lock taken
+        using var guard = FolderLock.Acquire(parent, name, TimeSpan.Zero);
+        if (guard is null) return; // a save is running; it repairs before it writes
+        RecoverLocked(full, parent, name);
+    }
+
+    private static void RecoverLocked(string full, string parent, string name)
+    {
+        var temps = Directory.GetDirectories(parent, $".{name}.*.tmp").Select(d => new DirectoryInfo(d)).OrderByDescending(d => d.CreationTimeUtc).ToList();
+        var olds = Directory.GetDirectories(parent, $".{name}.old-*").Select(d => new DirectoryInfo(d)).OrderByDescending(d => d.LastWriteTimeUtc).ToList();
+        if (temps.Count == 0 && olds.Count == 0) return;
+        var complete = temps.FirstOrDefault(t => IsComplete(t.FullName));
+        if (complete is not null)
         {
-            try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            // The interrupted save had finished writing: roll it forward.
+            if (Directory.Exists(full))
+            {
+                string aside = Path.Combine(parent, $".{name}.old-{Guid.NewGuid():N}");
+                Directory.Move(full, aside);
+                olds.Insert(0, new DirectoryInfo(aside));
+            }
+            Directory.Move(complete.FullName, full);
+        }
+        else if (!Directory.Exists(full) && olds.FirstOrDefault(o => !FolderChecksums.Present(o.FullName) || IsComplete(o.FullName)) is { } previous)
+        {
+            // Crashed between the two renames before the new copy was complete: the previous copy comes back.
+            Directory.Move(previous.FullName, full);
+        }
+        foreach (var debris in temps.Concat(olds))
+            if (Directory.Exists(debris.FullName) && debris.FullName != full) TryDelete(debris.FullName);
+    }
+
+    private static bool IsComplete(string folder)
+    {
+        if (!FolderChecksums.Present(folder)) return false;
+        try
+        {
+            FolderChecksums.Verify(folder);
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+
+    private static (string Full, string Parent, string Name) Names(string folder)
+    {
+        string full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
+        return (full, Path.GetDirectoryName(full) ?? ".", Path.GetFileName(full));
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>An exclusive lock file beside a folder, removed on release.</summary>
+    private sealed class FolderLock : IDisposable
+    {
+        private readonly FileStream _stream;
+        private readonly string _path;
+
+        private FolderLock(FileStream stream, string path) => (_stream, _path) = (stream, path);
+
+        public static string PathOf(string parent, string name) => Path.Combine(parent, $".{name}.lock");
+
+        /// <summary>The lock, waiting up to <paramref name="wait"/>; null if another holder keeps it longer.</summary>
+        public static FolderLock? Acquire(string parent, string name, TimeSpan wait)
+        {
+            string path = PathOf(parent, name);
+            var deadline = DateTime.UtcNow + wait;
+            while (true)
+            {
+                try
+                {
+                    return new FolderLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None), path);
+                }
+                catch (IOException) when (DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(50);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    return null;
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            try { File.Delete(_path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            _stream.Dispose();
         }
     }
 }

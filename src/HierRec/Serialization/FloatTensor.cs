@@ -25,6 +25,21 @@ public sealed class FloatTensor
         _shape = (int[])shape.Clone();
     }
 
+    /// <summary>Index of the first NaN or ±∞ in <paramref name="values"/>, or -1 when every value is finite.</summary>
+    public static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        // x − x is 0 for finite x and NaN for NaN and ±∞: one vectorised pass finds whether any is bad.
+        var v = System.Runtime.InteropServices.MemoryMarshal.Cast<float, System.Numerics.Vector<float>>(values);
+        for (int b = 0; b < v.Length; b++)
+        {
+            var d = v[b] - v[b];
+            if (!System.Numerics.Vector.EqualsAll(d, System.Numerics.Vector<float>.Zero))
+                for (int i = b * System.Numerics.Vector<float>.Count; ; i++) if (!float.IsFinite(values[i])) return i;
+        }
+        for (int i = v.Length * System.Numerics.Vector<float>.Count; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
     /// <summary>A copy of <paramref name="data"/> with <paramref name="shape"/>.</summary>
     public static FloatTensor FromArray(ReadOnlySpan<float> data, params int[] shape) => new(data.ToArray(), shape);
 

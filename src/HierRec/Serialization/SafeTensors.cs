@@ -143,73 +143,129 @@ public static class SafeTensors
 
     private sealed record Entry(string Name, string Dtype, int[] Shape, long Begin, long End);
 
+    /// <summary>Most tensors one file may declare (the largest Hugging Face shards hold a few thousand).</summary>
+    public const int MaxTensors = 100_000;
+
+    private const int MaxRank = 16;
+
+    /// <summary>
+    /// Parses the header with a forward-only reader, so memory stays bounded by the tensors it accepts (at most
+    /// <see cref="MaxTensors"/>), not by what the header claims. Duplicate names are an error, not "last one wins".
+    /// </summary>
     private static List<Entry> ParseHeader(byte[] header, string source, long dataLength, out Dictionary<string, string> metadata)
     {
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        JsonDocument doc;
+        var entries = new List<Entry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = 8 });
         try
         {
-            doc = JsonDocument.Parse(header);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException($"{source}: the header is not a JSON object.");
+            while (Next(ref reader, source) != JsonTokenType.EndObject)
+            {
+                string name = reader.GetString()!;
+                if (!names.Add(name)) throw new InvalidDataException($"{source}: tensor '{Excerpt(name)}' appears twice in the header.");
+                Next(ref reader, source);
+                if (name == "__metadata__")
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException($"{source}: __metadata__ is not an object.");
+                    while (Next(ref reader, source) != JsonTokenType.EndObject)
+                    {
+                        string key = reader.GetString()!;
+                        if (Next(ref reader, source) != JsonTokenType.String) throw new InvalidDataException($"{source}: metadata '{Excerpt(key)}' is not a string.");
+                        metadata[key] = reader.GetString()!;
+                    }
+                    continue;
+                }
+                if (entries.Count == MaxTensors) throw new InvalidDataException($"{source}: the header declares more than {MaxTensors} tensors.");
+                entries.Add(ParseEntry(ref reader, name, source, dataLength));
+            }
+            if (reader.Read()) throw new InvalidDataException($"{source}: data after the header's closing brace.");
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{source}: the header is not valid JSON ({ex.Message}).", ex);
         }
-        using (doc)
+        var byOffset = entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToList();
+        for (int i = 1; i < byOffset.Count; i++)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: the header is not a JSON object.");
-            var entries = new List<Entry>();
-            foreach (var prop in doc.RootElement.EnumerateObject())
-            {
-                string name = prop.Name;
-                var v = prop.Value;
-                if (name == "__metadata__")
-                {
-                    if (v.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: __metadata__ is not an object.");
-                    foreach (var m in v.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{source}: metadata '{m.Name}' is not a string.");
-                        metadata[m.Name] = m.Value.GetString()!;
-                    }
-                    continue;
-                }
-                if (v.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: tensor '{name}': entry is not an object.");
-                if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
-                    throw new InvalidDataException($"{source}: tensor '{name}': missing dtype.");
-                string dtype = dt.GetString()!;
-                int size = DtypeSize(dtype);
-                if (size == 0) throw new InvalidDataException($"{source}: tensor '{name}': dtype {dtype} is not supported (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL).");
-                if (!v.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array)
-                    throw new InvalidDataException($"{source}: tensor '{name}': missing shape.");
-                var shape = new List<int>();
-                long count = 1;
-                foreach (var d in sh.EnumerateArray())
-                {
-                    if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dv) || dv < 0 || dv > int.MaxValue)
-                        throw new InvalidDataException($"{source}: tensor '{name}': invalid dimension {d}.");
-                    shape.Add((int)dv);
-                    count *= dv;
-                    if (count > Array.MaxLength) throw new InvalidDataException($"{source}: tensor '{name}': shape is too large.");
-                }
-                if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
-                    throw new InvalidDataException($"{source}: tensor '{name}': data_offsets must be [begin, end].");
-                if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end))
-                    throw new InvalidDataException($"{source}: tensor '{name}': data_offsets are not integers.");
-                if (begin < 0 || end < begin || end > dataLength)
-                    throw new InvalidDataException($"{source}: tensor '{name}': data_offsets [{begin}, {end}] are outside the {dataLength}-byte data section.");
-                if (end - begin != count * size)
-                    throw new InvalidDataException($"{source}: tensor '{name}': {end - begin} bytes of data but shape {Tensor.ShapeString(shape.ToArray())} × {dtype} needs {count * size}.");
-                entries.Add(new Entry(name, dtype, shape.ToArray(), begin, end));
-            }
-            var byOffset = entries.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToList();
-            for (int i = 1; i < byOffset.Count; i++)
-            {
-                if (byOffset[i].Begin < byOffset[i - 1].End)
-                    throw new InvalidDataException($"{source}: tensor '{byOffset[i].Name}' overlaps tensor '{byOffset[i - 1].Name}' in the data section.");
-            }
-            return entries;
+            if (byOffset[i].Begin < byOffset[i - 1].End)
+                throw new InvalidDataException($"{source}: tensor '{Excerpt(byOffset[i].Name)}' overlaps tensor '{Excerpt(byOffset[i - 1].Name)}' in the data section.");
         }
+        return entries;
     }
+
+    private static Entry ParseEntry(ref Utf8JsonReader reader, string name, string source, long dataLength)
+    {
+        string shown = Excerpt(name);
+        if (reader.TokenType != JsonTokenType.StartObject) throw new InvalidDataException($"{source}: tensor '{shown}': entry is not an object.");
+        string? dtype = null;
+        int[]? shape = null;
+        long begin = 0, end = 0, count = 1;
+        bool offsets = false;
+        while (Next(ref reader, source) != JsonTokenType.EndObject)
+        {
+            string field = reader.GetString()!;
+            Next(ref reader, source);
+            switch (field)
+            {
+                case "dtype":
+                    if (reader.TokenType != JsonTokenType.String) throw new InvalidDataException($"{source}: tensor '{shown}': dtype is not a string.");
+                    dtype = reader.GetString()!;
+                    break;
+                case "shape":
+                    if (reader.TokenType != JsonTokenType.StartArray) throw new InvalidDataException($"{source}: tensor '{shown}': shape is not an array.");
+                    var dims = new List<int>();
+                    count = 1;
+                    while (Next(ref reader, source) != JsonTokenType.EndArray)
+                    {
+                        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long dv) || dv < 0 || dv > int.MaxValue)
+                            throw new InvalidDataException($"{source}: tensor '{shown}': invalid dimension in shape.");
+                        if (dims.Count == MaxRank) throw new InvalidDataException($"{source}: tensor '{shown}': more than {MaxRank} dimensions.");
+                        dims.Add((int)dv);
+                        count = dv == 0 || count == 0 ? 0 : count > Array.MaxLength / dv ? long.MaxValue : count * dv;
+                        if (count > Array.MaxLength) throw new InvalidDataException($"{source}: tensor '{shown}': shape is too large.");
+                    }
+                    shape = [.. dims];
+                    if (shape.Length == 0) count = 1;
+                    break;
+                case "data_offsets":
+                    if (reader.TokenType != JsonTokenType.StartArray) throw new InvalidDataException($"{source}: tensor '{shown}': data_offsets must be [begin, end].");
+                    var values = new List<long>(2);
+                    while (Next(ref reader, source) != JsonTokenType.EndArray)
+                    {
+                        if (values.Count == 2 || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long o))
+                            throw new InvalidDataException($"{source}: tensor '{shown}': data_offsets must be [begin, end] integers.");
+                        values.Add(o);
+                    }
+                    if (values.Count != 2) throw new InvalidDataException($"{source}: tensor '{shown}': data_offsets must be [begin, end].");
+                    (begin, end, offsets) = (values[0], values[1], true);
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+        if (dtype is null) throw new InvalidDataException($"{source}: tensor '{shown}': missing dtype.");
+        int size = DtypeSize(dtype);
+        if (size == 0) throw new InvalidDataException($"{source}: tensor '{shown}': dtype {Excerpt(dtype)} is not supported (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL).");
+        if (shape is null) throw new InvalidDataException($"{source}: tensor '{shown}': missing shape.");
+        if (!offsets) throw new InvalidDataException($"{source}: tensor '{shown}': data_offsets must be [begin, end].");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw new InvalidDataException($"{source}: tensor '{shown}': data_offsets [{begin}, {end}] are outside the {dataLength}-byte data section.");
+        if (end - begin != count * size)
+            throw new InvalidDataException($"{source}: tensor '{shown}': {end - begin} bytes of data but shape {Tensor.ShapeString(shape)} × {dtype} needs {count * size}.");
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader, string source)
+    {
+        if (!reader.Read()) throw new InvalidDataException($"{source}: the header ends early.");
+        return reader.TokenType;
+    }
+
+    /// <summary>At most 80 characters of a name from a file, for messages.</summary>
+    internal static string Excerpt(string text) => text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 77), "...");
 
     private static int DtypeSize(string dtype) => dtype switch
     {

@@ -77,6 +77,19 @@ public sealed class BertConfig
         if (PadTokenId < 0 || PadTokenId >= VocabSize) throw new InvalidDataException($"{source}: pad_token_id {PadTokenId} is outside the vocabulary of {VocabSize}.");
     }
 
+    /// <summary>
+    /// Parameters of the encoder this config describes (embeddings, layers, and the pooler when
+    /// <paramref name="pooler"/>), computed in 64 bits so a hostile config cannot overflow it. A loader compares it with
+    /// what the weights file really holds before it allocates the model.
+    /// </summary>
+    public long ParameterCount(bool pooler = true)
+    {
+        long h = HiddenSize, i = IntermediateSize;
+        long embeddings = ((long)VocabSize + MaxPositionEmbeddings + TypeVocabSize) * h + 2 * h;
+        long layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h;
+        return embeddings + NumHiddenLayers * layer + (pooler ? h * h + h : 0);
+    }
+
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowReadingFromString };
 
     /// <summary>Reads and validates a config.json.</summary>
@@ -94,6 +107,7 @@ public sealed class BertConfig
             throw new InvalidDataException($"{path}: not a valid config.json ({ex.Message}).", ex);
         }
         if (config is null) throw new InvalidDataException($"{path}: empty config.");
+        if (new FileInfo(path).Length > 1 << 20) throw new InvalidDataException($"{path}: larger than 1 MB; not a config.json.");
         config.Validate(path);
         return config;
     }

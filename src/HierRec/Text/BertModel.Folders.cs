@@ -49,7 +49,11 @@ public sealed partial class BertModel
     public static BertModel Load(string folder, BertLoadOptions? options = null, Device? device = null)
     {
         options ??= new BertLoadOptions();
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        AtomicFile.Recover(folder);
         var config = BertConfig.Load(HuggingFaceFolder.RequireFile(folder, "config.json"));
+        // Folders HierRec wrote carry checksums.json; Hugging Face's own folders do not, and load as they are.
+        if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
         var (tensors, source) = HuggingFaceFolder.ReadWeights(folder);
         var ignored = new List<string>();
         var own = new Dictionary<string, EngineTensor>(StringComparer.Ordinal);
@@ -61,6 +65,15 @@ public sealed partial class BertModel
             if (options.WithoutPooler && name.StartsWith("pooler.", StringComparison.Ordinal)) { ignored.Add(rawName); continue; }
             if (!own.TryAdd(name, t)) throw new InvalidDataException($"{source}: tensor '{rawName}' appears twice (with and without the 'bert.' prefix).");
         }
+        // The config must describe what the weights hold before the model is allocated: a 2 KB config.json declaring a
+        // vocabulary of 2,000,000 is an error here, not a 6 GB allocation.
+        long held = own.Values.Sum(t => (long)t.Length), declared = config.ParameterCount(pooler: false);
+        if (declared > held)
+            throw new InvalidDataException($"{folder}: config.json declares an encoder of {declared:N0} parameters (vocab_size {config.VocabSize}, hidden_size {config.HiddenSize}, "
+                + $"{config.NumHiddenLayers} layers); {source} holds {held:N0}. The config and the weights disagree.");
+        foreach (var (name, t) in own)
+            if (EngineTensor.IndexOfNonFinite(t.Data) is int bad and >= 0)
+                throw new InvalidDataException($"{source}: tensor '{SafeTensors.Excerpt(name)}' has a non-finite value ({t.Data[bad]}) at flat index {bad}; the file is corrupt.");
         var model = new BertModel(config, seed: 0, addPooler: !options.WithoutPooler);
         var missing = model.named_parameters().Select(p => p.name).Where(n => !own.ContainsKey(n)).ToList();
         var missingHeads = missing.Where(n => n.StartsWith("pooler.", StringComparison.Ordinal)).ToList();

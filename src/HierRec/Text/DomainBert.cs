@@ -20,6 +20,7 @@ public static class DomainBert
     {
         ArgumentNullException.ThrowIfNull(texts);
         options ??= new DomainBertOptions();
+        options.Validate();
         var nonEmpty = texts.Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
         if (nonEmpty.Length < 10) throw new ArgumentException($"Pre-training needs at least 10 non-empty texts; got {nonEmpty.Length}.", nameof(texts));
         var rng = new Rng(options.Seed);

@@ -29,4 +29,18 @@ public sealed record DomainBertOptions
 
     /// <summary>Seed. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>Checks every option's range (called by Pretrain and Fit).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("DomainBertOptions.VocabularySize", VocabularySize, 16, 1_000_000);
+        OptionChecks.Range("DomainBertOptions.HiddenSize", HiddenSize, 1, 4096);
+        OptionChecks.Range("DomainBertOptions.Layers", Layers, 1, 48);
+        OptionChecks.Range("DomainBertOptions.Heads", Heads, 1, HiddenSize);
+        if (HiddenSize % Heads != 0) throw new ArgumentOutOfRangeException("DomainBertOptions.Heads", Heads, $"DomainBertOptions.Heads ({Heads}) must divide HiddenSize ({HiddenSize}).");
+        OptionChecks.Range("DomainBertOptions.MaxLength", MaxLength, 4, 8192);
+        OptionChecks.Range("DomainBertOptions.Epochs", Epochs, 0, 100_000);
+        OptionChecks.Range("DomainBertOptions.HeldOutShare", HeldOutShare, 0, 1, maxExclusive: true);
+    }
 }

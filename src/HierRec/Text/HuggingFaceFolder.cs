@@ -44,16 +44,21 @@ internal static class HuggingFaceFolder
         string index = Path.Combine(folder, "model.safetensors.index.json");
         if (File.Exists(index))
         {
+            var weightMap = ReadWeightMap(index);
             var all = new Dictionary<string, EngineTensor>(StringComparer.Ordinal);
-            using var doc = JsonDocument.Parse(File.ReadAllText(index));
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new InvalidDataException($"{index}: no weight_map object.");
-            foreach (var shard in map.EnumerateObject().Select(p => p.Value.GetString()!).Distinct())
+            foreach (var shard in weightMap.Values.Distinct(StringComparer.Ordinal))
             {
-                string shardPath = Path.Combine(folder, shard);
-                if (!File.Exists(shardPath)) throw new FileNotFoundException($"{index}: shard '{shard}' is missing.", shardPath);
-                foreach (var (k, v) in SafeTensors.Load(shardPath).Tensors) all[k] = v;
+                string shardPath = FolderPaths.Confine(folder, shard, index, "weight_map shard");
+                if (!File.Exists(shardPath)) throw new FileNotFoundException($"{index}: shard '{SafeTensors.Excerpt(shard)}' is missing.", shardPath);
+                foreach (var (k, v) in SafeTensors.Load(shardPath).Tensors)
+                {
+                    if (!weightMap.TryGetValue(k, out var listed) || listed != shard)
+                        throw new InvalidDataException($"{shardPath}: tensor '{SafeTensors.Excerpt(k)}' is not mapped to this shard by {Path.GetFileName(index)}.");
+                    all[k] = v;
+                }
             }
+            var absent = weightMap.Keys.FirstOrDefault(k => !all.ContainsKey(k));
+            if (absent is not null) throw new InvalidDataException($"{index}: tensor '{SafeTensors.Excerpt(absent)}' is mapped to shard '{SafeTensors.Excerpt(weightMap[absent])}', which does not hold it.");
             return (all, index);
         }
         if (File.Exists(Path.Combine(folder, "pytorch_model.bin")))
@@ -62,6 +67,32 @@ internal static class HuggingFaceFolder
                 + "model = transformers.AutoModel.from_pretrained(folder); model.save_pretrained(folder, safe_serialization=True).", single);
         }
         throw new FileNotFoundException($"{folder}: model.safetensors is missing.", single);
+    }
+
+    /// <summary>weight_map of a model.safetensors.index.json: tensor name → shard file name, every value a string.</summary>
+    private static Dictionary<string, string> ReadWeightMap(string index)
+    {
+        var info = new FileInfo(index);
+        if (info.Length > SafeTensors.MaxHeaderBytes) throw new InvalidDataException($"{index}: {info.Length} bytes; an index over {SafeTensors.MaxHeaderBytes} bytes is not accepted.");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(index), new JsonDocumentOptions { MaxDepth = 8 });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{index}: no weight_map object.");
+            var result = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var p in map.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String || p.Value.GetString() is not { Length: > 0 } shard)
+                    throw new InvalidDataException($"{index}: weight_map['{SafeTensors.Excerpt(p.Name)}'] is not a shard file name.");
+                if (!result.TryAdd(p.Name, shard)) throw new InvalidDataException($"{index}: weight_map lists '{SafeTensors.Excerpt(p.Name)}' twice.");
+            }
+            if (result.Count == 0) throw new InvalidDataException($"{index}: weight_map is empty.");
+            return result;
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{index}: not valid JSON ({ex.Message}).", ex);
+        }
     }
 
     /// <summary>Maps legacy TensorFlow-era names (LayerNorm.gamma / beta) to PyTorch's (weight / bias).</summary>

@@ -32,4 +32,18 @@ public sealed record MlmOptions
 
     /// <summary>A checkpoint folder (best weights and an exact resume point), or null.</summary>
     public string? CheckpointFolder { get; init; }
+
+    /// <summary>Checks every option's range (called by the pre-trainer).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("MlmOptions.Epochs", Epochs, 1, 100_000);
+        OptionChecks.Range("MlmOptions.BatchSize", BatchSize, 1, 1 << 16);
+        OptionChecks.Range("MlmOptions.LearningRate", LearningRate, 0, double.MaxValue, minExclusive: true);
+        OptionChecks.Range("MlmOptions.WarmupFraction", WarmupFraction, 0, 1, maxExclusive: true);
+        OptionChecks.Range("MlmOptions.WeightDecay", WeightDecay, 0, 10);
+        OptionChecks.Range("MlmOptions.ClipNorm", ClipNorm, 0, double.MaxValue);
+        OptionChecks.Range("MlmOptions.MaxLength", MaxLength, 4, 8192);
+        OptionChecks.Range("MlmOptions.MaskProbability", MaskProbability, 0, 1, minExclusive: true, maxExclusive: true);
+    }
 }

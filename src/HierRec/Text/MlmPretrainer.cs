@@ -27,6 +27,7 @@ public static class MlmPretrainer
         ArgumentNullException.ThrowIfNull(trainTexts);
         ArgumentNullException.ThrowIfNull(heldOutTexts);
         options ??= new MlmOptions();
+        options.Validate();
         if (trainTexts.Count == 0) throw new ArgumentException("No training texts.", nameof(trainTexts));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
         var tokenizer = model.Bert.Tokenizer ?? throw new InvalidOperationException("Pre-training needs a tokenizer: set model.Bert.Tokenizer.");

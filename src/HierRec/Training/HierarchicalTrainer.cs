@@ -25,8 +25,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         var o = Options;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(o.BatchSize);
-        if (o.InputShare is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(options), o.InputShare, "InputShare must be in (0, 1).");
+        o.Validate();
         if (data.Train.ItemCount != model.ItemTower.Items)
             throw new ArgumentException($"{data.Train.Name} has {data.Train.ItemCount} items; the model was built for {model.ItemTower.Items}.", nameof(data));
         var task = new HierarchicalTask(model, data, o);

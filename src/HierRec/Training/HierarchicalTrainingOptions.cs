@@ -21,7 +21,7 @@ public sealed record HierarchicalTrainingOptions
     /// <summary>Linear warm-up over this share of the planned steps. Default 0.02.</summary>
     public float WarmupFraction { get; init; } = 0.02f;
 
-    /// <summary>Global gradient-norm clip. Default 5.</summary>
+    /// <summary>Global gradient-norm clip (0: no clipping). Default 5.</summary>
     public float ClipNorm { get; init; } = 5f;
 
     /// <summary>
@@ -62,4 +62,22 @@ public sealed record HierarchicalTrainingOptions
         Epochs = Epochs, MinEpochs = Math.Min(MinEpochs, Epochs), LearningRate = LearningRate, WeightDecay = WeightDecay, WarmupFraction = WarmupFraction,
         ClipNorm = ClipNorm, Patience = Patience, Seed = Seed, CheckpointFolder = CheckpointFolder,
     };
+
+    /// <summary>Checks every option's range (called by the trainer and by Fit).</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it and its range.</exception>
+    public void Validate()
+    {
+        OptionChecks.Range("HierarchicalTrainingOptions.Epochs", Epochs, 1, 100_000);
+        OptionChecks.Range("HierarchicalTrainingOptions.BatchSize", BatchSize, 1, 1 << 20);
+        OptionChecks.Range("HierarchicalTrainingOptions.LearningRate", LearningRate, 0, double.MaxValue, minExclusive: true);
+        OptionChecks.Range("HierarchicalTrainingOptions.WeightDecay", WeightDecay, 0, 10);
+        OptionChecks.Range("HierarchicalTrainingOptions.WarmupFraction", WarmupFraction, 0, 1, maxExclusive: true);
+        OptionChecks.Range("HierarchicalTrainingOptions.ClipNorm", ClipNorm, 0, double.MaxValue);
+        OptionChecks.Range("HierarchicalTrainingOptions.InputShare", InputShare, 0, 1, minExclusive: true, maxExclusive: true);
+        OptionChecks.Defined("HierarchicalTrainingOptions.Loss", Loss);
+        OptionChecks.Range("HierarchicalTrainingOptions.SampledNegatives", SampledNegatives, 1, 1 << 20);
+        OptionChecks.Defined("HierarchicalTrainingOptions.Sampling", Sampling);
+        OptionChecks.Range("HierarchicalTrainingOptions.Patience", Patience, 0, 100_000);
+        OptionChecks.Range("HierarchicalTrainingOptions.MinEpochs", MinEpochs, 0, Epochs);
+    }
 }

@@ -72,6 +72,11 @@ public static class TorchCheckpoint
             if (!value.shape.SequenceEqual(target.shape))
                 throw new InvalidDataException($"{source}: tensor '{name}' has shape {TorchInterop.ShapeString(value.shape)}; the model needs {TorchInterop.ShapeString(target.shape)}.");
         }
+        foreach (var name in state.Keys)
+        {
+            using var finite = torch.isfinite(tensors[name]).all();
+            if (!finite.item<bool>()) throw new InvalidDataException($"{source}: tensor '{name}' has a non-finite value (NaN or ±∞); the file is corrupt.");
+        }
         using var noGrad = torch.no_grad();
         foreach (var (name, target) in state) target.copy_(tensors[name]);
     }

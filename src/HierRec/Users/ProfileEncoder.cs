@@ -99,6 +99,12 @@ public sealed class ProfileEncoder : nn.Module<IReadOnlyList<UserProfile>, Tenso
     /// <summary>The numeric fields, in order.</summary>
     public IReadOnlyList<string> NumericFields => _numeric;
 
+    /// <summary>
+    /// Standardised numeric inputs are clamped to [−5, 5] (five training standard deviations): the documented rule for
+    /// values outside a field's trained range, in training and serving alike.
+    /// </summary>
+    public const float ClampSigma = 5f;
+
     /// <inheritdoc/>
     public Tensor Encode(IReadOnlyList<UserProfile> inputs) => forward(inputs);
 
@@ -127,7 +133,9 @@ public sealed class ProfileEncoder : nn.Module<IReadOnlyList<UserProfile>, Tenso
                 for (int n = 0; n < _numeric.Length; n++)
                 {
                     bool has = inputs[r].Numeric.TryGetValue(_numeric[n], out float v) && float.IsFinite(v);
-                    numbers[(r * _numeric.Length + n) * 2] = has ? (v - _mean[n]) / _std[n] : 0f;
+                    // Standardised, then clamped to ±ClampSigma: a value far outside the training range (an age of 10³⁰)
+                    // counts as an extreme value of the field, not as a vector that dominates every score.
+                    numbers[(r * _numeric.Length + n) * 2] = has ? Math.Clamp((v - _mean[n]) / _std[n], -ClampSigma, ClampSigma) : 0f;
                     numbers[(r * _numeric.Length + n) * 2 + 1] = has ? 0f : 1f;
                 }
             parts.Add(torch.tensor(numbers, [b, 2 * _numeric.Length], device: device));

@@ -164,6 +164,9 @@ public sealed class ConceptRecommenderTests : IDisposable
         // A concept folder written before the port is refused, not half-loaded.
         string manifest = Path.Combine(folder, "concepts", "concept.json");
         File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"Version\":2", "\"Version\":1"));
+        // Re-sealed, so the checksums pass and the version check is what refuses it.
+        HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
         Assert.Contains("before HierRec moved to TorchSharp", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
     }
 

@@ -157,7 +157,7 @@ public sealed class BertModelTests : IDisposable
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "stale.txt"), "old");
         model.Save(folder);
-        Assert.Equal(["config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["checksums.json", "config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(Directory.GetDirectories(_dir), d => Path.GetFileName(d).StartsWith('.'));
         using var loaded = BertModel.Load(folder);
         foreach (var ((n1, p1), (n2, p2)) in model.named_parameters().Zip(loaded.named_parameters()))
@@ -181,6 +181,8 @@ public sealed class BertModelTests : IDisposable
         edited["encoder.layer.0.extra.weight"] = new EngineTensor(2);
         edited["encoder.layer.0.output.dense.bias"] = new EngineTensor(5);
         SafeTensors.Save(Path.Combine(folder, "model.safetensors"), edited);
+        Assert.Contains(FolderChecksums.FileName, Assert.Throws<InvalidDataException>(() => BertModel.Load(folder)).Message);
+        File.Delete(Path.Combine(folder, FolderChecksums.FileName)); // as a folder from elsewhere: the tensors themselves are checked
         var ex = Assert.Throws<InvalidDataException>(() => BertModel.Load(folder));
         Assert.Contains("encoder.layer.1.attention.self.key.bias", ex.Message);
         Assert.Contains("encoder.layer.0.extra.weight", ex.Message);
