@@ -148,11 +148,15 @@ public sealed partial class HierarchicalRecommender
         string bertFolder = Path.Combine(folder, "bert");
         var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device) : null;
         model.RefreshBehaviourTable(context);
-        var recommender = new HierarchicalRecommender(model, context, users, items, bert, null);
         string indexPath = Path.Combine(folder, "items.hrix");
+        float[] savedRows;
         using (var saved = ItemIndex.Load(indexPath))
-            if (saved.Count != recommender._index.Count || saved.Dimension != recommender._index.Dimension)
-                throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the model gives {recommender._index.Count}×{recommender._index.Dimension}.");
+        {
+            if (saved.Count != manifest.Items || saved.Dimension != manifest.Model.Dimension)
+                throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the manifest declares {manifest.Items}×{manifest.Model.Dimension}.");
+            savedRows = saved.CopyRows();
+        }
+        var recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
         string concepts = Path.Combine(folder, "concepts");
         if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender._itemVectors);
         return recommender;

@@ -25,7 +25,11 @@ public sealed partial class HierarchicalRecommender
     private readonly float[] _itemArray;    // the same, row-major on the CPU, for the ranker and the concepts
     private readonly ItemIndex _index;
 
-    private HierarchicalRecommender(HierarchicalModel model, UserContext context, IdMap users, IdMap items, BertModel? bert, HierarchicalTrainingReport? report)
+    // savedItems, on load: the item vectors the saved index holds. They are served as they are (so a loaded
+    // recommender ranks bit for bit as the saved one did, whatever thread count libtorch runs with now), after a check
+    // that the model recomputes them to within rounding.
+    private HierarchicalRecommender(HierarchicalModel model, UserContext context, IdMap users, IdMap items, BertModel? bert, HierarchicalTrainingReport? report,
+        (float[] Rows, string Source)? savedItems = null)
     {
         _model = model;
         _context = context;
@@ -36,6 +40,19 @@ public sealed partial class HierarchicalRecommender
         model.eval();
         using (torch.no_grad()) _itemVectors = model.ItemVectors().DetachFromDisposeScope();
         using (var cpu = _itemVectors.to_type(ScalarType.Float32).cpu().contiguous()) _itemArray = cpu.data<float>().ToArray();
+        if (savedItems is var (rows, source))
+        {
+            if (rows.Length != _itemArray.Length)
+                throw new InvalidDataException($"{source}: {rows.Length} values; the model gives {_itemArray.Length} ({model.ItemTower.Items} items × {model.Options.Dimension}).");
+            float scale = 1e-6f + Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(_itemArray));
+            for (int j = 0; j < rows.Length; j++)
+                if (Math.Abs(rows[j] - _itemArray[j]) > 1e-3f * scale)
+                    throw new InvalidDataException($"{source}: item {j / model.Options.Dimension}'s vector differs from what the saved model computes ({rows[j]} against {_itemArray[j]}); the index and the weights are from different saves.");
+            _itemArray = rows;
+            var device = _itemVectors.device;
+            _itemVectors.Dispose();
+            _itemVectors = torch.tensor(rows, [model.ItemTower.Items, model.Options.Dimension]).to(device);
+        }
         var serving = model.Scorer.Serving;
         _index = ItemIndex.Create(_itemArray, model.ItemTower.Items, model.Options.Dimension, similarity: serving.Similarity);
         _knownVectors = new float[]?[context.Histories.Count];
@@ -115,6 +132,9 @@ public sealed partial class HierarchicalRecommender
         var context = UserContext.FromDataset(train, m.MaxFriends, m.TwoHop, options.Seed);
         var report = new HierarchicalTrainer(options.Training).Fit(model, new HierarchicalTrainingData(train, validation, context), progress, cancellationToken);
         model.ItemTower.Bake(); // serve from fixed text vectors of the fine-tuned BERT
+        // The friends' behaviour table was last computed from text vectors encoded batch by batch during training; recompute
+        // it from the baked vectors, exactly as Load will, so a saved and a loaded recommender serve the same users the same.
+        model.RefreshBehaviourTable(context);
         bert?.eval();
         return new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport };
     }

@@ -26,6 +26,7 @@ public static class DelimitedDatasetLoader
         ArgumentNullException.ThrowIfNull(interactions);
         ArgumentNullException.ThrowIfNull(interactionColumns);
         options ??= LoadOptions.Default;
+        options.Validate();
         var itemMap = new IdMap();
         var userMap = new IdMap();
         var itemFeatures = new FeatureTable(0);

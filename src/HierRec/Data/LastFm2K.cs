@@ -19,6 +19,7 @@ public static class LastFm2K
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= LoadOptions.Default;
+        options.Validate();
         var items = new IdMap();
         var names = new List<string?>();
         using (var r = new DelimitedReader(Path.Combine(folder, "artists.dat"), '\t', quoting: false, options: options))

@@ -14,6 +14,14 @@ public sealed class LoadOptions
 
     internal static readonly LoadOptions Default = new();
 
+    /// <summary>Checks the options (called by every loader).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An enum value that is not defined, named.</exception>
+    public void Validate()
+    {
+        OptionChecks.Defined("LoadOptions.ErrorMode", ErrorMode);
+        OptionChecks.Defined("LoadOptions.Ids", Ids);
+    }
+
     /// <summary>The id as <see cref="Ids"/> says to compare it (null stays null).</summary>
     internal string? NormalizeId(string? id)
     {

@@ -17,6 +17,7 @@ public static class MovieLens100K
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= LoadOptions.Default;
+        options.Validate();
         var genres = ReadGenres(Path.Combine(folder, "u.genre"), options);
         var items = new IdMap();
         var itemTitles = new List<string?>();

@@ -127,6 +127,22 @@ public sealed unsafe partial class ItemIndex : IDisposable
         return index;
     }
 
+    /// <summary>Every stored float32 vector, row-major (Count × Dimension), unpadded.</summary>
+    internal float[] CopyRows()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var rows = new float[(long)Count * Dimension];
+            for (int i = 0; i < Count; i++) _f32.AsSpan(i * Stride, Dimension).CopyTo(rows.AsSpan(i * Dimension, Dimension));
+            return rows;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     /// <summary>The stored float32 vector of an item.</summary>
     public float[] GetVector(int itemIndex)
     {

@@ -120,7 +120,7 @@ internal struct LogSumExp
         float blockMax = System.Numerics.Tensors.TensorPrimitives.Max(scores) * invT;
         if (float.IsNegativeInfinity(blockMax) || float.IsNaN(blockMax)) return;
         float m = Math.Max(Max, blockMax);
-        double sum = HierRec.Ranking.Kernels.Exponential.SumExp(scores, invT, -m);
+        double sum = HierRec.Ranking.Kernels.Exponential.SumExpNonPositive(scores, invT, -m);
         Sum = Sum * Math.Exp(Max - m) + sum;
         Max = m;
     }
@@ -136,8 +136,8 @@ internal struct LogSumExp
         float m = Math.Max(Max, newMax);
         if (float.IsNegativeInfinity(m)) return this;
         double removed = 0, added = 0;
-        foreach (float v in oldScores) removed += Math.Exp(v * (double)invT - m);
-        foreach (float v in newScores) added += Math.Exp(v * (double)invT - m);
+        foreach (float v in oldScores) removed += Math.Exp(Math.Min(0, v * (double)invT - m));
+        foreach (float v in newScores) added += Math.Exp(Math.Min(0, v * (double)invT - m));
         double rest = Math.Max(0, Sum * Math.Exp(Max - m) - removed);
         return new LogSumExp { Max = m, Sum = rest + added };
     }

@@ -32,8 +32,8 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>Test hook: called after each step of <see cref="WriteDirectory"/>; a throw there is a crash at that point.</summary>
-    internal static Action<string>? CrashPoint;
+    /// <summary>Test hook: called with (step, folder) after each step of <see cref="WriteDirectory"/>; a throw there is a crash at that point.</summary>
+    internal static Action<string, string>? CrashPoint;
 
     /// <summary>
     /// Writes a whole folder: <paramref name="write"/> fills a fresh sibling folder, <see cref="FolderChecksums"/> hashes
@@ -69,16 +69,16 @@ public static class AtomicFile
             TryDelete(temp);
             throw;
         }
-        CrashPoint?.Invoke("written");
+        CrashPoint?.Invoke("written", full);
         string? old = null;
         if (Directory.Exists(full))
         {
             old = Path.Combine(parent, $".{name}.old-{Guid.NewGuid():N}");
             Directory.Move(full, old);
         }
-        CrashPoint?.Invoke("moved-aside");
+        CrashPoint?.Invoke("moved-aside", full);
         Directory.Move(temp, full);
-        CrashPoint?.Invoke("moved-in");
+        CrashPoint?.Invoke("moved-in", full);
         if (old is not null) TryDelete(old);
     }
 
@@ -92,10 +92,17 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var (full, parent, name) = Names(folder);
         if (!Directory.Exists(parent)) return;
-        if (!Directory.EnumerateDirectories(parent, $".{name}.*").Any()) return; // nothing to repair: the usual case, no lock taken
-        using var guard = FolderLock.Acquire(parent, name, TimeSpan.Zero);
-        if (guard is null) return; // a save is running; it repairs before it writes
-        RecoverLocked(full, parent, name);
+        if (!Directory.EnumerateFileSystemEntries(parent, $".{name}.*").Any()) return; // nothing to repair: the usual case, no lock taken
+        try
+        {
+            using var guard = FolderLock.Acquire(parent, name, TimeSpan.Zero);
+            if (guard is null) return; // a save is running; it repairs before it writes
+            RecoverLocked(full, parent, name); // releasing the guard also removes a lock file a crashed save left
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // A read-only location: nothing can be repaired here; the load goes on with what is in place.
+        }
     }
 
     private static void RecoverLocked(string full, string parent, string name)

@@ -75,6 +75,33 @@ public static class Exponential
         for (; i < x.Length; i++) destination[i] = Exp(x[i]);
     }
 
+    /// <summary>
+    /// Σ e^{min(x[i]·scale + bias, 0)}: the log-sum-exp's inner sum, where bias = −max(x·scale) makes every exponent ≤ 0
+    /// in exact arithmetic. At extreme magnitudes (|x·scale| near 10¹⁹) the fused multiply-add's rounding can leave the
+    /// largest term a few ulps above 0, which e^ would turn into +∞; the clamp keeps the sum finite and ≤ n.
+    /// </summary>
+    internal static double SumExpNonPositive(ReadOnlySpan<float> x, float scale, float bias)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref float xs = ref MemoryMarshal.GetReference(x);
+            var vs = Vector256.Create(scale);
+            var vb = Vector256.Create(bias);
+            var acc0 = Vector256<float>.Zero;
+            var acc1 = Vector256<float>.Zero;
+            for (; i <= x.Length - 16; i += 16)
+            {
+                acc0 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)i), vs, vb), Vector256<float>.Zero));
+                acc1 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)(i + 8)), vs, vb), Vector256<float>.Zero));
+            }
+            sum = Vector256.Sum(acc0 + acc1);
+        }
+        for (; i < x.Length; i++) sum += Exp(MathF.Min(x[i] * scale + bias, 0f));
+        return sum;
+    }
+
     /// <summary>Σ e^{x[i]·scale + bias}, in one pass without storing the exponentials.</summary>
     public static double SumExp(ReadOnlySpan<float> x, float scale, float bias)
     {
