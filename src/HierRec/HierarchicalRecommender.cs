@@ -97,6 +97,9 @@ public sealed partial class HierarchicalRecommender
         ArgumentNullException.ThrowIfNull(train);
         options ??= new RecommenderOptions();
         options.Validate();
+        if (train.Interactions.Count == 0) throw new ArgumentException($"The training data '{train.Name}' has no interactions.", nameof(train));
+        if (validation is not null && (validation.UserCount != train.UserCount || validation.ItemCount != train.ItemCount))
+            throw new ArgumentException($"The validation data has {validation.UserCount} users × {validation.ItemCount} items; the training data {train.UserCount} × {train.ItemCount}: they must come from one split.", nameof(validation));
         var m = options.Model;
         if (m.UseSocial && train.SocialEdges.Count == 0) m = m with { UseSocial = false };
         var device = options.Device ?? torch.CPU;

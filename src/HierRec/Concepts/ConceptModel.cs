@@ -215,6 +215,10 @@ public sealed class ConceptModel
         c.Count("MaxLength", manifest.MaxLength, 8192);
         c.Count("MaxHistory", manifest.MaxHistory, 100_000);
         if (manifest.Cues is null) throw c.Error("Cues", "is missing.");
+        if (!float.IsFinite(manifest.SteeringWeight) || manifest.SteeringWeight < 0) throw c.Error("SteeringWeight", $"is {manifest.SteeringWeight}; it must be finite and ≥ 0.");
+        if (float.IsNaN(manifest.ColdSteeringWeight) || manifest.ColdSteeringWeight < 0) throw c.Error("ColdSteeringWeight", $"is {manifest.ColdSteeringWeight}; it must be ≥ 0 (+∞: rank by C⁺ alone).");
+        // Thresholds may be ±∞ (a side of the filter switched off), never NaN.
+        if (float.IsNaN(manifest.PositiveThreshold) || float.IsNaN(manifest.NegativeThreshold)) throw c.Error("PositiveThreshold/NegativeThreshold", "is NaN.");
         if (items.dim() != 2 || items.shape[1] != manifest.Dimension)
             throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {TorchInterop.ShapeString(items.shape)}.");
         var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device);

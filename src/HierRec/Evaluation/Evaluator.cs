@@ -29,7 +29,8 @@ public sealed class Evaluator
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(target);
-        if (Ks.Count == 0 || Ks.Any(k => k <= 0)) throw new ArgumentOutOfRangeException(nameof(Ks), "Every k must be positive.");
+        if (Ks.Count == 0) throw new ArgumentException("Evaluator.Ks is empty: give at least one cut-off (e.g. [10]).", nameof(Ks));
+        if (Ks.Any(k => k <= 0)) throw new ArgumentOutOfRangeException(nameof(Ks), $"Evaluator.Ks must all be positive; got [{string.Join(", ", Ks)}].");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
         int itemCount = model.ItemCount;
         if (itemCount != target.ItemCount) throw new ArgumentException($"The model scores {itemCount} items but the dataset has {target.ItemCount}.", nameof(model));

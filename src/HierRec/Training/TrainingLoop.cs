@@ -204,8 +204,10 @@ public static class TrainingLoop
     {
         state = null!;
         string dir = Path.Combine(folder, "resume");
+        AtomicFile.Recover(dir);
         string statePath = Path.Combine(dir, "state.json");
         if (!File.Exists(statePath)) return false;
+        if (FolderChecksums.Present(dir)) FolderChecksums.Verify(dir);
         LoopState? read;
         try
         {

@@ -14,6 +14,7 @@ public sealed record UserProfile(IReadOnlyDictionary<string, string?> Categorica
     public static UserProfile From(FeatureTable features, int user)
     {
         ArgumentNullException.ThrowIfNull(features);
+        if ((uint)user >= (uint)features.Count) throw new ArgumentOutOfRangeException(nameof(user), user, $"The feature table has {features.Count} rows.");
         return new(features.CategoricalColumns.ToDictionary(c => c, c => features.Categorical(c)[user]),
             features.NumericColumns.ToDictionary(c => c, c => features.Numeric(c)[user]));
     }

@@ -103,6 +103,12 @@ public sealed class ServingInputTests
         Assert.Contains("HierarchicalTrainingOptions.BatchSize must be in [1,", ex.Message);
         Assert.Contains("SyntheticOptions.Users", Assert.ThrowsAny<ArgumentException>(() => SyntheticDataset.Generate(new SyntheticOptions { Users = 0 })).Message);
         Assert.Contains("LightGcnOptions.Dimension", Assert.ThrowsAny<ArgumentException>(() => LightGcn.Fit(data, null, new LightGcnOptions { Dimension = 0 })).Message);
+        Assert.Contains("has no interactions", Assert.Throws<ArgumentException>(() => HierarchicalRecommender.Fit(data.WithInteractions([]), null)).Message);
+        var other = SyntheticDataset.Generate(new SyntheticOptions { Users = 5, Items = 12, MeanInteractions = 3, FriendsPerUser = 2 });
+        Assert.Contains("must come from one split", Assert.Throws<ArgumentException>(() => HierarchicalRecommender.Fit(data, other)).Message);
+        Assert.Contains("Evaluator.Ks is empty", Assert.Throws<ArgumentException>(() => new HierRec.Evaluation.Evaluator { Ks = [] }
+            .Evaluate(new HierRec.Baselines.MostPopular(data), data)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => UserProfile.From(data.UserFeatures, data.UserCount));
         Assert.Contains("DomainBertOptions.VocabularySize", Assert.ThrowsAny<ArgumentException>(() => DomainBert.Pretrain(["a b c"], new DomainBertOptions { VocabularySize = 1 }, out _)).Message);
     }
 }
