@@ -1,3 +1,4 @@
+using HierRec.Diagnostics;
 using HierRec.Explanations;
 using HierRec.Users;
 using TorchSharp;
@@ -24,6 +25,20 @@ public sealed partial class HierarchicalRecommender
         ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);
 
     private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description)
+    {
+        using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.Explain");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return ExplainCore(userId, batch, itemId, description);
+        }
+        finally
+        {
+            HierRecTelemetry.Stage("explain", "explain", start);
+        }
+    }
+
+    private Explanation ExplainCore(string userId, UserBatch batch, string itemId, string? description)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");

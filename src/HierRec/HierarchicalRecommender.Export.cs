@@ -35,6 +35,12 @@ public sealed partial class HierarchicalRecommender
         return rows;
     }
 
+    /// <summary>Whether <paramref name="userId"/> is a known user (in the training data).</summary>
+    public bool HasUser(string userId) => userId is not null && _users.TryGetDense(userId, out _);
+
+    /// <summary>Whether <paramref name="itemId"/> is in the catalogue.</summary>
+    public bool HasItem(string itemId) => itemId is not null && _items.TryGetDense(itemId, out _);
+
     /// <summary>The items a known user interacted with in the training data, most recent first.</summary>
     /// <exception cref="KeyNotFoundException">Unknown user id.</exception>
     public IReadOnlyList<string> History(string userId) => _context.Histories[KnownUser(userId, null)].Select(_items.ToExternal).ToArray();

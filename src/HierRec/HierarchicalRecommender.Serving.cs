@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using HierRec.Concepts;
+using HierRec.Diagnostics;
 using HierRec.Ranking;
 using HierRec.Users;
 using TorchSharp;
@@ -13,8 +15,14 @@ public sealed partial class HierarchicalRecommender
     /// <exception cref="KeyNotFoundException">Unknown user id.</exception>
     public IReadOnlyList<Recommendation> Recommend(string userId, int k = 10)
     {
+        using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.Recommend");
+        long start = Stopwatch.GetTimestamp();
         int u = KnownUser(userId, "use RecommendForNewUser for users outside the training data");
-        return RankQuery(UserVectors([u])[0], _context.Histories[u], k, null);
+        var query = UserVectors([u])[0];
+        start = HierRecTelemetry.Stage("recommend", "encode", start);
+        var result = RankQuery(query, _context.Histories[u], k, null);
+        HierRecTelemetry.Stage("recommend", "rank", start);
+        return result;
     }
 
     /// <summary>
@@ -23,8 +31,14 @@ public sealed partial class HierarchicalRecommender
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, int k = 10)
     {
+        using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.RecommendNewUser");
+        long start = Stopwatch.GetTimestamp();
         var batch = NewUserBatch(profile, friendIds, recentItemIds, out var history);
-        return RankFor(batch, history, k);
+        var query = Vectors(batch)[0];
+        start = HierRecTelemetry.Stage("recommend_new_user", "encode", start);
+        var result = RankQuery(query, history, k, null);
+        HierRecTelemetry.Stage("recommend_new_user", "rank", start);
+        return result;
     }
 
     /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
@@ -45,8 +59,6 @@ public sealed partial class HierarchicalRecommender
         var friends = friendIds.Select(f => _users.TryGetDense(f, out int d) ? d : throw new KeyNotFoundException($"Unknown friend '{f}'; friends must be known users.")).Take(_model.Options.MaxFriends).ToArray();
         return new UserBatch([profile], [history], [friends], _context.Hops is null ? null : [friends.Select(_ => 1).ToArray()]);
     }
-
-    private Recommendation[] RankFor(UserBatch batch, int[] seen, int k) => RankQuery(Vectors(batch)[0], seen, k, null);
 
     /// <summary>x_u of a batch, without gradients, as CPU arrays.</summary>
     private float[][] Vectors(UserBatch batch)
@@ -123,6 +135,7 @@ public sealed partial class HierarchicalRecommender
         if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
         var serving = _model.Scorer.Serving;
         var ranked = _index.Rank(query, k, new RankOptions { Filter = filter, Temperature = serving.Temperature });
+        HierRecTelemetry.Scored("rank", _index.Count);
         return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, serving.Transform?.Invoke(r.Score) ?? r.Score, r.Probability)).ToArray();
     }
 

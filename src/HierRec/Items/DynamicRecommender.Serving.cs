@@ -19,6 +19,7 @@ public sealed partial class DynamicRecommender
     public IReadOnlyList<DynamicRecommendation> Recommend(string userId, RequestContext? context, int k, out TimeSpan candidateTime, out TimeSpan rerankTime)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        using var activity = HierRec.Diagnostics.HierRecTelemetry.ActivitySource.StartActivity("HierRec.DynamicRecommend");
         int u = UserIndex(userId);
         var history = _histories[u];
         var clock = Stopwatch.StartNew();
@@ -30,6 +31,13 @@ public sealed partial class DynamicRecommender
         var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), ids);
         var order = Enumerable.Range(0, ids.Length).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).Take(k).ToArray();
         rerankTime = clock.Elapsed;
+        if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
+        {
+            HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Record(candidateTime.TotalSeconds, new("hierrec.operation", "dynamic_recommend"), new("hierrec.stage", "rank"));
+            HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Record(rerankTime.TotalSeconds, new("hierrec.operation", "dynamic_recommend"), new("hierrec.stage", "rerank"));
+        }
+        HierRec.Diagnostics.HierRecTelemetry.Scored("rank", _base.Index.Count);
+        HierRec.Diagnostics.HierRecTelemetry.Scored("rerank", ids.Length);
         return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], candidates[j].Score)).ToArray();
     }
 

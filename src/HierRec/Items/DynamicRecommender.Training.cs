@@ -19,6 +19,7 @@ public sealed partial class DynamicRecommender
     public DynamicUpdateReport Update(IReadOnlyList<Interaction> interactions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(interactions);
+        using var activity = HierRec.Diagnostics.HierRecTelemetry.ActivitySource.StartActivity("HierRec.Update");
         lock (_writeLock)
         {
             var clock = Stopwatch.StartNew();
@@ -29,6 +30,9 @@ public sealed partial class DynamicRecommender
             var (steps, loss) = batch.Count == 0 ? (0, double.NaN) : Train(copy, batch, Options.UpdateEpochs, Options.UpdateLearningRate, null, cancellationToken);
             _snapshot = copy; // atomic publication: readers hold the reference they started with
             foreach (var e in examples) Remember(e);
+            HierRec.Diagnostics.HierRecTelemetry.UpdateInteractions.Add(examples.Count);
+            HierRec.Diagnostics.HierRecTelemetry.UpdateDuration.Record(clock.Elapsed.TotalSeconds);
+            HierRec.Diagnostics.HierRecTelemetry.ModelSwaps.Add(1, new KeyValuePair<string, object?>("hierrec.model", "dynamic"));
             return new DynamicUpdateReport(examples.Count, replay, steps, loss, copy.Version, clock.Elapsed);
         }
     }

@@ -121,11 +121,13 @@ public static class AtomicFile
                 olds.Insert(0, new DirectoryInfo(aside));
             }
             Directory.Move(complete.FullName, full);
+            Diagnostics.HierRecTelemetry.FolderRecoveries.Add(1);
         }
         else if (!Directory.Exists(full) && olds.FirstOrDefault(o => !FolderChecksums.Present(o.FullName) || IsComplete(o.FullName)) is { } previous)
         {
             // Crashed between the two renames before the new copy was complete: the previous copy comes back.
             Directory.Move(previous.FullName, full);
+            Diagnostics.HierRecTelemetry.FolderRecoveries.Add(1);
         }
         foreach (var debris in temps.Concat(olds))
             if (Directory.Exists(debris.FullName) && debris.FullName != full) TryDelete(debris.FullName);

@@ -1,0 +1,202 @@
+using HierRec.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace HierRec.Extensions;
+
+/// <summary>
+/// The named recommenders a service serves. <see cref="Get"/> returns the version in service; a reload loads the new
+/// folder completely (verified, as <see cref="HierarchicalRecommender.Load"/> does) before it swaps the reference, so a
+/// request that already holds the old version finishes on it, and a failed reload leaves the old version serving.
+/// Thread-safe.
+/// </summary>
+public sealed partial class RecommenderPool : IDisposable
+{
+    private sealed class Slot(string name, HierRecModelOptions options)
+    {
+        public string Name { get; } = name;
+        public HierRecModelOptions Options { get; } = options;
+        public volatile HierarchicalRecommender? Current;
+        public RecommenderModelInfo? Info;
+        public readonly SemaphoreSlim Reloading = new(1, 1);
+        public FileSystemWatcher? Watcher;
+        public Timer? Debounce;
+    }
+
+    private readonly Dictionary<string, Slot> _slots;
+    private readonly string? _default;
+    private readonly TimeSpan _reloadDelay;
+    private readonly ILogger<RecommenderPool> _logger;
+    private readonly Func<string, HierarchicalRecommender> _load;
+
+    /// <summary>The pool of the configured models (nothing is loaded until <see cref="LoadAllAsync"/>).</summary>
+    public RecommenderPool(IOptions<HierRecOptions> options, ILogger<RecommenderPool>? logger = null)
+        : this(options, logger, folder => HierarchicalRecommender.Load(folder))
+    {
+    }
+
+    internal RecommenderPool(IOptions<HierRecOptions> options, ILogger<RecommenderPool>? logger, Func<string, HierarchicalRecommender> load)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        _slots = o.Models.ToDictionary(kv => kv.Key, kv => new Slot(kv.Key, kv.Value), StringComparer.Ordinal);
+        _default = o.DefaultModel ?? (o.Models.Count == 1 ? o.Models.Keys.Single() : null);
+        _reloadDelay = o.ReloadDelay;
+        _logger = logger ?? NullLogger<RecommenderPool>.Instance;
+        _load = load;
+    }
+
+    /// <summary>The configured model names.</summary>
+    public IReadOnlyCollection<string> Names => _slots.Keys;
+
+    /// <summary>Whether every configured model is loaded (the readiness condition).</summary>
+    public bool AllLoaded => _slots.Values.All(s => s.Current is not null);
+
+    /// <summary>The recommender in service under <paramref name="name"/> (the default model when null).</summary>
+    /// <exception cref="KeyNotFoundException">No model has that name.</exception>
+    /// <exception cref="InvalidOperationException">The model is not loaded yet (see <see cref="AllLoaded"/>).</exception>
+    public HierarchicalRecommender Get(string? name = null) =>
+        Find(name).Current ?? throw new InvalidOperationException($"The model '{Find(name).Name}' is not loaded yet.");
+
+    /// <summary>The recommender in service, or null while it is loading.</summary>
+    public HierarchicalRecommender? TryGet(string? name = null) => Find(name).Current;
+
+    /// <summary>What <paramref name="name"/> serves now, or null before its first load.</summary>
+    public RecommenderModelInfo? Info(string? name = null) => Find(name).Info;
+
+    /// <summary>Loads every model that is not loaded yet and starts watching the folders configured to be watched.</summary>
+    public async Task LoadAllAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var slot in _slots.Values)
+        {
+            if (slot.Current is null) await ReloadAsync(slot.Name, cancellationToken).ConfigureAwait(false);
+            if (slot.Options.WatchForChanges && slot.Watcher is null) Watch(slot);
+        }
+    }
+
+    /// <summary>
+    /// Loads <paramref name="name"/>'s folder again and swaps it in. Returns false, logging why, when the load fails;
+    /// the version in service keeps serving. Concurrent reloads of one model run one after another.
+    /// </summary>
+    public async Task<bool> ReloadAsync(string? name = null, CancellationToken cancellationToken = default)
+    {
+        var slot = Find(name);
+        await slot.Reloading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            Log.Loading(_logger, slot.Name, slot.Options.Path);
+            HierarchicalRecommender loaded;
+            try
+            {
+                loaded = await Task.Run(() => _load(slot.Options.Path), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                Log.LoadFailed(_logger, ex, slot.Name, slot.Options.Path, slot.Current is null ? "nothing is served yet" : "the previous version keeps serving");
+                if (slot.Info is { } info) slot.Info = info with { LastError = ex.Message };
+                return false;
+            }
+            long generation = (slot.Info?.Generation ?? 0) + 1;
+            slot.Info = new RecommenderModelInfo(slot.Name, slot.Options.Path, generation, DateTimeOffset.UtcNow, loaded.Context.Histories.Count, loaded.ItemIds.Count, null);
+            bool swapped = slot.Current is not null;
+            slot.Current = loaded; // requests that hold the old reference finish on it
+            double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (swapped)
+            {
+                HierRecTelemetry.ModelSwaps.Add(1, new KeyValuePair<string, object?>("hierrec.model", slot.Name));
+                Log.Swapped(_logger, slot.Name, generation, ms);
+            }
+            else Log.Loaded(_logger, slot.Name, slot.Options.Path, slot.Info.Users, slot.Info.Items, ms);
+            return true;
+        }
+        finally
+        {
+            slot.Reloading.Release();
+        }
+    }
+
+    private Slot Find(string? name)
+    {
+        name ??= _default ?? throw new InvalidOperationException($"No default model: name one of {string.Join(", ", _slots.Keys)} (or set HierRec:DefaultModel).");
+        return _slots.TryGetValue(name, out var slot) ? slot : throw new KeyNotFoundException($"No model named '{name}' (models: {string.Join(", ", _slots.Keys)}).");
+    }
+
+    /// <summary>
+    /// Saves replace the folder by renames, so the parent folder is watched (a watcher inside the folder would lose it
+    /// at the first save); any change to the folder's name or its checksums.json starts the quiet-time timer.
+    /// </summary>
+    private void Watch(Slot slot)
+    {
+        string full = Path.GetFullPath(slot.Options.Path).TrimEnd(Path.DirectorySeparatorChar);
+        string parent = Path.GetDirectoryName(full)!, leaf = Path.GetFileName(full);
+        if (!Directory.Exists(parent))
+        {
+            Log.WatchUnavailable(_logger, slot.Name, parent);
+            return;
+        }
+        slot.Debounce = new Timer(_ => _ = ReloadFromWatcher(slot), null, Timeout.Infinite, Timeout.Infinite);
+        var watcher = new FileSystemWatcher(parent) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.DirectoryName | NotifyFilters.FileName | NotifyFilters.LastWrite };
+        void Changed(string path)
+        {
+            string relative = Path.GetRelativePath(parent, path);
+            if (relative == leaf || relative.StartsWith(leaf + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                slot.Debounce?.Change(_reloadDelay, Timeout.InfiniteTimeSpan);
+        }
+        watcher.Created += (_, e) => Changed(e.FullPath);
+        watcher.Changed += (_, e) => Changed(e.FullPath);
+        watcher.Renamed += (_, e) => Changed(e.FullPath);
+        watcher.EnableRaisingEvents = true;
+        slot.Watcher = watcher;
+        Log.Watching(_logger, slot.Name, full);
+    }
+
+    private async Task ReloadFromWatcher(Slot slot)
+    {
+        Log.ChangeSeen(_logger, slot.Name);
+        try
+        {
+            await ReloadAsync(slot.Name).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Log.LoadFailed(_logger, ex, slot.Name, slot.Options.Path, "the previous version keeps serving");
+        }
+    }
+
+    /// <summary>Stops watching.</summary>
+    public void Dispose()
+    {
+        foreach (var slot in _slots.Values)
+        {
+            slot.Watcher?.Dispose();
+            slot.Debounce?.Dispose();
+            slot.Reloading.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Loading model {Model} from {Path}")]
+        public static partial void Loading(ILogger logger, string model, string path);
+
+        [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Loaded model {Model} from {Path}: {Users} users, {Items} items, {Milliseconds:F0} ms")]
+        public static partial void Loaded(ILogger logger, string model, string path, int users, int items, double milliseconds);
+
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Swapped in model {Model} generation {Generation} ({Milliseconds:F0} ms to load); requests in flight finish on the previous one")]
+        public static partial void Swapped(ILogger logger, string model, long generation, double milliseconds);
+
+        [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "Loading model {Model} from {Path} failed; {Consequence}")]
+        public static partial void LoadFailed(ILogger logger, Exception exception, string model, string path, string consequence);
+
+        [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Watching {Path} for new versions of model {Model}")]
+        public static partial void Watching(ILogger logger, string model, string path);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "The folder of model {Model} changed; reloading")]
+        public static partial void ChangeSeen(ILogger logger, string model);
+
+        [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Model {Model}: cannot watch {Path} (it does not exist); reload it with ReloadAsync")]
+        public static partial void WatchUnavailable(ILogger logger, string model, string path);
+    }
+}

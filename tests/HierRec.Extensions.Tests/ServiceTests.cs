@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace HierRec.Extensions.Tests;
+
+/// <summary>The sample service over HTTP: every endpoint and error path, the API key, and hot reload under load.</summary>
+public sealed class ServiceTests : IClassFixture<ServiceFactory>
+{
+    private readonly ServiceFactory _factory;
+
+    public ServiceTests(ServiceFactory factory) => _factory = factory;
+
+    private static string User(int u) => TestModel.Saved.Value.Split.Train.Users.ToExternal(u);
+
+    private static string Item(int i) => TestModel.Saved.Value.Split.Train.Items.ToExternal(i);
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    [Fact]
+    public async Task KnownUsers_GetTheModelsTopK_WithScoresAndProbabilities()
+    {
+        var client = await _factory.ReadyClient();
+        var response = await client.GetAsync($"/users/{User(2)}/recommendations?k=5");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await Json(response);
+        var items = body.GetProperty("items").EnumerateArray().ToArray();
+        var expected = TestModel.Saved.Value.Recommender.Recommend(User(2), 5);
+        Assert.Equal(expected.Select(x => x.ItemId), items.Select(i => i.GetProperty("itemId").GetString()));
+        Assert.All(items, i => Assert.InRange(i.GetProperty("probability").GetDouble(), 0, 1));
+        Assert.Equal("default", body.GetProperty("model").GetString());
+    }
+
+    [Theory]
+    [InlineData("/users/{user}/recommendations?k=0", 400, "k")]
+    [InlineData("/users/{user}/recommendations?k=5000", 400, "k")]
+    [InlineData("/users/{user}/recommendations?k=abc", 400, null)]
+    [InlineData("/users/nobody/recommendations", 404, null)]
+    [InlineData("/users/{user}/recommendations?description=likes+mystery", 400, null)]
+    [InlineData("/users/nobody/explanations/{item}", 404, null)]
+    [InlineData("/users/{user}/explanations/no-such-item", 404, null)]
+    public async Task BadRequests_AreProblemDetails_NeverA500(string path, int status, string? field)
+    {
+        var client = await _factory.ReadyClient();
+        var response = await client.GetAsync(path.Replace("{user}", User(1)).Replace("{item}", Item(1)));
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        if (field is not null) Assert.True((await Json(response)).GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    [Fact]
+    public async Task AnOverlongDescription_IsRefusedWithItsLimit()
+    {
+        var client = await _factory.ReadyClient();
+        var response = await client.GetAsync($"/users/{User(1)}/recommendations?description={new string('a', 5000)}");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("the limit is 4096", (await Json(response)).GetProperty("errors").GetProperty("description")[0].GetString());
+    }
+
+    [Fact]
+    public async Task NewUsers_AreServed_AndUnknownFriendsOrItemsNameTheField()
+    {
+        var client = await _factory.ReadyClient();
+        var ok = await client.PostAsJsonAsync("/recommendations", new { categorical = new { gender = "F" }, numeric = new { age = 31 }, friends = new[] { User(4) }, recentItems = new[] { Item(2) }, k = 4 });
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.Equal(4, (await Json(ok)).GetProperty("items").GetArrayLength());
+
+        var bad = await client.PostAsJsonAsync("/recommendations", new { friends = new[] { User(4), "ghost" }, recentItems = new[] { "no-item" } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await Json(bad)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("friends[1]", out _));
+        Assert.True(errors.TryGetProperty("recentItems[0]", out _));
+
+        var malformed = await client.PostAsync("/recommendations", new StringContent("{\"k\": \"many\"}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("$.k", (await Json(malformed)).GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Explanations_AreJson_OrAnHtmlPage()
+    {
+        var client = await _factory.ReadyClient();
+        var json = await Json(await client.GetAsync($"/users/{User(3)}/explanations/{Item(5)}"));
+        Assert.Equal(Item(5), json.GetProperty("itemId").GetString());
+        Assert.True(json.GetProperty("layerContributions").TryGetProperty("behaviour", out _));
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/users/{User(3)}/explanations/{Item(5)}");
+        request.Headers.Accept.ParseAdd("text/html");
+        var html = await client.SendAsync(request);
+        Assert.Equal("text/html", html.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<svg", await html.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Interactions_AreQueued_AndValidated()
+    {
+        var client = await _factory.ReadyClient();
+        var accepted = await client.PostAsJsonAsync("/interactions", new[] { new { userId = User(1), itemId = Item(3), timestamp = 10 } });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var bad = await client.PostAsJsonAsync("/interactions", new[] { new { userId = "ghost", itemId = Item(3), timestamp = 10 } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await Json(bad)).GetProperty("errors").TryGetProperty("[0].userId", out _));
+    }
+
+    [Fact]
+    public async Task Reload_NeedsTheApiKey()
+    {
+        var client = await _factory.ReadyClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync("/admin/reload", null)).StatusCode);
+        var wrong = new HttpRequestMessage(HttpMethod.Post, "/admin/reload");
+        wrong.Headers.Add("X-Api-Key", "guess");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(wrong)).StatusCode);
+        var right = new HttpRequestMessage(HttpMethod.Post, "/admin/reload");
+        right.Headers.Add("X-Api-Key", ServiceFactory.ApiKey);
+        var response = await client.SendAsync(right);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True((await Json(response)).GetProperty("generation").GetInt64() >= 2);
+    }
+
+    [Fact]
+    public async Task HotReload_DuringConcurrentRequests_FailsNoRequest()
+    {
+        var client = await _factory.ReadyClient();
+        long before = (await Json(await client.GetAsync($"/users/{User(0)}/recommendations?k=3"))).GetProperty("generation").GetInt64();
+        using var stop = new CancellationTokenSource();
+        int requests = 0;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var load = Enumerable.Range(0, 4).Select(t => Task.Run(async () =>
+        {
+            int u = t;
+            while (!stop.IsCancellationRequested)
+            {
+                var r = await client.GetAsync($"/users/{User(u++ % 40)}/recommendations?k=5");
+                Interlocked.Increment(ref requests);
+                if (!r.IsSuccessStatusCode) failures.Add($"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+            }
+        })).ToArray();
+        // Two new saves of the served folder while requests run: the watcher swaps each in.
+        for (int i = 0; i < 2; i++)
+        {
+            await Task.Delay(400);
+            TestModel.Saved.Value.Recommender.Save(_factory.ModelFolder);
+        }
+        long after = before;
+        for (int i = 0; i < 100 && after < before + 2; i++)
+        {
+            await Task.Delay(100);
+            after = (await Json(await client.GetAsync($"/users/{User(0)}/recommendations?k=3"))).GetProperty("generation").GetInt64();
+        }
+        stop.Cancel();
+        await Task.WhenAll(load);
+        Assert.Empty(failures);
+        Assert.True(requests > 50, $"{requests} requests");
+        Assert.True(after >= before + 1, $"generation {before} → {after}");
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocument_AndTheHealthEndpoints_AreServed()
+    {
+        var client = await _factory.ReadyClient();
+        var doc = await Json(await client.GetAsync("/openapi/v1.json"));
+        Assert.True(doc.GetProperty("paths").TryGetProperty("/users/{id}/recommendations", out _));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+}

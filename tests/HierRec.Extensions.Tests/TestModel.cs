@@ -1,0 +1,41 @@
+using HierRec.Data;
+using HierRec.Text;
+using HierRec.Training;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace HierRec.Extensions.Tests;
+
+/// <summary>A small recommender fitted once and saved; tests copy its folder.</summary>
+public static class TestModel
+{
+    public static readonly Lazy<(DataSplit Split, HierarchicalRecommender Recommender, string Folder)> Saved = new(() =>
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 60, Items = 90 })));
+        var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 9);
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16, MaxFriends = 6 },
+            Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32 },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
+        });
+        string folder = Path.Combine(Path.GetTempPath(), "hierrec-ext-model-" + Guid.NewGuid().ToString("N"));
+        r.Save(folder);
+        return (split, r, folder);
+    });
+
+    /// <summary>A fresh copy of the saved folder under a fresh parent (so watchers see only this test's changes).</summary>
+    public static string Copy()
+    {
+        string to = Path.Combine(Path.GetTempPath(), "hierrec-ext-" + Guid.NewGuid().ToString("N"), "model");
+        CopyTree(Saved.Value.Folder, to);
+        return to;
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(from)) CopyTree(d, Path.Combine(to, Path.GetFileName(d)));
+    }
+}
