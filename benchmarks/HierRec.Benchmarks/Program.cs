@@ -11,6 +11,7 @@ namespace HierRec.Benchmarks;
 /// <c>-- tokenizer-exactness</c> counts the golden-corpus lines each tokenizer encodes exactly as Hugging Face does.
 /// <c>-- pgvector [sizes] [queries]</c> compares ItemIndex with pgvector exact and HNSW (server in HIERREC_PG).
 /// <c>-- pgvector-e2e [data]</c> serves the hierarchical model in process and from PostgreSQL candidates (validation NDCG@10).
+/// <c>-- load URL MODEL_FOLDER [seconds]</c> load-tests the sample service (concurrency 1, 8, 32).
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -36,6 +37,11 @@ public static class Program
             string connection = Environment.GetEnvironmentVariable("HIERREC_PG")
                 ?? throw new InvalidOperationException("Set HIERREC_PG to a PostgreSQL connection string (.ci/postgres.sh start DIR prints one).");
             HierRec.Benchmarks.Storage.PgEndToEnd.Run(Console.Out, connection, args.Length > 1 ? args[1] : null).GetAwaiter().GetResult();
+            return 0;
+        }
+        if (args.Length > 2 && args[0] == "load")
+        {
+            HierRec.Benchmarks.Service.LoadTest.Run(Console.Out, args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 30).GetAwaiter().GetResult();
             return 0;
         }
         if (args.Length > 0 && args[0] == "bert-torch")

@@ -3,8 +3,8 @@ namespace HierRec.Samples.Service;
 /// <summary>One recommended item.</summary>
 /// <param name="ItemId">The item.</param>
 /// <param name="Score">The model's score.</param>
-/// <param name="Probability">P(i|u) under the softmax over the whole catalogue.</param>
-public sealed record RecommendedItem(string ItemId, float Score, double Probability);
+/// <param name="Probability">P(i|u) under the softmax over the whole catalogue (null for dynamic re-ranking, which scores candidates only).</param>
+public sealed record RecommendedItem(string ItemId, float Score, double? Probability);
 
 /// <summary>A list of recommendations and the model version that made it.</summary>
 public sealed record RecommendationsResponse(string Model, long Generation, IReadOnlyList<RecommendedItem> Items);

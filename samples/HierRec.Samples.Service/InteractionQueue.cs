@@ -4,8 +4,8 @@ namespace HierRec.Samples.Service;
 
 /// <summary>
 /// Posted interactions wait here, so a request never waits for learning. A background service drains the queue in
-/// batches; with a dynamic recommender attached it calls <c>DynamicRecommender.Update</c>, whose snapshot swap keeps
-/// serving the old layers meanwhile. This sample serves the hierarchical model, so it counts and logs the batches.
+/// batches and, when the service runs with a dynamic recommender (<c>--dynamic DIR</c>), learns from each batch with
+/// <c>DynamicRecommender.Update</c>, whose snapshot swap keeps serving the old layers meanwhile.
 /// </summary>
 public sealed class InteractionQueue
 {
@@ -26,8 +26,8 @@ public sealed class InteractionQueue
     internal void Done(int count) => Interlocked.Add(ref _processed, count);
 }
 
-/// <summary>Drains <see cref="InteractionQueue"/> in batches of up to 256.</summary>
-internal sealed partial class InteractionWorker(InteractionQueue queue, ILogger<InteractionWorker> logger) : BackgroundService
+/// <summary>Drains <see cref="InteractionQueue"/> in batches of up to 256, into the dynamic recommender when there is one.</summary>
+internal sealed partial class InteractionWorker(InteractionQueue queue, DynamicModel dynamic, ILogger<InteractionWorker> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,13 +35,46 @@ internal sealed partial class InteractionWorker(InteractionQueue queue, ILogger<
         while (await queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {
             while (batch.Count < 256 && queue.Reader.TryRead(out var e)) batch.Add(e);
-            // A DynamicRecommender would learn here: dynamic.Update(batch.Select(ToInteraction).ToList(), stoppingToken).
+            if (dynamic.Recommender is { } model)
+            {
+                try
+                {
+                    var report = model.Update(batch.Select(dynamic.ToInteraction).ToList(), stoppingToken);
+                    Updated(logger, report.NewExamples, report.Version, report.Elapsed.TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException)
+                {
+                    UpdateFailed(logger, ex, batch.Count);
+                }
+            }
             queue.Done(batch.Count);
-            Batch(logger, batch.Count, queue.Processed);
             batch.Clear();
         }
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Processed {Count} interactions ({Total} so far)")]
-    private static partial void Batch(ILogger logger, int count, long total);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Learnt from {Count} interactions: dynamic snapshot {Version} in service ({Milliseconds:F0} ms)")]
+    private static partial void Updated(ILogger logger, int count, long version, double milliseconds);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Error, Message = "Learning from {Count} interactions failed; the previous snapshot keeps serving")]
+    private static partial void UpdateFailed(ILogger logger, Exception exception, int count);
+}
+
+/// <summary>The optional dynamic recommender (<c>--dynamic DIR</c>, a folder saved by <c>DynamicRecommender.Save</c>), with id lookups.</summary>
+public sealed class DynamicModel
+{
+    private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal), _items = new(StringComparer.Ordinal);
+
+    public DynamicModel(HierRec.Items.DynamicRecommender? recommender)
+    {
+        Recommender = recommender;
+        if (recommender is null) return;
+        for (int u = 0; u < recommender.Base.UserIds.Count; u++) _users[recommender.Base.UserIds[u]] = u;
+        for (int i = 0; i < recommender.Base.ItemIds.Count; i++) _items[recommender.Base.ItemIds[i]] = i;
+    }
+
+    /// <summary>The dynamic recommender, or null when the service runs without one.</summary>
+    public HierRec.Items.DynamicRecommender? Recommender { get; }
+
+    /// <summary>The event as the recommender's dense interaction (ids are checked by the endpoint first).</summary>
+    public HierRec.Data.Interaction ToInteraction(InteractionEvent e) => new(_users[e.UserId], _items[e.ItemId], 1f, e.Timestamp);
 }

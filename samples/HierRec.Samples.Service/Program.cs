@@ -49,6 +49,8 @@ if (!builder.Configuration.GetSection("HierRec:Models").GetChildren().Any())
 }
 builder.Services.AddHealthChecks().AddHierRec();
 builder.Services.AddSingleton<InteractionQueue>();
+// --dynamic DIR: a saved DynamicRecommender serves requests that carry a time, and learns from posted interactions.
+builder.Services.AddSingleton(_ => new DynamicModel(builder.Configuration["dynamic"] is { } dynamicFolder ? HierRec.Items.DynamicRecommender.Load(dynamicFolder) : null));
 builder.Services.AddHostedService<InteractionWorker>();
 
 var app = builder.Build();
@@ -69,11 +71,21 @@ app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => fa
 
 const int MaxK = 1000;
 
-// GET /users/{id}/recommendations?k=10&description=likes+mystery: a known user's top k, optionally steered and filtered
-// by their own description (models saved with a concept model).
-app.MapGet("/users/{id}/recommendations", Results<Ok<RecommendationsResponse>, ValidationProblem, ProblemHttpResult> (string id, RecommenderPool pool, int? k, string? description) =>
+// GET /users/{id}/recommendations?k=10&description=likes+mystery&time=1700000000: a known user's top k, optionally
+// steered and filtered by their own description (models saved with a concept model), or, with a request time and a
+// dynamic recommender, re-ranked by the dynamic item representations in that context.
+app.MapGet("/users/{id}/recommendations", Results<Ok<RecommendationsResponse>, ValidationProblem, ProblemHttpResult> (string id, RecommenderPool pool, DynamicModel dynamic, int? k, string? description, long? time) =>
 {
     if (Check(k, description) is { } invalid) return invalid;
+    if (time is long seconds)
+    {
+        if (dynamic.Recommender is not { } dyn) return TypedResults.Problem("This service runs without a dynamic recommender (start it with --dynamic DIR).", statusCode: 400, title: "time is not supported");
+        if (seconds < 0 || seconds > 253_402_300_799) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["time"] = ["time must be Unix seconds between 1970 and 9999."] });
+        if (description is not null) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["description and time cannot be combined: descriptions steer the hierarchical model."] });
+        if (!dyn.Base.HasUser(id)) return TypedResults.Problem($"Unknown user '{id}'.", statusCode: 404, title: "Unknown user");
+        var ranked = dyn.Recommend(id, HierRec.Items.RequestContext.AtUnixTime(seconds), k ?? 10);
+        return TypedResults.Ok(new RecommendationsResponse("dynamic", dyn.Version, ranked.Select(r => new RecommendedItem(r.ItemId, r.Score, null)).ToArray()));
+    }
     if (pool.TryGet() is not { } model) return NotReady();
     if (!KnownUser(model, id)) return TypedResults.Problem($"Unknown user '{id}'.", statusCode: 404, title: "Unknown user");
     if (description is not null && model.Concepts is null) return NoConcepts();
@@ -117,7 +129,8 @@ app.MapGet("/users/{id}/explanations/{itemId}", IResult (string id, string itemI
         : TypedResults.Ok(why);
 }).WithName("Explain");
 
-// POST /interactions: observed events, queued for the background learner; the request never waits for learning.
+// POST /interactions: observed events, queued for the background learner (the dynamic recommender's Update, when the
+// service has one); the request never waits for learning.
 app.MapPost("/interactions", Results<Accepted<InteractionsAccepted>, ValidationProblem, ProblemHttpResult> (IReadOnlyList<InteractionEvent> events, InteractionQueue queue, RecommenderPool pool) =>
 {
     if (pool.TryGet() is not { } model) return NotReady();

@@ -11,6 +11,11 @@ public sealed partial class HierarchicalRecommender
 
     private string[]? _itemIdList;
 
+    /// <summary>Known user ids in the model's user index order (the dense index of <see cref="Context"/>'s lists).</summary>
+    public IReadOnlyList<string> UserIds => _userIdList ??= Enumerable.Range(0, _users.Count).Select(_users.ToExternal).ToArray(); // fixed after Fit or Load
+
+    private string[]? _userIdList;
+
     /// <summary>Length of the item and user vectors.</summary>
     public int Dimension => _model.Options.Dimension;
 

@@ -76,7 +76,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>The serving index of item vectors.</summary>
     public ItemIndex Index => _index;
 
-    internal IdMap UserIds => _users;
+    internal IdMap UserMap => _users;
 
     /// <summary>The (items, D) item vectors on the model's device (owned by the recommender; read, never disposed).</summary>
     internal Tensor ItemVectors => _itemVectors;

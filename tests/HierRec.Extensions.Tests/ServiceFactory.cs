@@ -5,13 +5,18 @@ using Microsoft.Extensions.Logging;
 namespace HierRec.Extensions.Tests;
 
 /// <summary>The sample service over a copy of the test model, with an API key and a short reload delay.</summary>
-public sealed class ServiceFactory : WebApplicationFactory<Program>
+public class ServiceFactory : WebApplicationFactory<Program>
 {
     public string ModelFolder { get; } = TestModel.Copy();
 
     public const string ApiKey = "test-key-1234";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        Configure(builder);
+    }
+
+    protected virtual void Configure(IWebHostBuilder builder)
     {
         builder.UseSetting("HierRec:Models:default:Path", ModelFolder);
         builder.UseSetting("HierRec:Models:default:WatchForChanges", "true");
@@ -30,5 +35,15 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
             await Task.Delay(100);
         }
         throw new TimeoutException("The service did not become ready.");
+    }
+}
+
+/// <summary>As <see cref="ServiceFactory"/>, with the dynamic recommender of <see cref="TestModel.DynamicFolder"/>.</summary>
+public class WebApplicationFactoryWithDynamic : ServiceFactory
+{
+    protected override void Configure(IWebHostBuilder builder)
+    {
+        base.Configure(builder);
+        builder.UseSetting("dynamic", TestModel.DynamicFolder.Value);
     }
 }

@@ -38,6 +38,7 @@ public sealed class ServiceTests : IClassFixture<ServiceFactory>
     [InlineData("/users/nobody/recommendations", 404, null)]
     [InlineData("/users/{user}/recommendations?description=likes+mystery", 400, null)]
     [InlineData("/users/nobody/explanations/{item}", 404, null)]
+    [InlineData("/users/{user}/recommendations?time=1700000000", 400, null)]
     [InlineData("/users/{user}/explanations/no-such-item", 404, null)]
     public async Task BadRequests_AreProblemDetails_NeverA500(string path, int status, string? field)
     {
@@ -161,5 +162,40 @@ public sealed class ServiceTests : IClassFixture<ServiceFactory>
         Assert.True(doc.GetProperty("paths").TryGetProperty("/users/{id}/recommendations", out _));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+}
+
+/// <summary>The sample service with a dynamic recommender: context-aware serving, and posted interactions learnt from in the background.</summary>
+public sealed class DynamicServiceTests : IClassFixture<DynamicServiceTests.Factory>
+{
+    public sealed class Factory : WebApplicationFactoryWithDynamic;
+
+    private readonly Factory _factory;
+
+    public DynamicServiceTests(Factory factory) => _factory = factory;
+
+    [Fact]
+    public async Task RequestsWithATime_AreReRanked_AndPostedInteractionsAreLearntFromWithoutBlocking()
+    {
+        var client = await _factory.ReadyClient();
+        string user = TestModel.Saved.Value.Split.Train.Users.ToExternal(2);
+        var first = JsonDocument.Parse(await client.GetStringAsync($"/users/{user}/recommendations?k=5&time=1700000000")).RootElement;
+        Assert.Equal("dynamic", first.GetProperty("model").GetString());
+        Assert.Equal(5, first.GetProperty("items").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, first.GetProperty("items")[0].GetProperty("probability").ValueKind);
+        long version = first.GetProperty("generation").GetInt64();
+
+        var events = Enumerable.Range(0, 20).Select(i => new { userId = TestModel.Saved.Value.Split.Train.Users.ToExternal(i), itemId = TestModel.Saved.Value.Split.Train.Items.ToExternal(i + 1), timestamp = 1_700_000_100L + i }).ToArray();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var posted = await client.PostAsJsonAsync("/interactions", events);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        long after = version;
+        for (int i = 0; i < 300 && after == version; i++)
+        {
+            await Task.Delay(100);
+            after = JsonDocument.Parse(await client.GetStringAsync($"/users/{user}/recommendations?k=5&time=1700000200")).RootElement.GetProperty("generation").GetInt64();
+        }
+        Assert.True(after > version, $"the dynamic snapshot stayed at {version}");
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/users/{user}/recommendations?time=-5")).StatusCode);
     }
 }

@@ -24,6 +24,17 @@ public static class TestModel
         return (split, r, folder);
     });
 
+    /// <summary>A small dynamic recommender over the same model, fitted on the validation interactions and saved.</summary>
+    public static readonly Lazy<string> DynamicFolder = new(() =>
+    {
+        var (split, r, _) = Saved.Value;
+        var dynamic = HierRec.Items.DynamicRecommender.Fit(r, split.Train, split.Validation,
+            new HierRec.Items.DynamicOptions { Epochs = 1, Candidates = 30, Negatives = 10, BatchSize = 64 });
+        string folder = Path.Combine(Path.GetTempPath(), "hierrec-ext-dynamic-" + Guid.NewGuid().ToString("N"));
+        dynamic.Save(folder);
+        return folder;
+    });
+
     /// <summary>A fresh copy of the saved folder under a fresh parent (so watchers see only this test's changes).</summary>
     public static string Copy()
     {

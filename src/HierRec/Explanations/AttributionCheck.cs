@@ -25,7 +25,7 @@ public static class AttributionCheck
         double top = 0, attention = 0, random = 0;
         foreach (var id in userIds)
         {
-            int u = recommender.UserIds[id];
+            int u = recommender.UserMap[id];
             var history = recommender.Context.Histories[u].Take(recommender.Model.Options.MaxHistory).ToArray();
             if (history.Length < minHistory) continue;
             var best = recommender.Recommend(id, 1);

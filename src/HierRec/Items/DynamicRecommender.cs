@@ -77,7 +77,7 @@ public sealed partial class DynamicRecommender
     public IReadOnlyList<int> HistoryOf(string userId) => _histories[UserIndex(userId)];
 
     private int UserIndex(string userId) =>
-        _base.UserIds.TryGetDense(userId ?? throw new ArgumentNullException(nameof(userId)), out int u) ? u : throw new KeyNotFoundException($"Unknown user '{userId}'.");
+        _base.UserMap.TryGetDense(userId ?? throw new ArgumentNullException(nameof(userId)), out int u) ? u : throw new KeyNotFoundException($"Unknown user '{userId}'.");
 
     /// <summary>
     /// Fits the dynamic layers on <paramref name="interactions"/> (ids as in the base recommender's training data), which
