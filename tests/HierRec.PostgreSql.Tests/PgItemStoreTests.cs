@@ -202,4 +202,18 @@ public class PgItemStoreTests
         Assert.Equal("second", again.ModelVersion);
         Assert.Equal(150_000, again.Items);
     }
+
+    [PgFact]
+    public async Task TheStore_IsRegisteredForDependencyInjection()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        string prefix = PgServer.Prefix();
+        services.AddHierRecPostgreSql(PgServer.ConnectionString!, prefix);
+        await using var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        var store = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<PgItemStore>(provider);
+        Assert.Equal(prefix, store.Prefix);
+        await store.PublishAsync(["a", "b"], new float[] { 1, 0, 0, 1 }, 2, "m");
+        Assert.Equal("a", (await store.SearchAsync(new float[] { 1, 0 }, 1)).Single().ItemId);
+        Assert.Throws<ArgumentException>(() => services.AddHierRecPostgreSql(PgServer.ConnectionString!, "bad prefix; --"));
+    }
 }
