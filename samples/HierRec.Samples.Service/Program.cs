@@ -65,6 +65,14 @@ app.UseExceptionHandler(new ExceptionHandlerOptions
     },
 });
 app.UseStatusCodePages();
+// Rejected requests are logged (at Information: they are the client's mistakes, not the service's).
+app.Use(async (context, next) =>
+{
+    await next(context);
+    if (context.Response.StatusCode is >= 400 and < 500)
+        RequestLog.Rejected(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("HierRec.Samples.Service"),
+            context.Request.Method, context.Request.Path, context.Response.StatusCode);
+});
 app.MapOpenApi();
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -184,3 +192,9 @@ static RecommendationsResponse Response(RecommenderPool pool, IReadOnlyList<Reco
 
 /// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;
+
+internal static partial class RequestLog
+{
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Rejected {Method} {Path}: {Status}")]
+    public static partial void Rejected(ILogger logger, string method, string path, int status);
+}
