@@ -80,30 +80,13 @@ public static class Exponential
     /// in exact arithmetic. At extreme magnitudes (|x·scale| near 10¹⁹) the fused multiply-add's rounding can leave the
     /// largest term a few ulps above 0, which e^ would turn into +∞; the clamp keeps the sum finite and ≤ n.
     /// </summary>
-    internal static double SumExpNonPositive(ReadOnlySpan<float> x, float scale, float bias)
-    {
-        double sum = 0;
-        int i = 0;
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref float xs = ref MemoryMarshal.GetReference(x);
-            var vs = Vector256.Create(scale);
-            var vb = Vector256.Create(bias);
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            for (; i <= x.Length - 16; i += 16)
-            {
-                acc0 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)i), vs, vb), Vector256<float>.Zero));
-                acc1 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)(i + 8)), vs, vb), Vector256<float>.Zero));
-            }
-            sum = Vector256.Sum(acc0 + acc1);
-        }
-        for (; i < x.Length; i++) sum += Exp(MathF.Min(x[i] * scale + bias, 0f));
-        return sum;
-    }
+    internal static double SumExpNonPositive(ReadOnlySpan<float> x, float scale, float bias) => SumExp(x, scale, bias, 0f);
 
     /// <summary>Σ e^{x[i]·scale + bias}, in one pass without storing the exponentials.</summary>
-    public static double SumExp(ReadOnlySpan<float> x, float scale, float bias)
+    public static double SumExp(ReadOnlySpan<float> x, float scale, float bias) => SumExp(x, scale, bias, float.PositiveInfinity);
+
+    /// <summary>Σ e^{min(x[i]·scale + bias, upper)}: one driver for both sums (min with +∞ leaves finite exponents as they are).</summary>
+    private static double SumExp(ReadOnlySpan<float> x, float scale, float bias, float upper)
     {
         double sum = 0;
         int i = 0;
@@ -112,17 +95,18 @@ public static class Exponential
             ref float xs = ref MemoryMarshal.GetReference(x);
             var vs = Vector256.Create(scale);
             var vb = Vector256.Create(bias);
+            var vu = Vector256.Create(upper);
             var acc0 = Vector256<float>.Zero;
             var acc1 = Vector256<float>.Zero;
             for (; i <= x.Length - 16; i += 16)
             {
-                acc0 += Exp(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)i), vs, vb));
-                acc1 += Exp(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)(i + 8)), vs, vb));
+                acc0 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)i), vs, vb), vu));
+                acc1 += Exp(Vector256.Min(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref xs, (nuint)(i + 8)), vs, vb), vu));
             }
             sum = Vector256.Sum(acc0 + acc1);
         }
         // Tail (and no SIMD): scalar.
-        for (; i < x.Length; i++) sum += Exp(x[i] * scale + bias);
+        for (; i < x.Length; i++) sum += Exp(MathF.Min(x[i] * scale + bias, upper));
         return sum;
     }
 
