@@ -59,7 +59,17 @@ public sealed partial class HierarchicalRecommender
         _index.Score(query, scores);
         var serving = _model.Scorer.Serving;
         double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
-        int rank = 1 + scores.Count(s => s > scores[item]);
+        // The catalogue-wide rank, and the rank the user is shown: seen items and items the description filters out do
+        // not count, and ties go to the lower item index, as the ranker orders them.
+        int catalogueRank = 1 + scores.Count(s => s > scores[item]);
+        var seen = batch.Histories[0].ToHashSet();
+        var shownFilter = concept is null ? null : Concepts!.Filter(concept);
+        int rank = 1;
+        for (int j = 0; j < scores.Length; j++)
+        {
+            if (j == item || seen.Contains(j) || shownFilter is { IsActive: true } f && !f.Allows(j)) continue;
+            if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
+        }
         var names = _model.Options.LayerNames;
         var contributions = Rows(encoded.Contributions)[0];
         var shares = names.Select((n, l) => (n, (double)contributions[l])).ToDictionary(p => p.n, p => p.Item2);
@@ -115,6 +125,6 @@ public sealed partial class HierarchicalRecommender
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,
             historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
-            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation);
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank);
     }
 }

@@ -38,7 +38,7 @@ public sealed class BrowserTests
         Assert.Contains(item, await page.TitleAsync());
         string text = await page.InnerTextAsync("body");
         Assert.Contains(item, text);
-        Assert.Contains("behaviour", text);
+        Assert.Contains("your history", text);
         Assert.True(await page.Locator("svg rect").CountAsync() >= 3, "one bar per layer at least");
         string artifacts = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "artifacts");
         Directory.CreateDirectory(artifacts);

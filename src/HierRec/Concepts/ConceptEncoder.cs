@@ -157,8 +157,7 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
             ids = tokenIds;
         }
         int d = Dimension;
-        IReadOnlyList<TokenWeight> TokensOf(int row) => ids[row].Select((id, j) => (id, j))
-            .Where(p => weights[row * t + p.j] > 0).Select(p => new TokenWeight(Bert.Tokenizer!.Token(p.id), weights[row * t + p.j])).ToArray();
+        IReadOnlyList<TokenWeight> TokensOf(int row) => DescriptionWords.Merge(Bert.Tokenizer!, texts[row], ids[row], weights.AsSpan(row * t, t));
         int negRow = positive.Length > 0 ? 1 : 0;
         return new ConceptVector(description, clauses,
             positive.Length > 0 ? vectors.AsSpan(0, d).ToArray() : null,

@@ -1,4 +1,4 @@
 namespace HierRec.Concepts;
 
-/// <summary>A description token and its attention weight in the concept vector.</summary>
+/// <summary>A word of a description (as written, pieces merged) and its attention weight in the concept vector.</summary>
 public readonly record struct TokenWeight(string Token, double Weight);

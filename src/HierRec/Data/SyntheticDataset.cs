@@ -46,6 +46,7 @@ public static class SyntheticDataset
         var itemTopic = new int[ni];
         var popularity = new double[ni];
         var byTopic = Enumerable.Range(0, nc * nt).Select(_ => new List<int>()).ToArray();
+        var usedTitles = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < ni; i++)
         {
             items.GetOrAdd($"item{i}");
@@ -55,7 +56,12 @@ public static class SyntheticDataset
             popularity[i] = 1.0 / Math.Pow(1 + rng.NextInt(ni), 0.7);
             var words = Vocabulary[topic / nt][topic % nt];
             string w1 = words[rng.NextInt(words.Length)], w2 = words[rng.NextInt(words.Length)];
-            titles[i] = $"The {w1} {Filler[rng.NextInt(Filler.Length)]}";
+            // Titles are unique, as a catalogue's are: a repeat becomes a sequel ("The glacier journey II"); no random
+            // draw is added, so the interactions do not change.
+            string title = $"The {w1} {Filler[rng.NextInt(Filler.Length)]}";
+            int seen = usedTitles.GetValueOrDefault(title);
+            usedTitles[title] = seen + 1;
+            titles[i] = seen == 0 ? title : $"{title} {Roman(seen + 1)}";
             descriptions[i] = $"A {Categories[topic / nt]} {Filler[rng.NextInt(Filler.Length)]} about the {w1}, the {w2} and the {words[rng.NextInt(words.Length)]}.";
             genres[i] = [Categories[topic / nt], $"{Categories[topic / nt]}/{words[0]}"];
         }
@@ -162,5 +168,13 @@ public static class SyntheticDataset
             if (r <= 0) return i;
         }
         return weights.Length - 1;
+    }
+
+    private static string Roman(int n)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (value, numeral) in new[] { (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I") })
+            for (; n >= value; n -= value) sb.Append(numeral);
+        return sb.ToString();
     }
 }

@@ -7,7 +7,10 @@ namespace HierRec.Explanations;
 /// <param name="ItemId">The item.</param>
 /// <param name="Score">The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given).</param>
 /// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
-/// <param name="Rank">1-based rank of the item among all items for this user (seen items included, filters ignored).</param>
+/// <param name="Rank">
+/// 1-based position at which the user is shown the item: the items the user has seen and the items the description
+/// filters out do not count (so the first item of <c>Recommend</c> has rank 1).
+/// </param>
 /// <param name="LayerContributions">Each user layer's share of the fused user vector (the fusion's weights; item-independent).</param>
 /// <param name="LayerAttributions">
 /// Each layer's signed attribution to this item's score: gradient × input of the layer vector (profile / behaviour /
@@ -18,10 +21,11 @@ namespace HierRec.Explanations;
 /// <param name="FriendAttributions">For each friend, the score drop when that friend is left out, largest magnitude first.</param>
 /// <param name="FriendAttention">The social layer's attention weights over neighbours, largest first.</param>
 /// <param name="Concept">What the description contributed, or null without one.</param>
+/// <param name="CatalogueRank">1-based rank among all items of the catalogue, seen items included and filters ignored.</param>
 public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
     IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
     IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
-    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept)
+    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank)
 {
     /// <summary>
     /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the

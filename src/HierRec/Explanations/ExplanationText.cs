@@ -7,14 +7,29 @@ namespace HierRec.Explanations;
 /// <summary>Human-readable forms of <see cref="Explanation"/>s: a sentence and a self-contained HTML report.</summary>
 public static class ExplanationText
 {
-    private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
+    private sealed record Words(string Lang, Dictionary<string, string> Reasons, string Mainly, string Also, string Then, string Detail, string Next,
+        string End, string Watched, string Like, string AskedFor, string Open, string Close, string And, string Comma, string NoReason,
+        string ScoreShare, string HistoryBars, string FriendBars, string DescriptionBars);
+
+    private static readonly Words English = new("en", new(StringComparer.Ordinal)
     {
-        ["behaviour"] = "your history", ["profile"] = "your profile", ["social"] = "your friends",
-        ["concept"] = "your description", ["context"] = "the moment",
-    };
+        ["behaviour"] = "your history", ["profile"] = "your profile", ["social"] = "your friends", ["concept"] = "your description", ["context"] = "the moment",
+    }, "Recommended mainly for ", "; also ", ", ", ": ", " — ", ".", "you watched ", "like ", "you asked for ", "\"", "\"", " and ", ", ",
+        "{0} ranks #{1} (P = {2}); no single reason stands out.", "Share of the score", "History items (gradient × input)",
+        "Friends (score drop without them)", "Description words (attention)");
+
+    private static readonly Words Chinese = new("zh", new(StringComparer.Ordinal)
+    {
+        ["behaviour"] = "你的历史", ["profile"] = "你的资料", ["social"] = "你的朋友", ["concept"] = "你的描述", ["context"] = "此刻",
+    }, "主要因为", "；其次是", "、", "：", "——", "。", "你看过", "比如", "你想要", "“", "”", "和", "、",
+        "{0} 排第 {1} 位（P = {2}），没有哪一个原因特别突出。", "分数的构成", "历史条目（梯度 × 输入）", "朋友（去掉后分数的下降）", "描述中的词（注意力）");
+
+    /// <summary>Chinese when the description (if any) is written in Chinese, English otherwise.</summary>
+    private static Words For(Explanation e) => e.Concept?.Description is { } d && d.Any(c => c is >= '\u4E00' and <= '\u9FFF') ? Chinese : English;
 
     /// <summary>
-    /// "Recommended mainly for your history (62%): you watched Heat (1995) and Se7en (1995); also your profile (30%)."
+    /// "Recommended mainly for your history (62%): you watched Heat (1995) and Se7en (1995); also your profile (30%)." — or,
+    /// for a description written in Chinese, "主要因为你的历史（62%）：你看过 …；其次是你的描述（30%）——你想要“悬疑电影”。"
     /// </summary>
     /// <param name="explanation">What to say.</param>
     /// <param name="itemName">Display name of an item id (the id itself when null).</param>
@@ -24,33 +39,35 @@ public static class ExplanationText
         ArgumentNullException.ThrowIfNull(explanation);
         itemName ??= id => id;
         userName ??= id => id;
+        var w = For(explanation);
         var shares = explanation.ScoreShares.Where(p => p.Value > 0.005).OrderByDescending(p => p.Value).ToArray();
         var sb = new StringBuilder();
-        if (shares.Length == 0) return $"{itemName(explanation.ItemId)} ranks #{explanation.Rank} (P = {Percent(explanation.Probability)}); no single reason stands out.";
+        if (shares.Length == 0) return string.Format(CultureInfo.InvariantCulture, w.NoReason, itemName(explanation.ItemId), explanation.Rank, Percent(explanation.Probability));
+        bool zh = w.Lang == "zh";
         for (int k = 0; k < shares.Length; k++)
         {
             var (layer, share) = (shares[k].Key, shares[k].Value);
-            sb.Append(k == 0 ? "Recommended mainly for " : k == 1 ? "; also " : ", ");
-            sb.Append(Reasons.GetValueOrDefault(layer, layer)).Append(" (").Append(Percent(share)).Append(')');
+            sb.Append(k == 0 ? w.Mainly : k == 1 ? w.Also : w.Then);
+            sb.Append(w.Reasons.GetValueOrDefault(layer, layer)).Append(zh ? "（" : " (").Append(Percent(share)).Append(zh ? '）' : ')');
             string detail = layer switch
             {
-                "behaviour" => Join(explanation.HistoryAttributions.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), "you watched "),
-                "social" => Join(explanation.FriendAttributions.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), "like "),
-                "concept" when explanation.Concept is { } c => Join(c.PositiveTokens.OrderByDescending(t => t.Weight).Take(2).Select(t => $"\"{t.Token}\""), "you asked for "),
+                "behaviour" => Join(explanation.HistoryAttributions.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
+                "social" => Join(explanation.FriendAttributions.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
+                "concept" when explanation.Concept is { } c => Join(c.PositiveTokens.OrderByDescending(t => t.Weight).Take(2).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
                 _ => "",
             };
-            if (detail.Length > 0) sb.Append(k == 0 ? ": " : " — ").Append(detail);
+            if (detail.Length > 0) sb.Append(k == 0 ? w.Detail : w.Next).Append(detail);
         }
-        sb.Append('.');
+        sb.Append(w.End);
         return sb.ToString();
     }
 
     private static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
-    private static string Join(IEnumerable<string> parts, string prefix)
+    private static string Join(IEnumerable<string> parts, string prefix, Words w)
     {
         var list = parts.ToArray();
-        return list.Length switch { 0 => "", 1 => prefix + list[0], _ => prefix + string.Join(", ", list[..^1]) + " and " + list[^1] };
+        return list.Length switch { 0 => "", 1 => prefix + list[0], _ => prefix + string.Join(w.Comma, list[..^1]) + w.And + list[^1] };
     }
 
     /// <summary>
@@ -65,21 +82,23 @@ public static class ExplanationText
         userName ??= id => id;
         static string E(string s) => WebUtility.HtmlEncode(s);
         var sb = new StringBuilder();
-        sb.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title><style>")
+        var page = explanations.Count > 0 && explanations.All(e => For(e) == Chinese) ? Chinese : English;
+        sb.Append("<!DOCTYPE html><html lang=\"").Append(page.Lang).Append("\"><head><meta charset=\"utf-8\"><title>").Append(E(title)).Append("</title><style>")
           .Append("body{font-family:system-ui,sans-serif;margin:2em;max-width:60em;color:#222}section{border-top:1px solid #ddd;padding:1em 0}")
           .Append("h2{font-size:1.1em;margin:.2em 0}.meta{color:#666;font-size:.9em}.why{margin:.4em 0}svg text{font-size:11px;font-family:inherit}")
           .Append("</style></head><body><h1>").Append(E(title)).Append("</h1>");
         foreach (var e in explanations)
         {
+            var w = For(e);
             sb.Append("<section><h2>#").Append(e.Rank).Append(' ').Append(E(itemName(e.ItemId))).Append("</h2><div class=\"meta\">score ")
               .Append(e.Score.ToString("F3", CultureInfo.InvariantCulture)).Append(" · P(i|u) ").Append(e.Probability.ToString("P2", CultureInfo.InvariantCulture))
               .Append("</div><p class=\"why\">").Append(E(ToSentence(e, itemName, userName))).Append("</p>");
-            Bars(sb, "Share of the score", e.ScoreShares.Select(p => (p.Key, p.Value)).ToList(), percent: true);
-            Bars(sb, "History items (gradient × input)", e.HistoryAttributions.Take(8).Select(a => (itemName(a.Id), a.Value)).ToList(), percent: false);
+            Bars(sb, w.ScoreShare, e.ScoreShares.Select(p => (w.Reasons.GetValueOrDefault(p.Key, p.Key), p.Value)).ToList(), percent: true);
+            Bars(sb, w.HistoryBars, e.HistoryAttributions.Take(8).Select(a => (itemName(a.Id), a.Value)).ToList(), percent: false);
             if (e.FriendAttributions.Count > 0)
-                Bars(sb, "Friends (score drop without them)", e.FriendAttributions.Take(5).Select(a => (userName(a.Id), a.Value)).ToList(), percent: false);
+                Bars(sb, w.FriendBars, e.FriendAttributions.Take(5).Select(a => (userName(a.Id), a.Value)).ToList(), percent: false);
             if (e.Concept is { } c && c.PositiveTokens.Count > 0)
-                Bars(sb, "Description tokens (attention)", c.PositiveTokens.Select(t => (t.Token, t.Weight)).ToList(), percent: true);
+                Bars(sb, w.DescriptionBars, c.PositiveTokens.Select(t => (t.Token, t.Weight)).ToList(), percent: true);
             sb.Append("</section>");
         }
         sb.Append("</body></html>");

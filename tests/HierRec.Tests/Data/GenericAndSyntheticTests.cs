@@ -58,6 +58,14 @@ public sealed class GenericAndSyntheticTests : IDisposable
     }
 
     [Fact]
+    public void Synthetic_TitlesAreUnique()
+    {
+        var titles = SyntheticDataset.Generate().ItemFeatures.Text("title");
+        Assert.Equal(titles.Length, titles.Distinct(StringComparer.Ordinal).Count());
+        Assert.Contains(titles, t => t!.EndsWith(" II", StringComparison.Ordinal)); // repeats became sequels
+    }
+
+    [Fact]
     public void Synthetic_IsDeterministic_AndCarriesProfileSocialAndTextSignal()
     {
         var a = SyntheticDataset.Generate();

@@ -9,7 +9,7 @@ public sealed class ExplanationTests
         new Dictionary<string, double> { ["profile"] = 0.3, ["behaviour"] = 0.6, ["social"] = 0.1 },
         new Dictionary<string, double> { ["profile"] = 1.2, ["behaviour"] = 1.8, ["social"] = -0.4 },
         [new("heat", 0.9), new("se7en", 0.5), new("babe", -0.3)], [new("babe", 0.5), new("heat", 0.3), new("se7en", 0.2)],
-        [], [], null);
+        [], [], null, 3);
 
     [Fact]
     public void ScoreShares_ArePositiveAttributionsOverTheirSum() =>
@@ -21,6 +21,36 @@ public sealed class ExplanationTests
         var names = new Dictionary<string, string> { ["heat"] = "Heat (1995)", ["se7en"] = "Se7en (1995)", ["babe"] = "Babe (1995)" };
         Assert.Equal("Recommended mainly for your history (60%): you watched Heat (1995) and Se7en (1995); also your profile (40%).",
             ExplanationText.ToSentence(Example(), id => names[id]));
+    }
+
+    private static Explanation WithDescription(string description, params TokenWeightPair[] words) => Example() with
+    {
+        LayerAttributions = new Dictionary<string, double> { ["profile"] = 0, ["behaviour"] = 1.0, ["social"] = 0, ["concept"] = 1.5 },
+        Concept = new ConceptExplanation(description, [], words.Select(w => new HierRec.Concepts.TokenWeight(w.Word, w.Weight)).ToArray(), [], 0.8, null, true, 1.5),
+    };
+
+    public readonly record struct TokenWeightPair(string Word, double Weight);
+
+    private static TokenWeightPair W(string word, double weight) => new(word, weight);
+
+    [Fact]
+    public void Sentence_QuotesTheDescriptionsWords_InEnglish()
+    {
+        var names = new Dictionary<string, string> { ["heat"] = "Heat (1995)", ["se7en"] = "Se7en (1995)", ["babe"] = "Babe (1995)" };
+        Assert.Equal("Recommended mainly for your description (60%): you asked for \"mystery\" and \"Hitchcock\"; also your history (40%) — you watched Heat (1995) and Se7en (1995).",
+            ExplanationText.ToSentence(WithDescription("likes mystery films by Hitchcock, dislikes romance", W("mystery", 0.5), W("Hitchcock", 0.3), W("films", 0.1)), id => names[id]));
+    }
+
+    [Fact]
+    public void Sentence_IsInChinese_ForADescriptionInChinese()
+    {
+        var names = new Dictionary<string, string> { ["heat"] = "盗火线", ["se7en"] = "七宗罪", ["babe"] = "小猪宝贝", ["i9"] = "后窗" };
+        Assert.Equal("主要因为你的描述（60%）：你想要“悬疑电影”；其次是你的历史（40%）——你看过盗火线和七宗罪。",
+            ExplanationText.ToSentence(WithDescription("喜欢悬疑电影，讨厌爱情电影", W("悬疑电影", 0.9)), id => names[id]));
+        string html = ExplanationText.ToHtml("推荐", [WithDescription("喜欢悬疑电影", W("悬疑电影", 0.9))], id => names[id]);
+        Assert.Contains("<html lang=\"zh\">", html);
+        Assert.Contains("分数的构成", html);
+        Assert.Contains("你的描述", html);
     }
 
     [Fact]
@@ -55,6 +85,14 @@ public sealed class ExplanationTests
         string user = split.Train.Users.ToExternal(2);
         var top = r.Recommend(user, 1)[0];
         var why = r.Explain(user, top.ItemId);
+        // Rank is the position the user is shown; the catalogue rank counts seen items too.
+        Assert.Equal(1, why.Rank);
+        Assert.True(why.CatalogueRank >= why.Rank);
+        var five = r.Recommend(user, 5);
+        Assert.Equal(5, r.Explain(user, five[4].ItemId).Rank);
+        const string description = "likes mystery, dislikes romance";
+        var described = r.Recommend(user, description, 3);
+        Assert.Equal(3, r.Explain(user, described[2].ItemId, description).Rank);
         Assert.Equal(["profile", "behaviour", "social"], why.LayerAttributions.Keys);
         Assert.Equal(r.Context.Histories[2].Distinct().Count(), why.HistoryAttributions.Count);
         Assert.Equal(why.HistoryAttributions.OrderByDescending(a => Math.Abs(a.Value)).Select(a => a.Id), why.HistoryAttributions.Select(a => a.Id));

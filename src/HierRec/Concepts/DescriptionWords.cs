@@ -1,0 +1,67 @@
+using System.Globalization;
+using HierRec.Text;
+
+namespace HierRec.Concepts;
+
+/// <summary>
+/// Token attention weights turned into weights of the description's own words: WordPiece pieces (<c>##</c>) are merged
+/// back into the word they came from, a run of adjacent CJK characters (a Chinese phrase, which has no spaces) is one
+/// unit, the text shown is the original text (its case and accents), and punctuation, symbols and special tokens are
+/// left out. Weights are summed over a word's pieces.
+/// </summary>
+internal static class DescriptionWords
+{
+    public static IReadOnlyList<TokenWeight> Merge(BertTokenizer tokenizer, string text, int[] ids, ReadOnlySpan<float> weights)
+    {
+        var tokens = tokenizer.EncodeToTokens(text, out _);
+        string prefix = tokenizer.Options.ContinuingSubwordPrefix;
+        var units = new List<(int Start, int End, double Weight, bool Cjk)>();
+        int k = 0;
+        for (int j = 0; j < ids.Length; j++)
+        {
+            int id = ids[j];
+            if (id == tokenizer.ClassificationTokenId || id == tokenizer.SeparatorTokenId || id == tokenizer.PaddingTokenId || id == tokenizer.MaskingTokenId) continue;
+            if (k >= tokens.Count || tokens[k].Id != id) return Fallback(tokenizer, ids, weights, prefix); // not aligned: show the pieces, cleaned
+            var (start, length) = tokens[k].Offset.GetOffsetAndLength(text.Length);
+            k++;
+            bool continuation = tokens[k - 1].Value.StartsWith(prefix, StringComparison.Ordinal) && prefix.Length > 0;
+            bool cjk = length > 0 && IsCjk(text, start);
+            if (units.Count > 0 && (continuation || cjk && units[^1].Cjk && units[^1].End == start))
+                units[^1] = (units[^1].Start, start + length, units[^1].Weight + weights[j], cjk);
+            else units.Add((start, start + length, weights[j], cjk));
+        }
+        return units.Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start)))
+            .Select(u => new TokenWeight(text[u.Start..u.End], u.Weight)).ToArray();
+    }
+
+    private static IReadOnlyList<TokenWeight> Fallback(BertTokenizer tokenizer, int[] ids, ReadOnlySpan<float> weights, string prefix)
+    {
+        var words = new List<(string Word, double Weight)>();
+        var specials = tokenizer.SpecialTokenIds;
+        for (int j = 0; j < ids.Length; j++)
+        {
+            if (specials.Contains(ids[j])) continue;
+            string piece = tokenizer.Token(ids[j]);
+            if (prefix.Length > 0 && piece.StartsWith(prefix, StringComparison.Ordinal) && words.Count > 0)
+                words[^1] = (words[^1].Word + piece[prefix.Length..], words[^1].Weight + weights[j]);
+            else words.Add((piece, weights[j]));
+        }
+        return words.Where(w => !OnlyPunctuation(w.Word)).Select(w => new TokenWeight(w.Word, w.Weight)).ToArray();
+    }
+
+    private static bool OnlyPunctuation(ReadOnlySpan<char> word)
+    {
+        foreach (char c in word)
+        {
+            var category = char.GetUnicodeCategory(c);
+            if (!char.IsPunctuation(c) && !char.IsSymbol(c) && !char.IsWhiteSpace(c) && category != UnicodeCategory.Format) return false;
+        }
+        return true;
+    }
+
+    private static bool IsCjk(string text, int at)
+    {
+        int cp = char.IsHighSurrogate(text[at]) && at + 1 < text.Length && char.IsLowSurrogate(text[at + 1]) ? char.ConvertToUtf32(text[at], text[at + 1]) : text[at];
+        return cp is >= 0x4E00 and <= 0x9FFF or >= 0x3400 and <= 0x4DBF or >= 0x20000 and <= 0x2A6DF or >= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F;
+    }
+}
