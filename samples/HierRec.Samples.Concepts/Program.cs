@@ -112,6 +112,7 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
 AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epochs (validation NDCG@10 {conceptReport.InterestValidationNdcg:F4}), "
     + $"alignment {conceptReport.AlignmentEpochs} epochs (description-only validation NDCG@10 {conceptReport.DescriptionValidationNdcg:F4}); "
     + $"β {conceptReport.SteeringWeight}, cold-start β {conceptReport.ColdSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
+AnsiConsole.MarkupLine(Markup.Escape($"Filters: {conceptReport.FilterSummary}."));
 
 // Step 4: serve the description.
 var titles = TitleOf(data);

@@ -93,6 +93,15 @@ public sealed record ConceptOptions
     /// <summary>A fixed θ⁻ (cosine); null chooses it on validation data (0.5 without validation).</summary>
     public float? NegativeThreshold { get; init; }
 
+    /// <summary>
+    /// What a rejection means when calibration would switch the negative filter off (θ⁻ = +∞, because removing
+    /// anything cost validation NDCG): θ⁻ falls back to this quantile of sim(C⁻, P_i) over the validation
+    /// descriptions, so a "dislikes romance" still removes the items most like romance (the top 10 % at 0.9). The
+    /// report says when it applied (<see cref="ConceptReport.NegativeFilterFallback"/>). Null lets calibration switch
+    /// the filter off (reported as well). Default 0.9.
+    /// </summary>
+    public double? NegativeFallbackQuantile { get; init; } = 0.9;
+
     /// <summary>Seed. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -112,5 +121,6 @@ public sealed record ConceptOptions
         if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");
         if (MaxPositiveRemoval is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxPositiveRemoval), MaxPositiveRemoval, "Must be in [0, 1].");
         if (FilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(FilterTolerance), FilterTolerance, "Must be in [0, 1).");
+        if (NegativeFallbackQuantile is double q && !(q > 0 && q < 1)) throw new ArgumentOutOfRangeException(nameof(NegativeFallbackQuantile), q, "ConceptOptions.NegativeFallbackQuantile must be in (0, 1), or null.");
     }
 }

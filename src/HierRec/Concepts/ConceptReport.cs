@@ -16,5 +16,22 @@ namespace HierRec.Concepts;
 /// <param name="FilteredValidationNdcg">The same with steering β and the filter at (θ, θ⁻).</param>
 /// <param name="WallTime">Total time, BERT pre-training included.</param>
 /// <param name="Bert">The domain BERT's pre-training report, when one was pre-trained.</param>
+/// <param name="PositiveFilterOff">
+/// Calibration switched the positive filter off (θ = −∞): descriptions steer, and filter only by their rejections.
+/// </param>
+/// <param name="NegativeFilterFallback">
+/// Calibration would have switched the negative filter off; θ⁻ is <see cref="ConceptOptions.NegativeFallbackQuantile"/>'s
+/// quantile instead, so rejections still remove items.
+/// </param>
+/// <param name="NegativeFilterOff">The negative filter is off (θ⁻ = +∞): rejections in descriptions remove nothing.</param>
 public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
-    float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert);
+    float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert,
+    bool PositiveFilterOff = false, bool NegativeFilterFallback = false, bool NegativeFilterOff = false)
+{
+    /// <summary>What calibration decided about the filters, in words (never silent).</summary>
+    public string FilterSummary =>
+        (PositiveFilterOff ? "positive filter off (descriptions steer only); " : $"positive filter at θ {PositiveThreshold:G3}; ")
+        + (NegativeFilterOff ? "negative filter OFF: rejections remove nothing"
+            : NegativeFilterFallback ? $"negative filter at the fallback θ⁻ {NegativeThreshold:G3} (calibration would have switched it off)"
+            : $"negative filter at θ⁻ {NegativeThreshold:G3}");
+}

@@ -124,16 +124,19 @@ public static class ConceptTrainer
 
         // (4) Steering and thresholds.
         double unfiltered = double.NaN, filtered = double.NaN;
+        bool negativeFallback = false;
         model.SteeringWeight = options.SteeringWeight ?? 0f;
         model.PositiveThreshold = options.PositiveThreshold ?? float.NegativeInfinity;
         model.NegativeThreshold = options.NegativeThreshold ?? 0.5f;
         if (data.ValidationItems is not null && data.UserVectors is not null)
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
-            (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered) = Calibrate(model, index, data, options);
+            (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, negativeFallback) = Calibrate(model, index, data, options);
         }
         report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
-            model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport);
+            model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport,
+            PositiveFilterOff: float.IsNegativeInfinity(model.PositiveThreshold), NegativeFilterFallback: negativeFallback,
+            NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold));
         return model;
     }
 
@@ -251,12 +254,23 @@ public static class ConceptTrainer
         return count == 0 ? double.NaN : sum / count;
     }
 
-    private static (float Steering, float Positive, float Negative, double Unfiltered, double Filtered) Calibrate(ConceptModel model, ItemIndex index, ConceptTrainingData data, ConceptOptions o)
+    /// <summary>
+    /// A rejection is the user's explicit word, never switched off silently: when calibration chose θ⁻ = +∞ (and θ⁻ was
+    /// not fixed by the caller), θ⁻ becomes the <paramref name="quantile"/> of sim(C⁻, P_i). Returns θ⁻ and whether the
+    /// fallback applied.
+    /// </summary>
+    internal static (float Theta, bool Fallback) NegativeFallback(float chosen, bool fixedByCaller, double? quantile, Func<double, float?> quantileOf)
+    {
+        if (!float.IsPositiveInfinity(chosen) || fixedByCaller || quantile is not double q || quantileOf(q) is not float value) return (chosen, false);
+        return (value, true);
+    }
+
+    private static (float Steering, float Positive, float Negative, double Unfiltered, double Filtered, bool NegativeFallback) Calibrate(ConceptModel model, ItemIndex index, ConceptTrainingData data, ConceptOptions o)
     {
         var users = Enumerable.Range(0, data.Histories.Count)
             .Where(u => data.ValidationItems![u].Length > 0 && data.Descriptions[u] is { Count: > 0 }).ToArray();
         float fixedPositive = o.PositiveThreshold ?? float.NaN, fixedNegative = o.NegativeThreshold ?? float.NaN;
-        if (users.Length == 0) return (o.SteeringWeight ?? 0f, o.PositiveThreshold ?? float.NegativeInfinity, o.NegativeThreshold ?? 0.5f, double.NaN, double.NaN);
+        if (users.Length == 0) return (o.SteeringWeight ?? 0f, o.PositiveThreshold ?? float.NegativeInfinity, o.NegativeThreshold ?? 0.5f, double.NaN, double.NaN, false);
         var concepts = users.Select(u => model.Describe(data.Descriptions[u]![0])).ToArray();
         var vectors = data.UserVectors!(users);
         int n = model.ItemCount;
@@ -336,6 +350,7 @@ public static class ConceptTrainer
             var candidates = Quantiles(true, [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]);
             thetaNeg = Choose(candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)), largest: false);
         }
-        return (beta, theta, thetaNeg, unfiltered, Ndcg(theta, thetaNeg));
+        (thetaNeg, bool fallback) = NegativeFallback(thetaNeg, !float.IsNaN(fixedNegative), o.NegativeFallbackQuantile, q => Quantiles(true, [q]) is [var value, ..] ? value : null);
+        return (beta, theta, thetaNeg, unfiltered, Ndcg(theta, thetaNeg), fallback);
     }
 }

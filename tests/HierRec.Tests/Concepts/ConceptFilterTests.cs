@@ -46,3 +46,23 @@ public sealed class ConceptFilterTests
         foreach (var r in filtered) Assert.Equal(all.Single(a => a.ItemIndex == r.ItemIndex).Probability, r.Probability, 6);
     }
 }
+
+public sealed class NegativeFallbackTests
+{
+    [Fact]
+    public void ARejection_IsNeverSwitchedOffSilently()
+    {
+        // Calibration chose +∞: the fallback quantile applies and says so.
+        Assert.Equal((0.71f, true), HierRec.Concepts.ConceptTrainer.NegativeFallback(float.PositiveInfinity, false, 0.9, q => q == 0.9 ? 0.71f : null));
+        // A finite choice, a threshold the caller fixed, or no fallback asked for: left as it is.
+        Assert.Equal((0.4f, false), HierRec.Concepts.ConceptTrainer.NegativeFallback(0.4f, false, 0.9, _ => 0.71f));
+        Assert.Equal((float.PositiveInfinity, false), HierRec.Concepts.ConceptTrainer.NegativeFallback(float.PositiveInfinity, true, 0.9, _ => 0.71f));
+        Assert.Equal((float.PositiveInfinity, false), HierRec.Concepts.ConceptTrainer.NegativeFallback(float.PositiveInfinity, false, null, _ => 0.71f));
+
+        var off = new HierRec.Concepts.ConceptReport(0, 0, 0, 0, 0, 0, 0, float.NegativeInfinity, float.PositiveInfinity, 0, 0, TimeSpan.Zero, null,
+            PositiveFilterOff: true, NegativeFilterOff: true);
+        Assert.Contains("negative filter OFF", off.FilterSummary);
+        var fallback = off with { NegativeThreshold = 0.71f, NegativeFilterOff = false, NegativeFilterFallback = true };
+        Assert.Contains("fallback θ⁻ 0.71", fallback.FilterSummary);
+    }
+}
