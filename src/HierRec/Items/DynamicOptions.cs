@@ -6,6 +6,26 @@ public sealed record DynamicOptions
     /// <summary>Candidates the first stage takes from the static index for re-ranking. Default 200.</summary>
     public int Candidates { get; init; } = 200;
 
+    /// <summary>
+    /// A second candidate source beside the static index: the items new in the stream (never interacted with, or first
+    /// interacted with within <see cref="NewItemWindow"/> of the latest observed interaction), the best
+    /// <see cref="NewItemCandidates"/> of them by ⟨x_u, E_i⟩ (for an item never seen, E_i comes from its text alone).
+    /// Default 20; 0 turns the source off.
+    /// </summary>
+    public int NewItemCandidates { get; init; } = 20;
+
+    /// <summary>How recent a first interaction makes an item "new". Default 7 days.</summary>
+    public TimeSpan NewItemWindow { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// A third source: the <see cref="TrendingCandidates"/> items with the most interactions within
+    /// <see cref="TrendingWindow"/> of the latest observed interaction. Default 20; 0 turns it off.
+    /// </summary>
+    public int TrendingCandidates { get; init; } = 20;
+
+    /// <summary>The window trending counts are taken over. Default 3 days.</summary>
+    public TimeSpan TrendingWindow { get; init; } = TimeSpan.FromDays(3);
+
     /// <summary>Most recent history items the dynamic encoder attends to. Default 50.</summary>
     public int MaxHistory { get; init; } = 50;
 
@@ -51,6 +71,10 @@ public sealed record DynamicOptions
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Candidates, 2, nameof(Candidates));
+        ArgumentOutOfRangeException.ThrowIfNegative(NewItemCandidates, nameof(NewItemCandidates));
+        ArgumentOutOfRangeException.ThrowIfNegative(TrendingCandidates, nameof(TrendingCandidates));
+        if (NewItemWindow < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(NewItemWindow), NewItemWindow, "DynamicOptions.NewItemWindow must not be negative.");
+        if (TrendingWindow <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TrendingWindow), TrendingWindow, "DynamicOptions.TrendingWindow must be positive.");
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxHistory, nameof(MaxHistory));
         ArgumentOutOfRangeException.ThrowIfNegative(Epochs, nameof(Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));

@@ -25,11 +25,13 @@ public sealed partial class DynamicRecommender
         var clock = Stopwatch.StartNew();
         var user = _base.UserVectorsWithHistories([u], [history])[0];
         var candidates = _base.Index.Rank(user, Options.Candidates, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null });
+        var ids = candidates.Select(c => c.ItemIndex).ToList();
+        var staticScores = candidates.Select(c => c.Score).ToList();
+        AddStreamCandidates(user, history, ids, staticScores);
         candidateTime = clock.Elapsed;
         clock.Restart();
-        var ids = candidates.Select(c => c.ItemIndex).ToArray();
-        var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), ids);
-        var order = Enumerable.Range(0, ids.Length).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).Take(k).ToArray();
+        var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), [.. ids]);
+        var order = Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).Take(k).ToArray();
         rerankTime = clock.Elapsed;
         if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
         {
@@ -37,8 +39,8 @@ public sealed partial class DynamicRecommender
             HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Record(rerankTime.TotalSeconds, new("hierrec.operation", "dynamic_recommend"), new("hierrec.stage", "rerank"));
         }
         HierRec.Diagnostics.HierRecTelemetry.Scored("rank", _base.Index.Count);
-        HierRec.Diagnostics.HierRecTelemetry.Scored("rerank", ids.Length);
-        return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], candidates[j].Score)).ToArray();
+        HierRec.Diagnostics.HierRecTelemetry.Scored("rerank", ids.Count);
+        return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], staticScores[j])).ToArray();
     }
 
     /// <summary>The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen items excluded).</summary>
@@ -91,6 +93,64 @@ public sealed partial class DynamicRecommender
         double contextAttention = weights is not null && ctx is not null ? w[t - 1] : 0;
         return new DynamicExplanation(itemId, staticScore, score, score - without, contextAttention, historyAttention);
     }
+
+    /// <summary>
+    /// The second and third candidate sources (<see cref="DynamicOptions.NewItemCandidates"/>,
+    /// <see cref="DynamicOptions.TrendingCandidates"/>), appended to the static candidates without repeats or seen items.
+    /// </summary>
+    private void AddStreamCandidates(float[] user, int[] history, List<int> ids, List<float> staticScores)
+    {
+        if (Options.NewItemCandidates == 0 && Options.TrendingCandidates == 0) return;
+        var (fresh, trending) = StreamItems();
+        var taken = new HashSet<int>(ids);
+        taken.UnionWith(history);
+        var freshScored = new List<(int Item, float Score)>();
+        foreach (int i in fresh)
+            if (!taken.Contains(i)) freshScored.Add((i, StaticScore(user, i)));
+        foreach (var (i, score) in freshScored.OrderByDescending(p => p.Score).ThenBy(p => p.Item).Take(Options.NewItemCandidates))
+        {
+            ids.Add(i);
+            staticScores.Add(score);
+            taken.Add(i);
+        }
+        int added = 0;
+        foreach (int i in trending)
+        {
+            if (added == Options.TrendingCandidates) break;
+            if (!taken.Add(i)) continue;
+            ids.Add(i);
+            staticScores.Add(StaticScore(user, i));
+            added++;
+        }
+    }
+
+    private float StaticScore(float[] user, int item) => System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));
+
+    /// <summary>The new items and the trending items (most recent interactions first) as of the latest observed interaction, cached until the next one.</summary>
+    private (int[] New, int[] Trending) StreamItems()
+    {
+        var cached = _streamItems;
+        long clock = Volatile.Read(ref _clock);
+        if (cached is not null && cached.Clock == clock) return (cached.New, cached.Trending);
+        var times = _itemTimes;
+        long newSince = clock - (long)Options.NewItemWindow.TotalSeconds, trendSince = clock - (long)Options.TrendingWindow.TotalSeconds;
+        var fresh = new List<int>();
+        var counts = new List<(int Item, int Count)>();
+        for (int i = 0; i < times.Length; i++)
+        {
+            var t = times[i];
+            if (t.Length == 0 || t[0] >= newSince) fresh.Add(i);
+            int recent = t.Length - LowerBound(t, trendSince);
+            if (recent > 0) counts.Add((i, recent));
+        }
+        var trending = counts.OrderByDescending(c => c.Count).ThenBy(c => c.Item).Select(c => c.Item).Take(Math.Max(1, 4 * Options.TrendingCandidates)).ToArray();
+        _streamItems = new StreamSnapshot(clock, [.. fresh], trending);
+        return (_streamItems.New, _streamItems.Trending);
+    }
+
+    private sealed record StreamSnapshot(long Clock, int[] New, int[] Trending);
+
+    private volatile StreamSnapshot? _streamItems;
 
     internal float[] Score(Snapshot snapshot, int user, RequestContext? context, int[] items) =>
         Rerank(snapshot, _base.UserVectorsWithHistories([user], [_histories[user]])[0], _histories[user], WithLastTime(context, user), items);

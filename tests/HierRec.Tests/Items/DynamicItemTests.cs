@@ -250,4 +250,20 @@ public sealed class DynamicRecommenderTests : IDisposable
         File.WriteAllText(manifest, "[]");
         Assert.Contains("dynamic.json", Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message);
     }
+
+    [Fact]
+    public void StreamCandidates_AddNewAndTrendingItems_BesideTheStaticOnes_NeverSeenOnes()
+    {
+        var (data, _, _, _, _) = DynamicFixture.Base.Value;
+        var plain = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 5, Negatives = 4, BatchSize = 64, NewItemCandidates = 0, TrendingCandidates = 0 });
+        var sourced = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 5, Negatives = 4, BatchSize = 64, NewItemCandidates = 10, TrendingCandidates = 10 });
+        var context = RequestContext.AtUnixTime(1_600_000_000);
+        string user = data.Users.ToExternal(3);
+        Assert.Equal(5, plain.Recommend(user, context, 10).Count); // the static index alone gives 5 candidates
+        var top = sourced.Recommend(user, context, 10);
+        Assert.Equal(10, top.Count);                                 // new and trending items fill the rest
+        Assert.Equal(top.Count, top.Select(r => r.ItemIndex).Distinct().Count());
+        Assert.DoesNotContain(top, r => sourced.HistoryOf(user).Contains(r.ItemIndex));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DynamicFixture.Fit(new DynamicOptions { NewItemCandidates = -1 }));
+    }
 }
