@@ -127,9 +127,12 @@ void Scenario()
     var item = dynamic.Recommend(user, RequestContext.AtUnixTime(dayStart + 2 * 3600), 1)[0];
     foreach (int hour in new[] { 2, 14 })
     {
-        var why = dynamic.Explain(user, item.ItemId, RequestContext.AtUnixTime(dayStart + hour * 3600));
+        // One record for every layer: the first stage's (profile, behaviour, social) and the second stage's (context, item dynamics).
+        var all = dynamic.Explain(user, item.ItemId, RequestContext.AtUnixTime(dayStart + hour * 3600));
+        var why = all.Dynamic!;
         AnsiConsole.MarkupLine(Markup.Escape($"{Name(item.ItemIndex)} at {hour:00}:00: score {why.Score:F3} = static {why.StaticScore:F3} + refinement {why.Score - why.StaticScore:+0.000;-0.000}; "
             + $"the context alone moves it by {why.ContextEffect:+0.000;-0.000} (attention on the context {why.ContextAttention:P0})"));
+        AnsiConsole.MarkupLine(Markup.Escape("  every layer's signed part: " + string.Join(", ", all.LayerAttributions.Select(p => $"{p.Key} {p.Value:+0.000;-0.000}"))));
     }
 }
 

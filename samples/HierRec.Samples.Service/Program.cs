@@ -123,14 +123,19 @@ app.MapPost("/recommendations", Results<Ok<RecommendationsResponse>, ValidationP
 }).WithName("RecommendForNewUser");
 
 // GET /users/{id}/explanations/{itemId}: why; JSON, or the self-contained HTML page with Accept: text/html.
-app.MapGet("/users/{id}/explanations/{itemId}", IResult (string id, string itemId, HttpRequest http, RecommenderPool pool, string? description) =>
+app.MapGet("/users/{id}/explanations/{itemId}", IResult (string id, string itemId, HttpRequest http, RecommenderPool pool, DynamicModel dynamic, string? description, long? time) =>
 {
     if (Check(null, description) is { } invalid) return invalid;
     if (pool.TryGet() is not { } model) return NotReady();
+    if (time is not null && dynamic.Recommender is null) return TypedResults.Problem("This service runs without a dynamic recommender (start it with --dynamic DIR).", statusCode: 400, title: "time is not supported");
+    if (time is not null && description is not null) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["description and time cannot be combined."] });
+    if (time is < 0 or > 253_402_300_799) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["time"] = ["time must be Unix seconds between 1970 and 9999."] });
+    if (time is not null) model = dynamic.Recommender!.Base;
     if (!KnownUser(model, id)) return TypedResults.Problem($"Unknown user '{id}'.", statusCode: 404, title: "Unknown user");
     if (!model.HasItem(itemId)) return TypedResults.Problem($"Unknown item '{itemId}'.", statusCode: 404, title: "Unknown item");
     if (description is not null && model.Concepts is null) return NoConcepts();
-    var why = model.Explain(id, itemId, description);
+    // With a time and a dynamic recommender: one record of both stages (context and item dynamics included).
+    var why = time is long seconds ? dynamic.Recommender!.Explain(id, itemId, HierRec.Items.RequestContext.AtUnixTime(seconds)) : model.Explain(id, itemId, description);
     bool html = http.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase));
     return html
         ? TypedResults.Content(ExplanationText.ToHtml($"Why {itemId} for {id}", [why]), "text/html; charset=utf-8", Encoding.UTF8)

@@ -20,6 +20,13 @@ public sealed partial class HierarchicalRecommender
         return ExplainBatch(userId, _context.Batch([u]), itemId, description);
     }
 
+    /// <summary>As <see cref="Explain"/> for a known user whose history is <paramref name="history"/> (dynamic serving's observed history).</summary>
+    internal Explanation ExplainWithHistory(string userId, int[] history, string itemId)
+    {
+        int u = KnownUser(userId, null);
+        return ExplainBatch(userId, _context.Batch([u]) with { Histories = [history] }, itemId, null);
+    }
+
     /// <summary>As <see cref="Explain"/>, for a new user described as in <see cref="RecommendForNewUser"/>.</summary>
     public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId, string? description = null) =>
         ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);

@@ -197,5 +197,12 @@ public sealed class DynamicServiceTests : IClassFixture<DynamicServiceTests.Fact
         }
         Assert.True(after > version, $"the dynamic snapshot stayed at {version}");
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/users/{user}/recommendations?time=-5")).StatusCode);
+
+        // Explanations of dynamic serving: one record with the first stage's layers and the second stage's.
+        string item = first.GetProperty("items")[0].GetProperty("itemId").GetString()!;
+        var why = JsonDocument.Parse(await client.GetStringAsync($"/users/{user}/explanations/{item}?time=1700000000")).RootElement;
+        Assert.True(why.GetProperty("layerAttributions").TryGetProperty("context", out _));
+        Assert.True(why.GetProperty("layerAttributions").TryGetProperty("behaviour", out _));
+        Assert.Equal(JsonValueKind.Object, why.GetProperty("dynamic").ValueKind);
     }
 }

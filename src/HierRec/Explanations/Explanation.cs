@@ -22,10 +22,14 @@ namespace HierRec.Explanations;
 /// <param name="FriendAttention">The social layer's attention weights over neighbours, largest first.</param>
 /// <param name="Concept">What the description contributed, or null without one.</param>
 /// <param name="CatalogueRank">1-based rank among all items of the catalogue, seen items included and filters ignored.</param>
+/// <param name="Dynamic">
+/// For dynamic serving (<c>DynamicRecommender.Explain</c>): the second stage's part, whose signed shares also appear in
+/// <see cref="LayerAttributions"/> as "context" and "item dynamics"; null for static serving.
+/// </param>
 public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
     IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
     IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
-    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank)
+    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank, HierRec.Items.DynamicExplanation? Dynamic = null)
 {
     /// <summary>
     /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HierRec.Explanations;
 using HierRec.Ranking;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -65,10 +66,29 @@ public sealed partial class DynamicRecommender
     }
 
     /// <summary>
+    /// Why <paramref name="itemId"/> is recommended to a known user under <paramref name="context"/>, in one record: the
+    /// first stage's layers (profile, behaviour with its items, social with its friends, on the observed history) and
+    /// the second stage's, with signed attributions "context" (the context's leave-one-out effect) and "item dynamics"
+    /// (the rest of the refinement from ⟨x_u, E_i⟩ to the dynamic score), and the details in
+    /// <see cref="Explanation.Dynamic"/>. Score and Rank are the static stage's; <see cref="DynamicExplanation.Score"/> is the served score.
+    /// </summary>
+    public Explanation Explain(string userId, string itemId, RequestContext? context)
+    {
+        var dynamic = ExplainDynamic(userId, itemId, context);
+        var why = _base.ExplainWithHistory(userId, _histories[UserIndex(userId)], itemId);
+        var attributions = new Dictionary<string, double>(why.LayerAttributions)
+        {
+            ["context"] = dynamic.ContextEffect,
+            ["item dynamics"] = dynamic.Score - dynamic.StaticScore - dynamic.ContextEffect,
+        };
+        return why with { LayerAttributions = attributions, Dynamic = dynamic };
+    }
+
+    /// <summary>
     /// The dynamic score of <paramref name="itemId"/> for a known user under <paramref name="context"/>, split into the
     /// static score, the refinement, and the context's leave-one-out effect, with the attention over history and context.
     /// </summary>
-    public DynamicExplanation Explain(string userId, string itemId, RequestContext? context)
+    public DynamicExplanation ExplainDynamic(string userId, string itemId, RequestContext? context)
     {
         int u = UserIndex(userId);
         int item = _base.ItemMap.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");

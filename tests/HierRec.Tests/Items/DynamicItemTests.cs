@@ -179,13 +179,19 @@ public sealed class DynamicRecommenderTests : IDisposable
         string user = data.Users.ToExternal(11);
         var context = RequestContext.AtUnixTime(1_600_000_000 + 20 * 3600);
         var top = dyn.Recommend(user, context, 3);
-        var why = dyn.Explain(user, top[0].ItemId, context);
+        var all = dyn.Explain(user, top[0].ItemId, context);
+        var why = all.Dynamic!;
         Assert.Equal(top[0].Score, why.Score, 4);
         Assert.Equal(top[0].StaticScore, why.StaticScore, 4);
         Assert.Equal(1.0, why.HistoryAttention.Sum(a => a.Value) + why.ContextAttention, 4);
         Assert.InRange(why.ContextAttention, 1e-6, 1);
+        // One record: the first stage's layers and the second stage's, each with its signed attribution.
+        Assert.Equal(["profile", "behaviour", "social", "context", "item dynamics"], all.LayerAttributions.Keys);
+        Assert.Equal(why.ContextEffect, all.LayerAttributions["context"], 4);
+        Assert.Equal(why.Score - why.StaticScore, all.LayerAttributions["context"] + all.LayerAttributions["item dynamics"], 4);
+        Assert.NotEmpty(all.HistoryAttributions);
         // Without the context token the score no longer depends on the context.
-        var other = dyn.Explain(user, top[0].ItemId, RequestContext.AtUnixTime(1_600_000_000 + 8 * 3600));
+        var other = dyn.ExplainDynamic(user, top[0].ItemId, RequestContext.AtUnixTime(1_600_000_000 + 8 * 3600));
         Assert.Equal(why.Score - why.ContextEffect, other.Score - other.ContextEffect, 4);
         Assert.NotEqual(why.Score, other.Score);
     }
