@@ -276,6 +276,14 @@ void Evaluate()
     var deletion = AttributionCheck.Deletion(recommender, sample, remove: 3);
     AnsiConsole.MarkupLine($"Deletion test ({deletion.Users} users, {deletion.Removed} items removed): mean score drop top-attributed {deletion.MeanDropTopAttributed:F4}, "
         + $"top-attention {deletion.MeanDropTopAttention:F4}, random {deletion.MeanDropRandom:F4}; top-attributed beats random for {deletion.ShareTopBeatsRandom:P1} of users");
+    // The same test for the other attributed parts: friends (two removed) and a description's words (two deleted).
+    var friendDeletion = AttributionCheck.FriendDeletion(recommender, sample, remove: 2);
+    AnsiConsole.MarkupLine($"Friend deletion ({friendDeletion.Users} users, 2 friends removed): mean score drop top-attributed {friendDeletion.MeanDropTopAttributed:F4}, "
+        + $"top-attention {friendDeletion.MeanDropTopAttention:F4}, random {friendDeletion.MeanDropRandom:F4}; top-attributed beats random for {friendDeletion.ShareTopBeatsRandom:P1} of users");
+    var describedSample = warm.Where(u => tastes[u] is not null).Take(200).Select(u => (split.Train.Users.ToExternal(u), TagDescriptions.Phrasings(tastes[u]!)[u % 4])).ToArray();
+    var wordDeletion = AttributionCheck.WordDeletion(recommender, describedSample, remove: 2);
+    AnsiConsole.MarkupLine($"Word deletion ({wordDeletion.Users} descriptions, 2 words deleted): mean steering drop top-attributed {wordDeletion.MeanDropTopAttributed:F4}, "
+        + $"top-attention {wordDeletion.MeanDropTopAttention:F4}, random {wordDeletion.MeanDropRandom:F4}; top-attributed beats random for {wordDeletion.ShareTopBeatsRandom:P1} of descriptions");
 }
 
 static int[][] Lists(Dataset d)

@@ -1,3 +1,4 @@
+using HierRec.Concepts;
 using HierRec.Diagnostics;
 using HierRec.Explanations;
 using HierRec.Users;
@@ -44,6 +45,9 @@ public sealed partial class HierarchicalRecommender
             HierRecTelemetry.Stage("explain", "explain", start);
         }
     }
+
+    /// <summary>Words of a description given a leave-one-out attribution (the highest-weighted first): one BERT pass each.</summary>
+    private const int MaxAttributedWords = 12;
 
     private Explanation ExplainCore(string userId, UserBatch batch, string itemId, string? description)
     {
@@ -125,9 +129,19 @@ public sealed partial class HierarchicalRecommender
         if (concept is not null)
         {
             var filter = Concepts!.Filter(concept);
+            // Per-item word attributions, leave-one-out: the steering part of this item's score minus the same with the
+            // word deleted from the description (attention weights say how the concept was pooled, not what it did here).
+            double steering = layerAttributions["concept"];
+            var wordAttributions = concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
+            {
+                int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
+                if (at < 0) return new TokenWeight(w.Token, 0);
+                var without = Concepts.Describe(concept.Description.Remove(at, w.Token.Length));
+                return new TokenWeight(w.Token, steering - (Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector)));
+            }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), layerAttributions["concept"]);
+                !filter.IsActive || filter.Allows(item), steering, wordAttributions);
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,

@@ -71,6 +71,15 @@ public sealed partial class HierarchicalRecommender
 
     private static float[][] Rows(Tensor x) => TorchInterop.ToRows(x);
 
+    /// <summary>⟨x_u, E_i⟩ for a known user whose friends are <paramref name="friends"/> (for deletion tests).</summary>
+    internal float ScoreWithFriends(int user, int[] friends, int item)
+    {
+        int dim = _model.Options.Dimension;
+        var batch = _context.Batch([user]);
+        batch = batch with { Neighbours = [friends], Hops = batch.Hops is null ? null : [friends.Select(f => batch.Hops[0][Array.IndexOf(batch.Neighbours[0], f)]).ToArray()] };
+        return Dot(Vectors(batch)[0], _itemArray.AsSpan(item * dim, dim));
+    }
+
     /// <summary>⟨x_u, E_i⟩ for a known user whose history is replaced by <paramref name="history"/> (for deletion tests).</summary>
     internal float ScoreWithHistory(int user, int[] history, int item)
     {

@@ -11,5 +11,11 @@ namespace HierRec.Explanations;
 /// <param name="NegativeSimilarity">sim(C⁻, P_i), or null without negative clauses.</param>
 /// <param name="PassesFilter">Whether the concept filter keeps the item.</param>
 /// <param name="SteeringScore">The part of the score added by steering: β |x_u| ⟨Ĉ⁺, E_i⟩.</param>
+/// <param name="WordAttributions">
+/// Per word of the positive side (up to 12, the highest-weighted), what it did for this item: the steering score minus
+/// the steering score with the word deleted from the description (leave-one-out), largest magnitude first. The
+/// sentence names the words with the largest positive attributions.
+/// </param>
 public sealed record ConceptExplanation(string Description, IReadOnlyList<ConceptClause> Clauses, IReadOnlyList<TokenWeight> PositiveTokens,
-    IReadOnlyList<TokenWeight> NegativeTokens, double? PositiveSimilarity, double? NegativeSimilarity, bool PassesFilter, double SteeringScore);
+    IReadOnlyList<TokenWeight> NegativeTokens, double? PositiveSimilarity, double? NegativeSimilarity, bool PassesFilter, double SteeringScore,
+    IReadOnlyList<TokenWeight>? WordAttributions = null);

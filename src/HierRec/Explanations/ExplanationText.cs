@@ -9,7 +9,7 @@ public static class ExplanationText
 {
     private sealed record Words(string Lang, Dictionary<string, string> Reasons, string Mainly, string Also, string Then, string Detail, string Next,
         string End, string Watched, string Like, string AskedFor, string Open, string Close, string And, string Comma, string NoReason,
-        string ScoreShare, string HistoryBars, string FriendBars, string DescriptionBars);
+        string ScoreShare, string HistoryBars, string FriendBars, string DescriptionBars, string WordBars);
 
     private static readonly Words English = new("en", new(StringComparer.Ordinal)
     {
@@ -17,13 +17,13 @@ public static class ExplanationText
         ["item dynamics"] = "what is being watched now",
     }, "Recommended mainly for ", "; also ", ", ", ": ", " — ", ".", "you watched ", "like ", "you asked for ", "\"", "\"", " and ", ", ",
         "{0} ranks #{1} (P = {2}); no single reason stands out.", "Share of the score", "History items (gradient × input)",
-        "Friends (score drop without them)", "Description words (attention)");
+        "Friends (score drop without them)", "Description words (attention)", "Description words (score drop without them)");
 
     private static readonly Words Chinese = new("zh", new(StringComparer.Ordinal)
     {
         ["behaviour"] = "你的历史", ["profile"] = "你的资料", ["social"] = "你的朋友", ["concept"] = "你的描述", ["context"] = "此刻", ["item dynamics"] = "近来的热度",
     }, "主要因为", "；其次是", "、", "：", "——", "。", "你看过", "比如", "你想要", "“", "”", "和", "、",
-        "{0} 排第 {1} 位（P = {2}），没有哪一个原因特别突出。", "分数的构成", "历史条目（梯度 × 输入）", "朋友（去掉后分数的下降）", "描述中的词（注意力）");
+        "{0} 排第 {1} 位（P = {2}），没有哪一个原因特别突出。", "分数的构成", "历史条目（梯度 × 输入）", "朋友（去掉后分数的下降）", "描述中的词（注意力）", "描述中的词（去掉后分数的下降）");
 
     /// <summary>Chinese when the description (if any) is written in Chinese, English otherwise.</summary>
     private static Words For(Explanation e) => e.Concept?.Description is { } d && d.Any(c => c is >= '\u4E00' and <= '\u9FFF') ? Chinese : English;
@@ -54,7 +54,8 @@ public static class ExplanationText
             {
                 "behaviour" => Join(explanation.HistoryAttributions.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
                 "social" => Join(explanation.FriendAttributions.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
-                "concept" when explanation.Concept is { } c => Join(c.PositiveTokens.OrderByDescending(t => t.Weight).Take(2).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
+                "concept" when explanation.Concept is { } c => Join(
+                    (c.WordAttributions is { Count: > 0 } words ? words.Where(t => t.Weight > 0) : c.PositiveTokens).OrderByDescending(t => t.Weight).Take(2).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
                 _ => "",
             };
             if (detail.Length > 0) sb.Append(k == 0 ? w.Detail : w.Next).Append(detail);
@@ -98,7 +99,9 @@ public static class ExplanationText
             Bars(sb, w.HistoryBars, e.HistoryAttributions.Take(8).Select(a => (itemName(a.Id), a.Value)).ToList(), percent: false);
             if (e.FriendAttributions.Count > 0)
                 Bars(sb, w.FriendBars, e.FriendAttributions.Take(5).Select(a => (userName(a.Id), a.Value)).ToList(), percent: false);
-            if (e.Concept is { } c && c.PositiveTokens.Count > 0)
+            if (e.Concept is { WordAttributions.Count: > 0 } attributed)
+                Bars(sb, w.WordBars, attributed.WordAttributions!.Select(t => (t.Token, t.Weight)).ToList(), percent: false);
+            else if (e.Concept is { } c && c.PositiveTokens.Count > 0)
                 Bars(sb, w.DescriptionBars, c.PositiveTokens.Select(t => (t.Token, t.Weight)).ToList(), percent: true);
             sb.Append("</section>");
         }

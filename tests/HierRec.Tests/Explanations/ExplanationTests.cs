@@ -79,6 +79,22 @@ public sealed class ExplanationTests
     }
 
     [Fact]
+    public void FriendAndWordAttributions_PassTheirDeletionTests()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var users = Enumerable.Range(0, 120).Select(split.Train.Users.ToExternal).ToArray();
+        var friends = AttributionCheck.FriendDeletion(r, users, remove: 2);
+        Assert.True(friends.Users >= 30, $"{friends.Users} users tested");
+        Assert.True(friends.MeanDropTopAttributed > friends.MeanDropRandom,
+            $"top-attributed friends {friends.MeanDropTopAttributed:F4} vs random {friends.MeanDropRandom:F4}");
+        var described = users.Take(60).Select((u, i) => (u, i % 2 == 0 ? "likes mystery detective stories and haunted manors" : "loves pirate ships, treasure maps and jungle temples")).ToArray();
+        var words = AttributionCheck.WordDeletion(r, described);
+        Assert.True(words.Users >= 30, $"{words.Users} descriptions tested");
+        Assert.True(words.MeanDropTopAttributed > words.MeanDropRandom,
+            $"top-weighted word {words.MeanDropTopAttributed:F4} vs random word {words.MeanDropRandom:F4}");
+    }
+
+    [Fact]
     public void Explain_GivesLayerAttributions_HistoryAttributions_AndLeaveOneOutFriends()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
