@@ -6,6 +6,7 @@ namespace HierRec.Concepts;
 /// <summary>
 /// The concept filter, consulted by the ranker during its scan: an item is kept only if sim(C⁺, P_i) ≥ θ (when the
 /// description has positive clauses) and dropped if sim(C⁻, P_i) ≥ θ⁻ (when it has negative ones); sim is the cosine.
+/// With the catalogue's <see cref="ItemWords"/>, an item whose text names a word of a negative clause is dropped too.
 /// </summary>
 /// <remarks>Immutable and thread-safe.</remarks>
 public sealed class ConceptFilter : ItemFilter
@@ -13,9 +14,12 @@ public sealed class ConceptFilter : ItemFilter
     private readonly float[] _normalizedItems; // (items, D), rows of unit length (zero rows stay zero)
     private readonly float[]? _positive, _negative;
     private readonly int _dimension;
+    private readonly IReadOnlyCollection<int>? _mentioned; // items whose text names a rejected word (the lexical guard)
 
-    internal ConceptFilter(float[] normalizedItems, int dimension, float[]? positive, float[]? negative, float positiveThreshold, float negativeThreshold)
+    internal ConceptFilter(float[] normalizedItems, int dimension, float[]? positive, float[]? negative, float positiveThreshold, float negativeThreshold,
+        IReadOnlyCollection<int>? rejectedByText = null)
     {
+        _mentioned = rejectedByText is { Count: > 0 } ? rejectedByText : null;
         _normalizedItems = normalizedItems;
         _dimension = dimension;
         _positive = positive is null || float.IsNegativeInfinity(positiveThreshold) ? null : Normalized(positive);
@@ -31,11 +35,15 @@ public sealed class ConceptFilter : ItemFilter
     public float NegativeThreshold { get; }
 
     /// <summary>Whether the filter can remove anything (false when both sides are absent or switched off).</summary>
-    public bool IsActive => _positive is not null || _negative is not null;
+    public bool IsActive => _positive is not null || _negative is not null || _mentioned is not null;
+
+    /// <summary>Items removed because their own text names a word the description rejects (see <see cref="ItemWords"/>).</summary>
+    public int RejectedByText => _mentioned?.Count ?? 0;
 
     /// <inheritdoc/>
     public override bool Allows(int itemIndex)
     {
+        if (_mentioned is not null && _mentioned.Contains(itemIndex)) return false;
         if (_positive is not null && PositiveSimilarity(itemIndex) < PositiveThreshold) return false;
         return _negative is null || NegativeSimilarity(itemIndex) < NegativeThreshold;
     }

@@ -39,6 +39,9 @@ public sealed class ConceptModel
         NegativeThreshold = negativeThreshold;
     }
 
+    /// <summary>The catalogue's item-text words for the negative filter's lexical guard, or null (no guard).</summary>
+    public ItemWords? ItemWords { get; set; }
+
     /// <summary>The description encoder.</summary>
     public ConceptEncoder Encoder { get; }
 
@@ -159,8 +162,12 @@ public sealed class ConceptModel
     public ConceptFilter Filter(ConceptVector concept, float? positiveThreshold = null, float? negativeThreshold = null)
     {
         ArgumentNullException.ThrowIfNull(concept);
+        float negative = negativeThreshold ?? NegativeThreshold;
+        // The lexical guard follows the negative filter: switched off with it (θ⁻ = +∞), on otherwise.
+        var mentioned = ItemWords is null || float.IsPositiveInfinity(negative) ? null
+            : ItemWords.Mentioning(string.Join(' ', concept.Clauses.Where(c => c.Negative).Select(c => c.Content)));
         return new ConceptFilter(_normalizedItems, Dimension, Centered(concept.Positive), Centered(concept.Negative),
-            positiveThreshold ?? PositiveThreshold, negativeThreshold ?? NegativeThreshold);
+            positiveThreshold ?? PositiveThreshold, negative, mentioned);
     }
 
     /// <summary>I_u of a history (item indices, most recent first), in eval mode without gradients.</summary>
@@ -197,6 +204,7 @@ public sealed class ConceptModel
                     .Concat(TorchCheckpoint.State(Interest).Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value)))
                     .Concat(concepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", concepts)]));
             Encoder.Bert.Save(Path.Combine(dir, "bert"));
+            ItemWords?.Save(Path.Combine(dir, "item_words.json"));
         });
     }
 
@@ -249,6 +257,7 @@ public sealed class ConceptModel
             return new ConceptModel(encoder, interest, items, manifest.PositiveThreshold, manifest.NegativeThreshold)
             {
                 SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight, ItemConcepts = itemConcepts,
+                ItemWords = File.Exists(Path.Combine(folder, "item_words.json")) ? ItemWords.Load(Path.Combine(folder, "item_words.json"), (int)items.shape[0]) : null,
             };
         }
         finally

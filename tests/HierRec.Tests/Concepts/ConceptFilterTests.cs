@@ -66,3 +66,21 @@ public sealed class NegativeFallbackTests
         Assert.Contains("fallback θ⁻ 0.71", fallback.FilterSummary);
     }
 }
+
+public sealed class ItemWordsTests
+{
+    [Fact]
+    public void ARejectedWord_FindsTheItemsWhoseTextNamesIt_PluralsAndAccentsIncluded()
+    {
+        var texts = new string?[] { "Sleepless in Seattle (Comedy|Romance)", "Heat (Crime|Thriller)", "Amélie (Comedies|Romance)", null, "Se7en (Crime|Thriller)",
+            "Alien (Horror|Sci-Fi)", "Babe (Children's|Comedy)", "Fargo (Crime|Drama)", "Jaws (Action|Horror)", "Toy Story (Animation)", "东京物语" };
+        var words = HierRec.Concepts.ItemWords.FromTexts(texts);
+        Assert.Equal([0, 2], words.Mentioning("romance").Order());
+        Assert.Equal([0, 2, 6], words.Mentioning("comedies").Order());         // "comedies" and "comedy" are one word
+        Assert.Equal([2], words.Mentioning("AMELIE").Order());                 // case and accents do not matter
+        Assert.Equal([1, 4, 7], words.Mentioning("crime").Order());            // 3 of 11 texts: under the 30 % limit
+        Assert.Empty(HierRec.Concepts.ItemWords.FromTexts(["drama a", "drama b", "drama c", "x"]).Mentioning("drama")); // in 3 of 4: too common to mean a rejection
+        Assert.Empty(words.Mentioning("东京"));                                 // scripts without spaces are left to the concept similarity
+        Assert.Empty(words.Mentioning("a an of"));
+    }
+}
