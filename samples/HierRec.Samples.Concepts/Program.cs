@@ -5,7 +5,7 @@
 //   dotnet run -c Release --project samples/HierRec.Samples.Concepts -- --dataset ml-100k --data ../shared/data \
 //       --describe "I love Film-Noir and Mystery films but I hate Romance" --evaluate
 //
-// 1. Load the data, split each user's interactions 8:1:1 at random (seed 2020) and fit the hierarchical recommender.
+// 1. Load the data, split each user's interactions 8:1:1 at random (seed 2020, or --seed N) and fit the hierarchical recommender.
 // 2. Write each training user's taste as descriptions, from the training split only: the two tags (genres) they
 //    over-consume most and one common tag they avoid, in English and Chinese phrasings. 10% of the users are held out of
 //    concept training, to be served later from their description alone.
@@ -30,6 +30,7 @@ using Spectre.Console;
 string dataset = "synthetic", dataRoot = "../shared/data", describe = "", output = Path.Combine(Path.GetTempPath(), "hierrec-concepts.html");
 bool evaluate = false;
 string evaluateOn = "test";
+ulong seed = 2020; // of the split and of every initialisation
 for (int a = 0; a < args.Length; a++)
 {
     string next = a + 1 < args.Length ? args[a + 1] : "";
@@ -41,7 +42,8 @@ for (int a = 0; a < args.Length; a++)
         case "--out": output = next; a++; break;
         case "--evaluate": evaluate = true; break;
         case "--evaluate-on": evaluateOn = next; a++; break; // "validation" for design decisions, "test" for the reported figures
-        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --describe, --out, --evaluate, --evaluate-on test|validation).");
+        case "--seed": seed = ulong.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --describe, --out, --evaluate, --evaluate-on test|validation, --seed N).");
     }
 }
 
@@ -54,7 +56,7 @@ var data = dataset switch
 };
 if (describe.Length == 0) describe = dataset == "synthetic" ? "I love mystery stories but I hate romance" : "I love Film-Noir and Mystery films but I hate Romance";
 data = Splits.Deduplicate(Splits.ToImplicit(data));
-var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 2020);
+var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: seed);
 AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: {data.UserCount} users, {data.ItemCount} items, {data.Interactions.Count} interactions");
 
 // Step 2: descriptions from the training split; 10% of users held out of concept training.
@@ -85,8 +87,9 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
         {
             Model = new HierarchicalOptions { Dimension = 64 },
-            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
-            DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
+            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6, Seed = seed },
+            DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000, Seed = seed },
+            Seed = seed,
         }, FineTunerExtensions.Synchronous(p =>
         {
             Tick();
@@ -97,7 +100,7 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         }));
         fitTask.Value = fitTask.MaxValue;
         var conceptTask = ctx.AddTask("Fitting the concepts", maxValue: 1);
-        conceptReport = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions(), FineTunerExtensions.Synchronous(p =>
+        conceptReport = recommender.FitConcepts(split.Train, split.Validation, descriptions, new ConceptOptions { Seed = seed }, FineTunerExtensions.Synchronous(p =>
         {
             Tick();
             if (p.Kind == ProgressKind.Phase) conceptTask.Description = Markup.Escape($"Fitting the concepts ({p.Message})");
