@@ -20,35 +20,21 @@ public static class AttributionCheck
         ArgumentNullException.ThrowIfNull(userIds);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(remove);
         ArgumentOutOfRangeException.ThrowIfLessThan(minHistory, remove + 1);
-        var rng = new Rng(seed);
-        int users = 0, wins = 0;
-        double top = 0, attention = 0, random = 0;
-        foreach (var id in userIds)
+        return Run(userIds, remove, seed, id =>
         {
             int u = recommender.UserMap[id];
             var history = recommender.Context.Histories[u].Take(recommender.Model.Options.MaxHistory).ToArray();
-            if (history.Length < minHistory) continue;
+            if (history.Length < minHistory) return null;
             var best = recommender.Recommend(id, 1);
-            if (best.Count == 0) continue;
+            if (best.Count == 0) return null;
             int item = best[0].ItemIndex;
             var why = recommender.Explain(id, best[0].ItemId);
-            if (why.HistoryAttributions.Count == 0) continue;
-            float full = recommender.ScoreWithHistory(u, history, item);
-            var byAttribution = why.HistoryAttributions.OrderByDescending(a => a.Value).Take(remove).Select(a => recommender.ItemMap[a.Id]).ToHashSet();
-            var byAttention = why.HistoryAttention.Take(remove).Select(a => recommender.ItemMap[a.Id]).ToHashSet();
-            var shuffled = history.ToArray();
-            rng.Shuffle(shuffled.AsSpan());
-            var byChance = shuffled.Take(remove).ToHashSet();
-            double Drop(HashSet<int> gone) => full - recommender.ScoreWithHistory(u, history.Where(h => !gone.Contains(h)).ToArray(), item);
-            double dTop = Drop(byAttribution), dRandom = Drop(byChance);
-            top += dTop;
-            attention += Drop(byAttention);
-            random += dRandom;
-            if (dTop > dRandom) wins++;
-            users++;
-        }
-        return users == 0 ? new DeletionTestResult(0, remove, double.NaN, double.NaN, double.NaN, double.NaN)
-            : new DeletionTestResult(users, remove, top / users, attention / users, random / users, wins / (double)users);
+            if (why.HistoryAttributions.Count == 0) return null;
+            return new Trial<int>(history,
+                why.HistoryAttributions.OrderByDescending(a => a.Value).Select(a => recommender.ItemMap[a.Id]),
+                why.HistoryAttention.Select(a => recommender.ItemMap[a.Id]),
+                kept => recommender.ScoreWithHistory(u, kept, item));
+        });
     }
 
     /// <summary>
@@ -62,35 +48,52 @@ public static class AttributionCheck
         ArgumentNullException.ThrowIfNull(recommender);
         ArgumentNullException.ThrowIfNull(userIds);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(remove);
-        var rng = new Rng(seed);
-        int users = 0, wins = 0;
-        double top = 0, attention = 0, random = 0;
-        foreach (var id in userIds)
+        return Run(userIds, remove, seed, id =>
         {
             int u = recommender.UserMap[id];
             var friends = recommender.Context.Neighbours[u];
-            if (friends.Length <= remove) continue;
+            if (friends.Length <= remove) return null;
             var best = recommender.Recommend(id, 1);
-            if (best.Count == 0) continue;
+            if (best.Count == 0) return null;
             int item = best[0].ItemIndex;
             var why = recommender.Explain(id, best[0].ItemId);
-            if (why.FriendAttributions.Count <= remove) continue;
-            float full = recommender.ScoreWithFriends(u, friends, item);
-            var byAttribution = why.FriendAttributions.OrderByDescending(a => a.Value).Take(remove).Select(a => recommender.UserMap[a.Id]).ToHashSet();
-            var byAttention = why.FriendAttention.Take(remove).Select(a => recommender.UserMap[a.Id]).ToHashSet();
-            var shuffled = friends.ToArray();
+            if (why.FriendAttributions.Count <= remove) return null;
+            return new Trial<int>(friends,
+                why.FriendAttributions.OrderByDescending(a => a.Value).Select(a => recommender.UserMap[a.Id]),
+                why.FriendAttention.Select(a => recommender.UserMap[a.Id]),
+                kept => recommender.ScoreWithFriends(u, kept, item));
+        });
+    }
+
+    /// <summary>One case of a deletion test: the parts, in attribution and attention order, and the score with some of them kept.</summary>
+    private sealed record Trial<T>(T[] Parts, IEnumerable<T> ByAttribution, IEnumerable<T> ByAttention, Func<T[], double> ScoreKeeping);
+
+    /// <summary>The shared loop: per case, the score drop when the top-attributed, the most attended or random parts are removed.</summary>
+    private static DeletionTestResult Run<T>(IEnumerable<string> ids, int remove, ulong seed, Func<string, Trial<T>?> trial)
+    {
+        var rng = new Rng(seed);
+        int cases = 0, wins = 0;
+        double top = 0, attention = 0, random = 0;
+        foreach (var id in ids)
+        {
+            if (trial(id) is not { } t) continue;
+            double full = t.ScoreKeeping(t.Parts);
+            double Drop(IEnumerable<T> removed)
+            {
+                var gone = removed.Take(remove).ToHashSet();
+                return full - t.ScoreKeeping(t.Parts.Where(p => !gone.Contains(p)).ToArray());
+            }
+            var shuffled = t.Parts.ToArray();
             rng.Shuffle(shuffled.AsSpan());
-            var byChance = shuffled.Take(remove).ToHashSet();
-            double Drop(HashSet<int> gone) => full - recommender.ScoreWithFriends(u, friends.Where(f => !gone.Contains(f)).ToArray(), item);
-            double dTop = Drop(byAttribution), dRandom = Drop(byChance);
+            double dTop = Drop(t.ByAttribution), dRandom = Drop(shuffled);
             top += dTop;
-            attention += Drop(byAttention);
+            attention += Drop(t.ByAttention);
             random += dRandom;
             if (dTop > dRandom) wins++;
-            users++;
+            cases++;
         }
-        return users == 0 ? new DeletionTestResult(0, remove, double.NaN, double.NaN, double.NaN, double.NaN)
-            : new DeletionTestResult(users, remove, top / users, attention / users, random / users, wins / (double)users);
+        return cases == 0 ? new DeletionTestResult(0, remove, double.NaN, double.NaN, double.NaN, double.NaN)
+            : new DeletionTestResult(cases, remove, top / cases, attention / cases, random / cases, wins / (double)cases);
     }
 
     /// <summary>
