@@ -58,6 +58,12 @@ public sealed partial class HierarchicalRecommender
         _knownVectors = new float[]?[context.Histories.Count];
     }
 
+    /// <summary>
+    /// Layers the options asked for that Fit switched off because the data has nothing for them, with the reason
+    /// ("profile": no user features; "social": no social edges; "text": no item text). Empty after Load.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> DisabledLayers { get; private init; } = new Dictionary<string, string>();
+
     /// <summary>The trained model.</summary>
     public HierarchicalModel Model => _model;
 
@@ -101,7 +107,24 @@ public sealed partial class HierarchicalRecommender
         if (validation is not null && (validation.UserCount != train.UserCount || validation.ItemCount != train.ItemCount))
             throw new ArgumentException($"The validation data has {validation.UserCount} users × {validation.ItemCount} items; the training data {train.UserCount} × {train.ItemCount}: they must come from one split.", nameof(validation));
         var m = options.Model;
-        if (m.UseSocial && train.SocialEdges.Count == 0) m = m with { UseSocial = false };
+        // A layer with no data behind it is off, and says so (DisabledLayers): a profile layer over users without
+        // features is one shared vector, which would take layer shares and explanations without telling anything.
+        var disabled = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (m.UseSocial && train.SocialEdges.Count == 0)
+        {
+            m = m with { UseSocial = false };
+            disabled["social"] = "the training data has no social edges";
+        }
+        if (m.UseProfile && !train.UserFeatures.CategoricalColumns.Any() && !train.UserFeatures.NumericColumns.Any() && (m.UseBehaviour || m.UseSocial))
+        {
+            m = m with { UseProfile = false };
+            disabled["profile"] = "the training data has no user features";
+        }
+        if (m.UseText && !train.ItemFeatures.TextColumns.Any() && !train.ItemFeatures.TagColumns.Any() && m.UseItemIds)
+        {
+            m = m with { UseText = false };
+            disabled["text"] = "the items have no text or tags";
+        }
         var device = options.Device ?? torch.CPU;
         BertModel? bert = null;
         MlmReport? bertReport = null;
@@ -139,6 +162,6 @@ public sealed partial class HierarchicalRecommender
         // it from the baked vectors, exactly as Load will, so a saved and a loaded recommender serve the same users the same.
         model.RefreshBehaviourTable(context);
         bert?.eval();
-        return new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport };
+        return new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport, DisabledLayers = disabled };
     }
 }

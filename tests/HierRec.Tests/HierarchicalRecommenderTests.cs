@@ -85,6 +85,27 @@ public sealed class HierarchicalRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void ALayerWithNoDataBehindIt_IsOffByDefault_AndSaysWhy()
+    {
+        var (split, _) = Fitted.Value;
+        // The same interactions without user features and without friends.
+        var bare = new Dataset("bare", split.Train.Users, split.Train.Items, split.Train.Interactions, new FeatureTable(split.Train.UserCount), split.Train.ItemFeatures, []);
+        var r = HierarchicalRecommender.Fit(bare, null, new RecommenderOptions
+        {
+            Model = new HierarchicalOptions { Dimension = 16 },
+            Training = new HierarchicalTrainingOptions { Epochs = 1, BatchSize = 64 },
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 16, MaxLength = 16 },
+        });
+        Assert.False(r.Model.Options.UseProfile);
+        Assert.False(r.Model.Options.UseSocial);
+        Assert.Equal("the training data has no user features", r.DisabledLayers["profile"]);
+        Assert.Equal("the training data has no social edges", r.DisabledLayers["social"]);
+        var why = r.Explain(split.Train.Users.ToExternal(0), r.Recommend(split.Train.Users.ToExternal(0), 1)[0].ItemId);
+        Assert.Equal(["behaviour"], why.LayerContributions.Keys);  // no "mainly for your profile" from one shared vector
+        Assert.Empty(Fitted.Value.Recommender.DisabledLayers);
+    }
+
+    [Fact]
     public void NewUsers_AreServedFromProfileFriendsAndRecentItems()
     {
         var (split, r) = Fitted.Value;

@@ -65,7 +65,7 @@ public sealed class BprMf : nn.Module, IScoringModel
             if (l2 == 0) return loss;
             return loss + (pu.square().sum() + qi.square().sum() + qj.square().sum()) * (0.5 * l2 / u.Length);
         });
-        var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed), progress, cancellationToken);
+        var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
         model.BestEpoch = report.BestEpoch;
         return model;
     }

@@ -36,9 +36,9 @@ internal static class BprTraining
     }
 
     /// <summary>The loop options of a BPR baseline: Adam at a constant rate, no clipping, early stopping on validation NDCG@10.</summary>
-    public static LoopOptions Loop(double learningRate, int maxEpochs, int patience, ulong seed) => new()
+    public static LoopOptions Loop(double learningRate, int maxEpochs, int patience, ulong seed, int minEpochs = 1) => new()
     {
-        Epochs = maxEpochs, Patience = Math.Max(1, patience), LearningRate = learningRate, WeightDecay = 0, WarmupFraction = 0, Decay = false, ClipNorm = 0, Seed = seed,
+        Epochs = maxEpochs, MinEpochs = Math.Min(minEpochs, maxEpochs), Patience = Math.Max(1, patience), LearningRate = learningRate, WeightDecay = 0, WarmupFraction = 0, Decay = false, ClipNorm = 0, Seed = seed,
     };
 
     /// <summary>

@@ -77,7 +77,7 @@ public sealed class LightGcn : nn.Module, IScoringModel
         }, beforeValidation: model.Refresh);
         try
         {
-            var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed), progress, cancellationToken);
+            var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
             model.BestEpoch = report.BestEpoch;
         }
         finally
