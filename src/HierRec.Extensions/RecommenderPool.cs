@@ -136,7 +136,8 @@ public sealed partial class RecommenderPool : IDisposable
 
     /// <summary>
     /// Saves replace the folder by renames, so the parent folder is watched (a watcher inside the folder would lose it
-    /// at the first save); any change to the folder's name or its checksums.json starts the quiet-time timer.
+    /// at the first save): the folder's name appearing again (a save, or a repair) starts the quiet-time timer. Files
+    /// edited in place inside the folder are not watched; <see cref="ReloadAsync"/> reloads on demand.
     /// </summary>
     private void Watch(Slot slot)
     {
@@ -148,12 +149,12 @@ public sealed partial class RecommenderPool : IDisposable
             return;
         }
         slot.Debounce = new Timer(_ => _ = ReloadFromWatcher(slot), null, Timeout.Infinite, Timeout.Infinite);
-        var watcher = new FileSystemWatcher(parent) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.DirectoryName | NotifyFilters.FileName | NotifyFilters.LastWrite };
+        // Only the parent's own entries: a save ends by renaming the new copy to the folder's name, which is the event
+        // that matters (watching subdirectories would put a recursive watch on, say, all of /tmp).
+        var watcher = new FileSystemWatcher(parent) { IncludeSubdirectories = false, NotifyFilter = NotifyFilters.DirectoryName | NotifyFilters.LastWrite };
         void Changed(string path)
         {
-            string relative = Path.GetRelativePath(parent, path);
-            if (relative == leaf || relative.StartsWith(leaf + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-                slot.Debounce?.Change(_reloadDelay, Timeout.InfiniteTimeSpan);
+            if (Path.GetFileName(path) == leaf) slot.Debounce?.Change(_reloadDelay, Timeout.InfiniteTimeSpan);
         }
         watcher.Created += (_, e) => Changed(e.FullPath);
         watcher.Changed += (_, e) => Changed(e.FullPath);

@@ -18,7 +18,7 @@ public sealed class BprOptions
     /// <summary>Epochs without a better validation NDCG@10 before stopping. Default 10.</summary>
     public int Patience { get; init; } = 10;
 
-    /// <summary>Epochs always run before early stopping may end training (an early validation peak is not the end). Default 10.</summary>
+    /// <summary>Epochs always run before early stopping may end training (an early validation peak is not the end); at most MaxEpochs. Default 10.</summary>
     public int MinEpochs { get; init; } = 10;
 
     /// <summary>L2 penalty on the embeddings in a batch (RecBole's BPR has none). Default 0.</summary>
@@ -33,6 +33,6 @@ public sealed class BprOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxEpochs, nameof(MaxEpochs));
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate));
-        if (MinEpochs < 0 || MinEpochs > MaxEpochs) throw new ArgumentOutOfRangeException(nameof(MinEpochs), MinEpochs, $"BprOptions.MinEpochs must be in [0, MaxEpochs = {MaxEpochs}].");
+        if (MinEpochs < 0) throw new ArgumentOutOfRangeException(nameof(MinEpochs), MinEpochs, "BprOptions.MinEpochs must not be negative.");
     }
 }

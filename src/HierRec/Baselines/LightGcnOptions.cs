@@ -24,7 +24,7 @@ public sealed class LightGcnOptions
     /// <summary>Epochs without a better validation NDCG@10 before stopping. Default 10.</summary>
     public int Patience { get; init; } = 10;
 
-    /// <summary>Epochs always run before early stopping may end training (an early validation peak is not the end). Default 20.</summary>
+    /// <summary>Epochs always run before early stopping may end training (an early validation peak is not the end); at most MaxEpochs. Default 20.</summary>
     public int MinEpochs { get; init; } = 20;
 
     /// <summary>Seed. Default 2020.</summary>
@@ -41,6 +41,6 @@ public sealed class LightGcnOptions
         OptionChecks.Range("LightGcnOptions.BatchSize", BatchSize, 1, 1 << 24);
         OptionChecks.Range("LightGcnOptions.MaxEpochs", MaxEpochs, 1, 100_000);
         OptionChecks.Range("LightGcnOptions.Patience", Patience, 0, 100_000);
-        OptionChecks.Range("LightGcnOptions.MinEpochs", MinEpochs, 0, MaxEpochs);
+        OptionChecks.Range("LightGcnOptions.MinEpochs", MinEpochs, 0);
     }
 }
