@@ -127,8 +127,8 @@ public sealed class DelimitedReader : IDisposable
                 throw new DataFormatException(File, number, 0, $"bytes that are not valid {_encoding.WebName} ({ex.Message})", ex);
             }
         }
-        int n = 0;
-        bool any = false;
+        int n = 0, limit = _options?.MaxLineBytes ?? LoadOptions.Default.MaxLineBytes;
+        bool any = false, tooLong = false;
         while (true)
         {
             if (_pos == _len)
@@ -140,6 +140,19 @@ public sealed class DelimitedReader : IDisposable
             any = true;
             int nl = Array.IndexOf(_buffer, (byte)'\n', _pos, _len - _pos);
             int take = (nl < 0 ? _len : nl) - _pos;
+            if (tooLong || n + take > limit)
+            {
+                // Past the limit: the rest of the line is read and dropped, never held.
+                tooLong = true;
+                if (nl >= 0)
+                {
+                    _pos = nl + 1;
+                    _nextLine = number + 1;
+                    throw new DataFormatException(File, number, 0, $"the line is longer than {limit:N0} bytes (LoadOptions.MaxLineBytes)");
+                }
+                _pos = _len;
+                continue;
+            }
             if (n + take > _line.Length) Array.Resize(ref _line, Math.Max(_line.Length * 2, n + take));
             Buffer.BlockCopy(_buffer, _pos, _line, n, take);
             n += take;
@@ -149,6 +162,11 @@ public sealed class DelimitedReader : IDisposable
                 return Decode(n, number);
             }
             _pos = _len;
+        }
+        if (tooLong)
+        {
+            _nextLine = number + 1;
+            throw new DataFormatException(File, number, 0, $"the line is longer than {limit:N0} bytes (LoadOptions.MaxLineBytes)");
         }
         return any ? Decode(n, number) : null;
     }

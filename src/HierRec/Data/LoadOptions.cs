@@ -9,6 +9,12 @@ public sealed class LoadOptions
     /// <summary>Receives what a lenient load skipped; null to discard.</summary>
     public LoadReport? Report { get; init; }
 
+    /// <summary>
+    /// Longest line accepted, in bytes (16 MiB by default): a longer one is a malformed line (an error, or skipped in
+    /// lenient mode), so one runaway field cannot take the process's memory.
+    /// </summary>
+    public int MaxLineBytes { get; init; } = 16 << 20;
+
     /// <summary>How user and item ids are compared. Default <see cref="IdNormalization.Exact"/>.</summary>
     public IdNormalization Ids { get; init; } = IdNormalization.Exact;
 
@@ -20,6 +26,7 @@ public sealed class LoadOptions
     {
         OptionChecks.Defined("LoadOptions.ErrorMode", ErrorMode);
         OptionChecks.Defined("LoadOptions.Ids", Ids);
+        OptionChecks.Range("LoadOptions.MaxLineBytes", MaxLineBytes, 1024);
     }
 
     /// <summary>The id as <see cref="Ids"/> says to compare it (null stays null).</summary>

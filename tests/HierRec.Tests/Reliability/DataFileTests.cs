@@ -65,17 +65,29 @@ public sealed class DataFileTests : IDisposable
     }
 
     [Fact]
-    public void AHugeBadField_GivesAShortMessage()
+    public void AHugeBadField_GivesAShortMessage_AndARunawayLineIsRefusedWithoutBeingHeld()
     {
-        var head = "user,item,rating\nu1,m1,"u8.ToArray();
-        var bytes = new byte[head.Length + 50_000_000 + 1];
-        head.CopyTo(bytes, 0);
-        bytes.AsSpan(head.Length, 50_000_000).Fill((byte)'x');
-        bytes[^1] = (byte)'\n';
-        string path = Write("huge.csv", bytes);
-        var ex = Assert.Throws<DataFormatException>(() => Load(path));
+        byte[] Line(int fieldBytes)
+        {
+            var head = "user,item,rating\nu1,m1,"u8.ToArray();
+            var bytes = new byte[head.Length + fieldBytes + 1];
+            head.CopyTo(bytes, 0);
+            bytes.AsSpan(head.Length, fieldBytes).Fill((byte)'x');
+            bytes[^1] = (byte)'\n';
+            return bytes;
+        }
+        var ex = Assert.Throws<DataFormatException>(() => Load(Write("big.csv", Line(5_000_000))));
         Assert.True(ex.Message.Length < 500, $"{ex.Message.Length} characters");
-        Assert.Contains("50,000,000 characters", ex.Message);
+        Assert.Contains("5,000,000 characters", ex.Message);
+
+        // 50 MB in one line: past LoadOptions.MaxLineBytes (16 MiB), refused at that line without holding it.
+        var huge = Assert.Throws<DataFormatException>(() => Load(Write("huge.csv", Line(50_000_000))));
+        Assert.Equal(2, huge.Line);
+        Assert.Contains("longer than 16,777,216 bytes", huge.Message);
+        var lenient = new LoadReport();
+        var kept = Load(Write("huge2.csv", Line(50_000_000).Concat("u2,m2,4\n"u8.ToArray()).ToArray()), new LoadOptions { ErrorMode = ErrorMode.Lenient, Report = lenient });
+        Assert.Equal(4f, Assert.Single(kept.Interactions).Value); // the line after the runaway one is read
+        Assert.Equal(2, Assert.Single(lenient.Problems).Line);
     }
 
     [Theory]
