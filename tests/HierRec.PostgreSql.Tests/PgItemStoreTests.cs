@@ -161,17 +161,22 @@ public class PgItemStoreTests
         Assert.Contains("dimensions", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync(new float[3], 5))).Message);
     }
 
-    private static async Task KillOtherBackends(NpgsqlDataSource admin)
+    /// <summary>Terminates the connections of one application name only, so tests running beside this one keep theirs.</summary>
+    private static async Task KillOtherBackends(NpgsqlDataSource admin, string applicationName)
     {
         await using var conn = await admin.OpenConnectionAsync();
-        await using var cmd = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'", conn);
+        await using var cmd = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = @app", conn)
+        {
+            Parameters = { new("app", applicationName) },
+        };
         await cmd.ExecuteScalarAsync();
     }
 
     [PgFact]
     public async Task ADroppedConnection_GivesAClearError_AndARetrySucceeds()
     {
-        await using var ds = PgServer.DataSource();
+        string app = "hierrec-drop-" + Guid.NewGuid().ToString("N")[..8];
+        await using var ds = PgItemStore.CreateDataSource(PgServer.ConnectionString! + $";Application Name={app}");
         await using var admin = NpgsqlDataSource.Create(PgServer.ConnectionString! + ";Pooling=false");
         const int d = 64;
         var store = new PgItemStore(ds, PgServer.Prefix());
@@ -181,11 +186,11 @@ public class PgItemStoreTests
 
         // Reads: the pooled connections die between requests; the store retries once and succeeds.
         await store.SearchAsync(query, 10);
-        await KillOtherBackends(admin);
+        await KillOtherBackends(admin, app);
         Assert.Equal(10, (await store.SearchAsync(query, 10)).Count);
         var noRetry = new PgItemStore(ds, store.Prefix) { ReadAttempts = 1 };
         await noRetry.SearchAsync(query, 10);
-        await KillOtherBackends(admin);
+        await KillOtherBackends(admin, app);
         var error = await Assert.ThrowsAsync<PgStoreException>(() => noRetry.SearchAsync(query, 10));
         Assert.Contains("searching", error.Message);
         Assert.Contains(store.Prefix, error.Message);
@@ -194,7 +199,7 @@ public class PgItemStoreTests
         var (bigIds, bigVectors) = Catalogue(150_000, d, 2);
         var publishing = store.PublishAsync(bigIds, bigVectors, d, "second", new PgPublishOptions { BuildIndex = false });
         await Task.Delay(300);
-        await KillOtherBackends(admin);
+        await KillOtherBackends(admin, app);
         var failed = await Assert.ThrowsAsync<PgStoreException>(() => publishing);
         Assert.Contains("unchanged", failed.Message);
         Assert.Equal("first", (await store.CurrentAsync())!.ModelVersion);
