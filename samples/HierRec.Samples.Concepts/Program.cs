@@ -255,6 +255,24 @@ void Evaluate()
     Neg("description, negation ignored (every clause positive)", u => WithConcept(u, false));
     Neg("description with negation handling", u => WithConcept(u, true));
     AnsiConsole.Write(negTable);
+
+    // (c') Steering: share of the top 10 carrying a tag the description asks for, with and without the description.
+    var likeTable = new Table().AddColumns("steering check (described users)", "users", "share of top-10 items with a described tag");
+    var liking = warm.Where(u => tastes[u] is not null).ToArray();
+    void Like(string name, Func<int, int[]> rank)
+    {
+        double share = 0;
+        foreach (int u in liking)
+        {
+            var liked = tastes[u]!.Liked;
+            share += rank(u).Count(i => tags[i].Any(liked.Contains)) / 10.0;
+        }
+        likeTable.AddRow(name, liking.Length.ToString(), (share / liking.Length).ToString("P2"));
+    }
+    Like("no description", u => Ranked(vectors[u], ItemFilter.Exclude(known[u])));
+    Like("description, steering only", u => Ranked(model.Steer(vectors[u], model.Describe(TagDescriptions.Phrasings(tastes[u]!)[u % 4])), ItemFilter.Exclude(known[u])));
+    Like("description, steering and filter", u => WithConcept(u, true));
+    AnsiConsole.Write(likeTable);
     // How well C⁻ picks out the rejected tag over the whole catalogue: recall and precision of the negative filter.
     {
         long tagged = 0, caught = 0, removed = 0, removedTagged = 0;
