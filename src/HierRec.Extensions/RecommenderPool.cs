@@ -87,7 +87,7 @@ public sealed partial class RecommenderPool : IDisposable
         {
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             Log.Loading(_logger, slot.Name, slot.Options.Path);
-            if (InterruptedSave(slot.Options.Path) is { } debris) Log.Recovering(_logger, slot.Name, debris);
+            if (HierRec.Serialization.AtomicFile.NeedsRecovery(slot.Options.Path)) Log.Recovering(_logger, slot.Name, slot.Options.Path);
             HierarchicalRecommender loaded;
             try
             {
@@ -116,16 +116,6 @@ public sealed partial class RecommenderPool : IDisposable
         {
             slot.Reloading.Release();
         }
-    }
-
-    /// <summary>A sibling left by an interrupted save (Load repairs it; the pool says so in the log), or null.</summary>
-    private static string? InterruptedSave(string folder)
-    {
-        string full = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
-        string? parent = Path.GetDirectoryName(full);
-        if (parent is null || !Directory.Exists(parent)) return null;
-        string name = Path.GetFileName(full);
-        return Directory.EnumerateDirectories(parent, $".{name}.*").FirstOrDefault();
     }
 
     private Slot Find(string? name)
@@ -211,7 +201,7 @@ public sealed partial class RecommenderPool : IDisposable
         [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "Model {Model}: cannot watch {Path} (it does not exist); reload it with ReloadAsync")]
         public static partial void WatchUnavailable(ILogger logger, string model, string path);
 
-        [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Model {Model}: an interrupted save left {Debris}; loading repairs the folder (the newest complete, verified copy wins)")]
-        public static partial void Recovering(ILogger logger, string model, string debris);
+        [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Model {Model}: an interrupted save left copies beside {Path}; loading repairs the folder (the newest complete, verified copy wins)")]
+        public static partial void Recovering(ILogger logger, string model, string path);
     }
 }

@@ -20,14 +20,12 @@ public sealed class PgRecommender
 {
     private readonly HierarchicalRecommender _recommender;
     private readonly PgItemStore _store;
-    private readonly HashSet<string> _known;
 
     /// <summary>Serves <paramref name="recommender"/>'s users from <paramref name="store"/>'s published items.</summary>
     public PgRecommender(HierarchicalRecommender recommender, PgItemStore store)
     {
         _recommender = recommender ?? throw new ArgumentNullException(nameof(recommender));
         _store = store ?? throw new ArgumentNullException(nameof(store));
-        _known = new HashSet<string>(recommender.ItemIds, StringComparer.Ordinal);
     }
 
     /// <summary>Candidates fetched per request (re-ranked down to k). Default 200.</summary>
@@ -78,7 +76,7 @@ public sealed class PgRecommender
         {
             EfSearch = EfSearch is int ef ? Math.Max(ef, n) : null, ExcludeItems = history.ToArray(), AnyCategory = anyCategory,
         }, cancellationToken).ConfigureAwait(false);
-        var knownIds = candidates.Where(c => _known.Contains(c.ItemId)).Select(c => c.ItemId).ToArray();
+        var knownIds = candidates.Where(c => _recommender.HasItem(c.ItemId)).Select(c => c.ItemId).ToArray();
         var exact = knownIds.Length == 0 ? [] : logitsOf(knownIds);
         if (exact.Length != knownIds.Length) throw new InvalidOperationException($"The re-scorer returned {exact.Length} scores for {knownIds.Length} candidates.");
         var byId = new Dictionary<string, float>(knownIds.Length, StringComparer.Ordinal);

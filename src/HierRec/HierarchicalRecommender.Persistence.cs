@@ -105,13 +105,18 @@ public sealed partial class HierarchicalRecommender
     /// </exception>
     /// <param name="folder">The folder.</param>
     /// <param name="device">Where the model goes (CPU when null); see <see cref="RecommenderOptions.Device"/>.</param>
-    public static HierarchicalRecommender Load(string folder, TorchSharp.torch.Device? device = null)
+    public static HierarchicalRecommender Load(string folder, TorchSharp.torch.Device? device = null) => LoadCore(folder, device, verified: false);
+
+    /// <summary>As <see cref="Load(string, TorchSharp.torch.Device?)"/>; <paramref name="verified"/>: the enclosing folder's checksums already covered this one.</summary>
+    internal static HierarchicalRecommender LoadCore(string folder, TorchSharp.torch.Device? device, bool verified)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        AtomicFile.Recover(folder);
+        if (!verified) AtomicFile.Recover(folder);
         var manifest = ManifestJson.Read<Manifest>(folder, "recommender.json", "HierarchicalRecommender", "hierrec-hierarchical", FormatVersion, m => (m.Format, m.Version),
             firstTorchVersion: 2, oldestReadable: 2);
-        if (manifest.Version >= 3 || FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        // One pass of hashing covers the whole tree (bert/, concepts/); the sub-folder loads below do not repeat it.
+        if (!verified && (manifest.Version >= 3 || FolderChecksums.Present(folder))) FolderChecksums.Verify(folder);
+        bool covered = verified || FolderChecksums.Present(folder);
         Check(manifest, folder);
         ProfileEncoder? profile = null;
         if (manifest.Profile is not null)
@@ -146,7 +151,7 @@ public sealed partial class HierarchicalRecommender
         foreach (var id in manifest.ItemIds) items.GetOrAdd(id);
         var context = UserContext.Create(manifest.Profiles, manifest.Histories, manifest.Neighbours, manifest.Hops);
         string bertFolder = Path.Combine(folder, "bert");
-        var bert = Directory.Exists(bertFolder) ? BertModel.Load(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device) : null;
+        var bert = Directory.Exists(bertFolder) ? BertModel.LoadCore(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device, verified: covered) : null;
         model.RefreshBehaviourTable(context);
         string indexPath = Path.Combine(folder, "items.hrix");
         float[] savedRows;
@@ -158,7 +163,7 @@ public sealed partial class HierarchicalRecommender
         }
         var recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
         string concepts = Path.Combine(folder, "concepts");
-        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.Load(concepts, recommender._itemVectors);
+        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
         return recommender;
     }
 }

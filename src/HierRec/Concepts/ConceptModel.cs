@@ -210,14 +210,17 @@ public sealed class ConceptModel
 
     /// <summary>Loads a folder written by <see cref="Save"/>, over the given item vectors.</summary>
     /// <exception cref="InvalidDataException">The folder is not a concept model or disagrees with <paramref name="items"/> (named).</exception>
-    public static ConceptModel Load(string folder, Tensor items)
+    public static ConceptModel Load(string folder, Tensor items) => LoadCore(folder, items, verified: false);
+
+    /// <summary>As <see cref="Load(string, Tensor)"/>; <paramref name="verified"/>: the enclosing folder's checksums already covered this one.</summary>
+    internal static ConceptModel LoadCore(string folder, Tensor items, bool verified)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        AtomicFile.Recover(folder);
+        if (!verified) AtomicFile.Recover(folder);
         var manifest = ManifestJson.Read<Manifest>(folder, "concept.json", "ConceptModel", "hierrec-concepts", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
         string path = Path.Combine(folder, "concept.json");
-        if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        if (!verified && FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
         var c = new ManifestChecks(path);
         c.Count("Dimension", manifest.Dimension, Ranking.ItemIndex.MaxDimension);
         c.Count("MaxLength", manifest.MaxLength, 8192);
@@ -229,7 +232,9 @@ public sealed class ConceptModel
         if (float.IsNaN(manifest.PositiveThreshold) || float.IsNaN(manifest.NegativeThreshold)) throw c.Error("PositiveThreshold/NegativeThreshold", "is NaN.");
         if (items.dim() != 2 || items.shape[1] != manifest.Dimension)
             throw new InvalidDataException($"{path}: concepts of width {manifest.Dimension} cannot serve item vectors {TorchInterop.ShapeString(items.shape)}.");
-        var bert = BertModel.Load(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device);
+        // This folder's checksums (when present) covered bert/ as well.
+        bool covered = verified || FolderChecksums.Present(folder);
+        var bert = BertModel.LoadCore(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device, verified: covered);
         bert.ApplyFineTuning(BertFineTuning.Frozen);
         using var generator = new Generator(0);
         var encoder = new ConceptEncoder(bert, manifest.Dimension, generator, manifest.MaxLength, new DescriptionParser(manifest.Cues));

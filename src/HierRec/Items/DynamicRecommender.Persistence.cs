@@ -54,7 +54,7 @@ public sealed partial class DynamicRecommender
         if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
         var c = new ManifestChecks(manifestPath);
         if (manifest.Options is null) throw c.Error("Options", "is missing.");
-        var baseRecommender = HierarchicalRecommender.Load(Path.Combine(folder, "base"), device);
+        var baseRecommender = HierarchicalRecommender.LoadCore(Path.Combine(folder, "base"), device, verified: FolderChecksums.Present(folder)); // covered by this folder's checksums
         int d = baseRecommender.Model.Options.Dimension;
         var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
         TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));

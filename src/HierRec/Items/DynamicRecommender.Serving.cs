@@ -121,20 +121,22 @@ public sealed partial class DynamicRecommender
     private void AddStreamCandidates(float[] user, int[] history, List<int> ids, List<float> staticScores)
     {
         if (Options.NewItemCandidates == 0 && Options.TrendingCandidates == 0) return;
-        var (fresh, trending) = StreamItems();
+        var stream = StreamItems();
         var taken = new HashSet<int>(ids);
         taken.UnionWith(history);
-        var freshScored = new List<(int Item, float Score)>();
-        foreach (int i in fresh)
-            if (!taken.Contains(i)) freshScored.Add((i, StaticScore(user, i)));
-        foreach (var (i, score) in freshScored.OrderByDescending(p => p.Score).ThenBy(p => p.Item).Take(Options.NewItemCandidates))
+        if (Options.NewItemCandidates > 0 && stream.New.Length > 0)
         {
-            ids.Add(i);
-            staticScores.Add(score);
-            taken.Add(i);
+            // The ranker's own scan, restricted to the new items: the same SIMD pass and scores as the static candidates.
+            var onlyNew = new RankOptions { Filter = ItemFilter.All(stream.NewFilter, ItemFilter.Exclude(taken)) };
+            foreach (var r in _base.Index.Rank(user, Options.NewItemCandidates, onlyNew))
+            {
+                ids.Add(r.ItemIndex);
+                staticScores.Add(r.Score);
+                taken.Add(r.ItemIndex);
+            }
         }
         int added = 0;
-        foreach (int i in trending)
+        foreach (int i in stream.Trending)
         {
             if (added == Options.TrendingCandidates) break;
             if (!taken.Add(i)) continue;
@@ -147,11 +149,11 @@ public sealed partial class DynamicRecommender
     private float StaticScore(float[] user, int item) => System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));
 
     /// <summary>The new items and the trending items (most recent interactions first) as of the latest observed interaction, cached until the next one.</summary>
-    private (int[] New, int[] Trending) StreamItems()
+    private StreamSnapshot StreamItems()
     {
         var cached = _streamItems;
         long clock = Volatile.Read(ref _clock);
-        if (cached is not null && cached.Clock == clock) return (cached.New, cached.Trending);
+        if (cached is not null && cached.Clock == clock) return cached;
         var times = _itemTimes;
         long newSince = clock - (long)Options.NewItemWindow.TotalSeconds, trendSince = clock - (long)Options.TrendingWindow.TotalSeconds;
         var fresh = new List<int>();
@@ -164,11 +166,12 @@ public sealed partial class DynamicRecommender
             if (recent > 0) counts.Add((i, recent));
         }
         var trending = counts.OrderByDescending(c => c.Count).ThenBy(c => c.Item).Select(c => c.Item).Take(Math.Max(1, 4 * Options.TrendingCandidates)).ToArray();
-        _streamItems = new StreamSnapshot(clock, [.. fresh], trending);
-        return (_streamItems.New, _streamItems.Trending);
+        var snapshot = new StreamSnapshot(clock, [.. fresh], ItemFilter.AllowOnly(fresh), trending);
+        _streamItems = snapshot;
+        return snapshot;
     }
 
-    private sealed record StreamSnapshot(long Clock, int[] New, int[] Trending);
+    private sealed record StreamSnapshot(long Clock, int[] New, ItemFilter NewFilter, int[] Trending);
 
     private volatile StreamSnapshot? _streamItems;
 

@@ -79,8 +79,8 @@ public sealed unsafe partial class ItemIndex
         {
             if (!float.IsFinite(query[j])) throw new ArgumentException($"The query has a non-finite value ({query[j]}) at position {j}.", name);
         }
-        double norm = NormOf(query);
-        if (norm > MaxNorm) throw new ArgumentException($"The query's norm is {norm:G3}; queries and items are limited to {MaxNorm:G1} so that scores stay finite.", name);
+        float norm = TensorPrimitives.Norm(query); // vectorised; past 1.8e19 it overflows to +∞, which the bound rejects too
+        if (!(norm <= MaxNorm)) throw new ArgumentException($"The query's norm is {norm:G3}; queries and items are limited to {MaxNorm:G1} so that scores stay finite.", name);
     }
 
     /// <summary>Copies the query into a zero-padded stride buffer; returns 1/|q| (0 for a zero query).</summary>

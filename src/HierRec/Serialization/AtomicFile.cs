@@ -90,9 +90,8 @@ public static class AtomicFile
     public static void Recover(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (!NeedsRecovery(folder)) return; // nothing to repair: the usual case, no lock taken
         var (full, parent, name) = Names(folder);
-        if (!Directory.Exists(parent)) return;
-        if (!Directory.EnumerateFileSystemEntries(parent, $".{name}.*").Any()) return; // nothing to repair: the usual case, no lock taken
         try
         {
             using var guard = FolderLock.Acquire(parent, name, TimeSpan.Zero);
@@ -103,6 +102,14 @@ public static class AtomicFile
         {
             // A read-only location: nothing can be repaired here; the load goes on with what is in place.
         }
+    }
+
+    /// <summary>Whether an interrupted save left something beside <paramref name="folder"/> for <see cref="Recover"/> to repair or remove.</summary>
+    public static bool NeedsRecovery(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var (_, parent, name) = Names(folder);
+        return Directory.Exists(parent) && Directory.EnumerateFileSystemEntries(parent, $".{name}.*").Any();
     }
 
     private static void RecoverLocked(string full, string parent, string name)

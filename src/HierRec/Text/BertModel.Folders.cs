@@ -46,14 +46,17 @@ public sealed partial class BertModel
     /// <param name="device">Where the parameters go (CPU when null).</param>
     /// <exception cref="FileNotFoundException">config.json or the weights are missing (pytorch_model.bin alone is named, with the fix).</exception>
     /// <exception cref="InvalidDataException">Missing or unexpected tensors or shape mismatches, listed by name.</exception>
-    public static BertModel Load(string folder, BertLoadOptions? options = null, Device? device = null)
+    public static BertModel Load(string folder, BertLoadOptions? options = null, Device? device = null) => LoadCore(folder, options, device, verified: false);
+
+    /// <summary>As <see cref="Load(string, BertLoadOptions?, Device?)"/>; <paramref name="verified"/>: the enclosing folder's checksums already covered this one.</summary>
+    internal static BertModel LoadCore(string folder, BertLoadOptions? options, Device? device, bool verified)
     {
         options ??= new BertLoadOptions();
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        AtomicFile.Recover(folder);
+        if (!verified) AtomicFile.Recover(folder);
         var config = BertConfig.Load(HuggingFaceFolder.RequireFile(folder, "config.json"));
         // Folders HierRec wrote carry checksums.json; Hugging Face's own folders do not, and load as they are.
-        if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
+        if (!verified && FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
         var (tensors, source) = HuggingFaceFolder.ReadWeights(folder);
         var ignored = new List<string>();
         var own = new Dictionary<string, EngineTensor>(StringComparer.Ordinal);
