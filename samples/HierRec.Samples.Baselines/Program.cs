@@ -4,7 +4,10 @@
 //
 // (--dataset ml-100k | lastfm-2k | synthetic | all; --data names the folder that holds ml-100k/ and hetrec2011-lastfm-2k/.)
 // --hierarchical adds HierRec's hierarchical model to the same run: the full model (learning rate chosen on
-// validation), each layer removed in turn with the same settings, and the cold-start experiment.
+// validation; its collaborative dimension's λ and weight too), the same fit served without the collaborative
+// dimension, each layer removed in turn with the same settings, and the cold-start experiment (first seed only).
+// --seeds N repeats everything over N seeds of split and initialisation (seed s: split seed 2020 + s − 1, every
+// model's initialisation seeded from s) and ends with a table of mean ± sd over the seeds.
 //
 // Scenario: load MovieLens-100K (every rating kept as an implicit interaction), split each user's interactions
 // at random 8:1:1 (seed 2020), pick each baseline's hyper-parameters by NDCG@10 on the validation split only, then
@@ -20,10 +23,12 @@ using HierRec.Evaluation;
 
 string dataRoot = "../shared/data", dataset = "ml-100k";
 bool hierarchical = args.Contains("--hierarchical");
+int seeds = 1;
 for (int a = 0; a < args.Length - 1; a++)
 {
     if (args[a] == "--data") dataRoot = args[a + 1];
     if (args[a] == "--dataset") dataset = args[a + 1];
+    if (args[a] == "--seeds") seeds = int.Parse(args[a + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 string[] datasets = dataset == "all" ? ["ml-100k", "lastfm-2k", "synthetic"] : [dataset];
 foreach (var name in datasets)
@@ -33,14 +38,35 @@ foreach (var name in datasets)
         Console.Error.WriteLine($"skipped {name}: data not present ({Path.GetFullPath(dataRoot)}); pass --data <folder>.");
         continue;
     }
-    RunOne(name);
+    var results = new List<(string Model, int Seed, double Validation, IReadOnlyDictionary<string, double> Test, double Seconds)>();
+    for (int seed = 1; seed <= seeds; seed++) RunOne(name, seed, results);
+    if (seeds > 1) Summary(name, results);
 }
 return 0;
 
-
-
-void RunOne(string dataset)
+// Mean ± sample standard deviation over the seeds, per model, in the order the models first ran.
+void Summary(string name, List<(string Model, int Seed, double Validation, IReadOnlyDictionary<string, double> Test, double Seconds)> results)
 {
+    static string Ms(IEnumerable<double> xs)
+    {
+        var a = xs.ToArray();
+        double m = a.Average(), sd = a.Length > 1 ? Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)) : 0;
+        return $"{m:F4} ± {sd:F4}";
+    }
+    Console.WriteLine($"### {name}: mean ± sd over {seeds} seeds (validation NDCG@10 chose every setting; test evaluated once per seed)");
+    Console.WriteLine();
+    Console.WriteLine("| model | validation NDCG@10 | test NDCG@10 | test Recall@10 | test Hit@10 | test MRR@10 | train s |");
+    Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+    foreach (var g in results.GroupBy(r => r.Model))
+        Console.WriteLine($"| {g.Key} | {Ms(g.Select(r => r.Validation))} | {Ms(g.Select(r => r.Test["ndcg@10"]))} | {Ms(g.Select(r => r.Test["recall@10"]))} | {Ms(g.Select(r => r.Test["hit@10"]))} | {Ms(g.Select(r => r.Test["mrr@10"]))} | {g.Average(r => r.Seconds):F1} |");
+    Console.WriteLine();
+}
+
+
+
+void RunOne(string dataset, int seed, List<(string Model, int Seed, double Validation, IReadOnlyDictionary<string, double> Test, double Seconds)> results)
+{
+    ulong baseSeed = 2020 + (ulong)(seed - 1);
     var data = dataset switch
     {
         "ml-100k" => MovieLens100K.Load(Path.Combine(dataRoot, "ml-100k")),
@@ -49,17 +75,18 @@ void RunOne(string dataset)
         _ => throw new ArgumentException($"Unknown dataset '{dataset}' (ml-100k, lastfm-2k or synthetic)."),
     };
     data = Splits.Deduplicate(Splits.ToImplicit(data));
-    var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 2020);
+    var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: baseSeed);
     var stats = DatasetStatistics.Of(data);
-    Console.WriteLine($"## {dataset}: {stats.Users} users, {stats.Items} items, {stats.Interactions} interactions (density {stats.Density:P2}); train {split.Train.Interactions.Count}, validation {split.Validation.Interactions.Count}, test {split.Test.Interactions.Count}");
+    Console.WriteLine($"## {dataset}, seed {seed} (split seed {baseSeed}): {stats.Users} users, {stats.Items} items, {stats.Interactions} interactions (density {stats.Density:P2}); train {split.Train.Interactions.Count}, validation {split.Validation.Interactions.Count}, test {split.Test.Interactions.Count}");
     Console.WriteLine();
 
     var evaluator = new Evaluator { Ks = [10, 20] };
     var rows = new List<string>();
 
-    void Report(string name, string chosen, IScoringModel model, double seconds)
+    void Report(string name, string chosen, IScoringModel model, double seconds, double validation)
     {
         var test = evaluator.Evaluate(model, split.Test, split.Train, split.Validation);
+        results.Add((name, seed, validation, test.Metrics, seconds));
         rows.Add($"| {name} | {chosen} | {test["recall@10"]:F4} | {test["ndcg@10"]:F4} | {test["hit@10"]:F4} | {test["mrr@10"]:F4} | {test["precision@10"]:F4} | {test["itemcoverage@20"]:F4} | {seconds:F1} |");
         Console.Error.WriteLine(rows[^1]);
     }
@@ -78,7 +105,7 @@ void RunOne(string dataset)
             Console.Error.WriteLine($"  {name} {label}: validation ndcg@10 {v:F4} ({seconds:F1} s)");
             if (best.Model is null || v > best.Ndcg) best = (label, m, v, seconds);
         }
-        Report(name, best.Label + (describe is null ? "" : ", " + describe(best.Model!)), best.Model!, best.Seconds);
+        Report(name, best.Label + (describe is null ? "" : ", " + describe(best.Model!)), best.Model!, best.Seconds, best.Ndcg);
     }
 
     SelectAndReport("MostPopular", [("-", () => new MostPopular(split.Train))]);
@@ -87,8 +114,8 @@ void RunOne(string dataset)
     {
         SelectAndReport("EASE", from l in new[] { 50.0, 100, 250, 500, 1000 } select ($"λ={l}", (Func<Ease>)(() => new Ease(split.Train, l))));
     }
-    SelectAndReport("BPR-MF", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<BprMf>)(() => BprMf.Fit(split.Train, split.Validation, new BprOptions { LearningRate = lr }))), m => $"best epoch {m.BestEpoch}");
-    SelectAndReport("LightGCN", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<LightGcn>)(() => LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { LearningRate = lr }))), m => $"best epoch {m.BestEpoch}");
+    SelectAndReport("BPR-MF", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<BprMf>)(() => BprMf.Fit(split.Train, split.Validation, new BprOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
+    SelectAndReport("LightGCN", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<LightGcn>)(() => LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
 
     if (hierarchical)
     {
@@ -101,16 +128,21 @@ void RunOne(string dataset)
         {
             Model = model,
             Bert = bert,
-            Training = new HierarchicalTrainingOptions { Epochs = 60, BatchSize = 32, LearningRate = lr, Patience = 8 },
+            Training = new HierarchicalTrainingOptions { Epochs = 60, BatchSize = 32, LearningRate = lr, Patience = 8, Seed = (ulong)seed },
             DomainBert = bertOptions,
+            Seed = (ulong)seed,
         };
         var full = new HierarchicalOptions { Dimension = 128 };
         float chosenLr = 0;
+        HierarchicalRecommender? fullFit = null;
         SelectAndReport("HierRec hierarchical (full)", from lr in new[] { 1e-3f, 2e-3f } select ($"lr={lr}", (Func<FittedHierarchical>)(() =>
         {
             var f = new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(lr, full)), lr);
             return f;
-        })), m => { chosenLr = m.LearningRate; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}"; });
+        })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; });
+        // The same fit, served without the collaborative dimension (the hierarchical model's own scores).
+        var alone = new HierarchicalScoringModel(fullFit!.Model, fullFit.Context);
+        Report("HierRec − collaborative dimension (same fit)", "γ = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
         var ablations = new List<(string, HierarchicalOptions)>
         {
             ("− profile layer", full with { UseProfile = false }),
@@ -120,8 +152,8 @@ void RunOne(string dataset)
         if (data.SocialEdges.Count > 0) ablations.Insert(2, ("− social layer", full with { UseSocial = false }));
         foreach (var (label, model) in ablations)
             SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(chosenLr, model)), chosenLr))],
-                m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}");
-        ColdStart(data, Options(chosenLr, full));
+                m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
+        if (seed == 1) ColdStart(data, Options(chosenLr, full));
     }
 
     Console.WriteLine("| model | chosen on validation | Recall@10 | NDCG@10 | Hit@10 | MRR@10 | Precision@10 | ItemCoverage@20 | train s |");
@@ -179,10 +211,13 @@ void ColdStart(Dataset data, RecommenderOptions options)
     Console.WriteLine();
 }
 
-/// <summary>A fitted hierarchical recommender as an <see cref="IScoringModel"/> for the shared evaluation code.</summary>
+static string Collaborative(HierarchicalRecommender r) => r.CollaborativeReport is { } c
+    ? $", collaborative λ={c.Lambda} γ={c.Weight}" : r.DisabledLayers.TryGetValue("collaborative", out var why) ? $", collaborative off ({why})" : "";
+
+/// <summary>A fitted hierarchical recommender as an <see cref="IScoringModel"/> for the shared evaluation code: its served scores.</summary>
 sealed class FittedHierarchical(HierarchicalRecommender recommender, float learningRate) : IScoringModel
 {
-    private readonly HierarchicalScoringModel _scoring = new(recommender.Model, recommender.Context);
+    private readonly IScoringModel _scoring = recommender.AsScoringModel();
 
     public HierarchicalRecommender Recommender { get; } = recommender;
 

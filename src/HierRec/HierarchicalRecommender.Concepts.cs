@@ -67,22 +67,23 @@ public sealed partial class HierarchicalRecommender
         int u = KnownUser(userId, "use RecommendFromDescription for users outside the training data");
         var concepts = RequireConcepts();
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.Steer(UserVectors([u])[0], concept), _context.Histories[u], k, concepts.Filter(concept));
+        var x = UserVectors([u])[0];
+        return RankQuery(concepts.Steer(x, concept), _context.Histories[u], k, concepts.Filter(concept), spreadOf: x);
     }
 
     /// <summary>
     /// The top <paramref name="k"/> items for a known user ranked by the self-supervised behaviour interest,
-    /// S_ui = ⟨I_u, P_i⟩, instead of the hierarchical x_u; steered and filtered by <paramref name="description"/> when one
-    /// is given. Seen items are excluded.
+    /// S_ui = ⟨I_u, P_i⟩, instead of the hierarchical x_u (and without the collaborative dimension); steered and filtered
+    /// by <paramref name="description"/> when one is given. Seen items are excluded.
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendByInterest(string userId, string? description = null, int k = 10)
     {
         int u = KnownUser(userId, null);
         var concepts = RequireConcepts();
         var interest = concepts.InterestOf(_context.Histories[u]);
-        if (description is null) return RankQuery(interest, _context.Histories[u], k, null);
+        if (description is null) return RankQuery(interest, _context.Histories[u], k, null, fused: false);
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept));
+        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept), fused: false);
     }
 
     /// <summary>

@@ -25,20 +25,20 @@ public sealed partial class HierarchicalRecommender
     internal Explanation ExplainWithHistory(string userId, int[] history, string itemId)
     {
         int u = KnownUser(userId, null);
-        return ExplainBatch(userId, _context.Batch([u]) with { Histories = [history] }, itemId, null);
+        return ExplainBatch(userId, _context.Batch([u]) with { Histories = [history] }, itemId, null, fused: false); // dynamic serving's first stage ranks with the hierarchical vectors
     }
 
     /// <summary>As <see cref="Explain"/>, for a new user described as in <see cref="RecommendForNewUser"/>.</summary>
     public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId, string? description = null) =>
         ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);
 
-    private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description)
+    private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description, bool fused = true)
     {
         using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.Explain");
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            return ExplainCore(userId, batch, itemId, description);
+            return ExplainCore(userId, batch, itemId, description, fused);
         }
         finally
         {
@@ -49,7 +49,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Words of a description given a leave-one-out attribution (the highest-weighted first): one BERT pass each.</summary>
     private const int MaxAttributedWords = 12;
 
-    private Explanation ExplainCore(string userId, UserBatch batch, string itemId, string? description)
+    private Explanation ExplainCore(string userId, UserBatch batch, string itemId, string? description, bool fused)
     {
         ArgumentNullException.ThrowIfNull(itemId);
         int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
@@ -66,8 +66,10 @@ public sealed partial class HierarchicalRecommender
             user = Rows(encoded.Users)[0];
         }
         var query = concept is null ? user : Concepts!.Steer(user, concept);
-        var scores = new float[_index.Count];
-        _index.Score(query, scores);
+        var index = fused ? _served : _index;
+        var served = fused ? Compose(query, batch.Histories[0], user) : query;
+        var scores = new float[index.Count];
+        index.Score(served, scores);
         var serving = _model.Scorer.Serving;
         double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
         // The catalogue-wide rank, and the rank the user is shown: seen items and items the description filters out do
@@ -104,6 +106,8 @@ public sealed partial class HierarchicalRecommender
             foreach (int h in history.Distinct()) historyAttributions.Add(new Attribution(_items.ToExternal(h), perItem[h]));
         }
         if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector);
+        if (fused && _fusion is not null)
+            layerAttributions["collaborative"] = _fusion.Parts(served, _servedRows.AsSpan(item * _fusion.Width, _fusion.Width)).Collaborative;
 
         var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];
         var historyAttention = historyWeights is null ? [] : history

@@ -16,17 +16,20 @@ public sealed partial class HierarchicalRecommender
 
     private string[]? _userIdList;
 
-    /// <summary>Length of the item and user vectors.</summary>
-    public int Dimension => _model.Options.Dimension;
+    /// <summary>
+    /// Length of the served item and user vectors (<see cref="ExportItemVectors"/>, <see cref="UserVector"/>): the model's
+    /// dimension D, plus the collaborative dimension's rank when it is served.
+    /// </summary>
+    public int Dimension => _fusion?.Width ?? _model.Options.Dimension;
 
     /// <summary>
-    /// A copy of the item vectors E, row-major (<see cref="ItemIds"/>.Count × <see cref="Dimension"/>), ready for an
-    /// inner-product index: for a cosine scorer each row is scaled to unit length, so ranking by ⟨x_u, row⟩ ranks as the
-    /// model does (zero rows stay zero).
+    /// A copy of the served item rows (E_i, or [E_i ; V_i] with the collaborative dimension), row-major
+    /// (<see cref="ItemIds"/>.Count × <see cref="Dimension"/>), ready for an inner-product index: for a cosine scorer each
+    /// row is scaled to unit length, so ranking by ⟨<see cref="UserVector"/>, row⟩ ranks as the model does (zero rows stay zero).
     /// </summary>
     public float[] ExportItemVectors()
     {
-        var rows = (float[])_itemArray.Clone();
+        var rows = (float[])_servedRows.Clone();
         if (_model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
         {
             int d = Dimension;
@@ -67,15 +70,15 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>
-    /// The ranker's scores of <paramref name="itemIds"/> for a known user, before the serving transform: ⟨x_u, E_i⟩, or
-    /// the cosine for a cosine scorer. They are the logits of P(i|u) at <see cref="Serving"/>.Temperature, so a softmax
+    /// The ranker's scores of <paramref name="itemIds"/> for a known user, before the serving transform: ⟨x_u, E_i⟩ (plus
+    /// the collaborative part w_u ⟨c_u, V_i⟩ when that dimension is served), or the cosine for a cosine scorer. They are the logits of P(i|u) at <see cref="Serving"/>.Temperature, so a softmax
     /// over candidates fetched elsewhere is computed from these, not from the shown scores.
     /// </summary>
     /// <exception cref="KeyNotFoundException">Unknown user or item id (named).</exception>
     public float[] IndexScores(string userId, IReadOnlyList<string> itemIds)
     {
         ArgumentNullException.ThrowIfNull(itemIds);
-        var x = UserVectors([KnownUser(userId, null)])[0];
+        var x = UserVector(userId);
         bool cosine = Serving.Similarity == Ranking.Similarity.Cosine;
         float userNorm = cosine ? System.Numerics.Tensors.TensorPrimitives.Norm(x) : 1f;
         int d = Dimension;
@@ -84,7 +87,7 @@ public sealed partial class HierarchicalRecommender
         {
             int i = _items.TryGetDense(itemIds[j] ?? throw new ArgumentException($"itemIds[{j}] is null.", nameof(itemIds)), out int dense) ? dense
                 : throw new KeyNotFoundException($"Unknown item '{itemIds[j]}' (itemIds[{j}]).");
-            var row = _itemArray.AsSpan(i * d, d);
+            var row = _servedRows.AsSpan(i * d, d);
             float s = Dot(x, row);
             if (cosine)
             {

@@ -14,13 +14,17 @@ namespace HierRec;
 public sealed partial class HierarchicalRecommender
 {
     /// <summary>
-    /// Format version of saved folders: 3 adds checksums.json (every file's SHA-256, verified on load); 2 (the same
-    /// files without it) still loads; 1 was HierRec's own engine, before the TorchSharp port.
+    /// Format version of saved folders: 4 adds the collaborative dimension (collaborative.safetensors, its λ, rank and
+    /// weight in recommender.json); 3 added checksums.json (every file's SHA-256, verified on load); 3 and 2 (the same
+    /// files without checksums) still load; 1 was HierRec's own engine, before the TorchSharp port.
     /// </summary>
-    public const int FormatVersion = 3;
+    public const int FormatVersion = 4;
 
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
-        string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm);
+        string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm,
+        CollaborativeManifest? Collaborative = null);
+
+    private sealed record CollaborativeManifest(double Lambda, int Rank, float Weight);
 
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (format version, architecture,
@@ -32,7 +36,8 @@ public sealed partial class HierarchicalRecommender
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var manifest = new Manifest("hierrec-hierarchical", FormatVersion, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
-            [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm);
+            [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm,
+            _fusion is null ? null : new CollaborativeManifest(_fusion.Collaborative.Lambda, _fusion.Collaborative.Rank, _fusion.Weight));
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
@@ -41,6 +46,12 @@ public sealed partial class HierarchicalRecommender
             TorchCheckpoint.Save(Path.Combine(dir, "model.safetensors"), _model, IsRecommenderTensor);
             if (_model.ItemTower.TextVectors is { } text) TorchCheckpoint.Save(Path.Combine(dir, "text.safetensors"), [new("text", text)]);
             _index.Save(Path.Combine(dir, "items.hrix"));
+            if (_fusion is { Collaborative: var c })
+            {
+                using var history = torch.tensor(c.HistoryFactors.ToArray(), [c.Items, c.Rank]);
+                using var candidates = torch.tensor(c.CandidateFactors.ToArray(), [c.Items, c.Rank]);
+                TorchCheckpoint.Save(Path.Combine(dir, "collaborative.safetensors"), [new("history", history), new("candidates", candidates)]);
+            }
             Bert?.Save(Path.Combine(dir, "bert"));
             Concepts?.Save(Path.Combine(dir, "concepts"));
         });
@@ -89,6 +100,14 @@ public sealed partial class HierarchicalRecommender
         if (m.Model.UseBehaviour && m.Model.UserEmbeddings) tables += m.Users * d;
         ManifestChecks.Holds(Path.Combine(folder, "model.safetensors"), 4 * tables, $"the embedding tables of {m.Users} users and {m.Items} items at dimension {d}");
         if (m.TextWidth > 0) ManifestChecks.Holds(Path.Combine(folder, "text.safetensors"), 4L * m.Items * m.TextWidth, $"{m.Items} item text vectors of width {m.TextWidth}");
+        if (m.Collaborative is { } co)
+        {
+            c.Count("Collaborative.Rank", co.Rank, Math.Min(m.Items, Ranking.ItemIndex.MaxDimension / 2));
+            if (co.Rank == 0) throw c.Error("Collaborative.Rank", "is 0.");
+            if (!(co.Lambda > 0) || double.IsInfinity(co.Lambda)) throw c.Error("Collaborative.Lambda", $"is {co.Lambda}; it must be positive and finite.");
+            if (!(co.Weight > 0) || float.IsInfinity(co.Weight)) throw c.Error("Collaborative.Weight", $"is {co.Weight}; a served dimension has a positive, finite weight.");
+            ManifestChecks.Holds(Path.Combine(folder, "collaborative.safetensors"), 8L * m.Items * co.Rank, $"the collaborative factors of {m.Items} items at rank {co.Rank}");
+        }
     }
 
     private static bool IsRecommenderTensor(string name) => !name.StartsWith("items.text_encoder.", StringComparison.Ordinal);
@@ -162,6 +181,21 @@ public sealed partial class HierarchicalRecommender
             savedRows = saved.CopyRows();
         }
         var recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
+        if (manifest.Collaborative is { } co)
+        {
+            string path = Path.Combine(folder, "collaborative.safetensors");
+            var factors = TorchCheckpoint.Read(path);
+            try
+            {
+                float[] Factor(string name) => factors.TryGetValue(name, out var t) ? TorchInterop.ToFloats(t) : throw new InvalidDataException($"{path}: tensor '{name}' is missing.");
+                var dimension = Fusion.CollaborativeDimension.FromFactors(manifest.Items, co.Rank, co.Lambda, Factor("history"), Factor("candidates"), path);
+                recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, dimension, co.Weight));
+            }
+            finally
+            {
+                foreach (var v in factors.Values) v.Dispose();
+            }
+        }
         string concepts = Path.Combine(folder, "concepts");
         if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
         return recommender;

@@ -41,8 +41,19 @@ public sealed partial class HierarchicalRecommender
         return result;
     }
 
-    /// <summary>The fused user vector x_u of a known user (the query the ranker scores items with).</summary>
-    public float[] UserVector(string userId) => (float[])UserVectors([KnownUser(userId, null)])[0].Clone();
+    /// <summary>
+    /// The query the ranker scores a known user's items with (<see cref="Index"/>): the fused user vector x_u, followed by
+    /// the weighted collaborative factors w_u c_u when the collaborative dimension is served (width <see cref="Dimension"/>).
+    /// </summary>
+    public float[] UserVector(string userId)
+    {
+        int u = KnownUser(userId, null);
+        var x = UserVectors([u])[0];
+        return _fusion is null ? (float[])x.Clone() : _fusion.Query(x, _context.Histories[u]);
+    }
+
+    /// <summary>The hierarchical model's fused user vector x_u of a known user (D wide, without the collaborative part).</summary>
+    internal float[] HierarchicalUserVector(string userId) => (float[])UserVectors([KnownUser(userId, null)])[0].Clone();
 
     private int KnownUser(string userId, string? hint)
     {
@@ -136,15 +147,22 @@ public sealed partial class HierarchicalRecommender
 
     private float[]? _emptyUser;
 
-    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra)
+    /// <summary>
+    /// Ranks for hierarchical query <paramref name="query"/> (D wide) of a user whose history is <paramref name="seen"/>
+    /// (excluded): fused with the collaborative dimension (w_u from <paramref name="spreadOf"/>, the user's own vector when
+    /// the query is steered), or, when <paramref name="fused"/> is false, against the hierarchical item vectors alone.
+    /// </summary>
+    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        var index = fused ? _served : _index;
+        if (fused) query = Compose(query, seen, spreadOf);
         ItemFilter? filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null;
         if (extra is ConceptFilter { IsActive: false }) extra = null;
         if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
         var serving = _model.Scorer.Serving;
-        var ranked = _index.Rank(query, k, new RankOptions { Filter = filter, Temperature = serving.Temperature });
-        HierRecTelemetry.Scored("rank", _index.Count);
+        var ranked = index.Rank(query, k, new RankOptions { Filter = filter, Temperature = serving.Temperature });
+        HierRecTelemetry.Scored("rank", index.Count);
         return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, serving.Transform?.Invoke(r.Score) ?? r.Score, r.Probability)).ToArray();
     }
 

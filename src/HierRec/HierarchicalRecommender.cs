@@ -23,7 +23,9 @@ public sealed partial class HierarchicalRecommender
     private readonly IdMap _users, _items;
     private readonly Tensor _itemVectors;   // (items, D) on the model's device, for the behaviour layer
     private readonly float[] _itemArray;    // the same, row-major on the CPU, for the ranker and the concepts
-    private readonly ItemIndex _index;
+    private readonly ItemIndex _index;     // the hierarchical dimension's item vectors (D wide)
+    private ItemIndex _served;             // what Recommend ranks with: _index, or the fused rows of the collaborative dimension
+    private float[] _servedRows;           // its rows
 
     // savedItems, on load: the item vectors the saved index holds. They are served as they are (so a loaded
     // recommender ranks bit for bit as the saved one did, whatever thread count libtorch runs with now), after a check
@@ -55,12 +57,15 @@ public sealed partial class HierarchicalRecommender
         }
         var serving = model.Scorer.Serving;
         _index = ItemIndex.Create(_itemArray, model.ItemTower.Items, model.Options.Dimension, similarity: serving.Similarity);
+        _served = _index;
+        _servedRows = _itemArray;
         _knownVectors = new float[]?[context.Histories.Count];
     }
 
     /// <summary>
     /// Layers the options asked for that Fit switched off because the data has nothing for them, with the reason
-    /// ("profile": no user features; "social": no social edges; "text": no item text). Empty after Load.
+    /// ("profile": no user features; "social": no social edges; "text": no item text; "collaborative": a catalogue above
+    /// CollaborativeOptions.MaxItems, or a cosine scorer). Empty after Load.
     /// </summary>
     public IReadOnlyDictionary<string, string> DisabledLayers { get; private init; } = new Dictionary<string, string>();
 
@@ -79,8 +84,14 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Profiles, histories and neighbourhoods of the known users.</summary>
     public UserContext Context => _context;
 
-    /// <summary>The serving index of item vectors.</summary>
-    public ItemIndex Index => _index;
+    /// <summary>
+    /// The serving index: the item rows <see cref="Recommend(string, int)"/> ranks with, queried by <see cref="UserVector"/>
+    /// ([E_i ; V_i] with the collaborative dimension, else E_i).
+    /// </summary>
+    public ItemIndex Index => _served;
+
+    /// <summary>The hierarchical dimension's index of item vectors E (D wide), which dynamic serving and concepts read.</summary>
+    internal ItemIndex HierarchicalIndex => _index;
 
     internal IdMap UserMap => _users;
 
@@ -162,6 +173,17 @@ public sealed partial class HierarchicalRecommender
         // it from the baked vectors, exactly as Load will, so a saved and a loaded recommender serve the same users the same.
         model.RefreshBehaviourTable(context);
         bert?.eval();
-        return new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport, DisabledLayers = disabled };
+        var recommender = new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport, DisabledLayers = disabled };
+        var c = options.Collaborative;
+        if (c.Enabled && train.ItemCount > c.MaxItems)
+            disabled["collaborative"] = $"the catalogue has {train.ItemCount} items, above CollaborativeOptions.MaxItems ({c.MaxItems}): the dense EASE solve needs 4n² bytes";
+        else if (c.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+            disabled["collaborative"] = "the cosine scorer normalises the fused vectors, which would change both dimensions' scores; use the dot or sigmoid scorer";
+        else if (c.Enabled)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            recommender.FitCollaborative(train, validation, c, seed, progress);
+        }
+        return recommender;
     }
 }

@@ -35,6 +35,12 @@ public sealed record RecommenderOptions
     /// <summary>Pooling of BERT token vectors into item text vectors. Default mean.</summary>
     public PoolingKind Pooling { get; init; } = PoolingKind.Mean;
 
+    /// <summary>
+    /// The collaborative (item-to-item, factorised EASE) dimension fused with the hierarchical model's scores, its λ and
+    /// weight chosen on validation. Default on.
+    /// </summary>
+    public Fusion.CollaborativeOptions Collaborative { get; init; } = new();
+
     /// <summary>Seed of initialisation. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -54,6 +60,8 @@ public sealed record RecommenderOptions
         Model.Validate();
         Training.Validate();
         DomainBert.Validate();
+        OptionChecks.NotNull("RecommenderOptions.Collaborative", Collaborative);
+        Collaborative.Validate();
         OptionChecks.NotNull("RecommenderOptions.BertMode", BertMode);
         OptionChecks.Defined("RecommenderOptions.Pooling", Pooling);
     }

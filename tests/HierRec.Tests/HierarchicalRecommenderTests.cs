@@ -204,7 +204,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         r.Save(folder);
         string manifest = Path.Combine(folder, "recommender.json");
         string json = File.ReadAllText(manifest);
-        File.WriteAllText(manifest, json.Replace("\"Version\":3", "\"Version\":1"));
+        File.WriteAllText(manifest, json.Replace($"\"Version\":{HierarchicalRecommender.FormatVersion}", "\"Version\":1"));
         var ex = Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder));
         Assert.Contains("before HierRec moved to TorchSharp", ex.Message);
         File.WriteAllText(manifest, json);

@@ -38,9 +38,16 @@ public sealed class Ease : IScoringModel
 
     private static float[] Solve(InteractionMatrix x, double lambda, IProgress<TrainingProgress>? progress)
     {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return TorchInterop.ToFloats(SolveTensor(x, lambda, progress));
+    }
+
+    /// <summary>B as an (items, items) float32 tensor on the CPU, in the caller's dispose scope (no gradients).</summary>
+    internal static Tensor SolveTensor(InteractionMatrix x, double lambda, IProgress<TrainingProgress>? progress)
+    {
         const string phase = "solving EASE";
         int n = x.Items;
-        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         progress?.Report(TrainingProgress.PhaseStarted(phase, $"Gram matrix XᵀX of {x.Users} users × {n} items"));
         var dense = new float[checked((long)x.Users * n)];
@@ -55,7 +62,7 @@ public sealed class Ease : IScoringModel
         var p = torch.cholesky_inverse(l);                                    // P = (XᵀX + λI)⁻¹
         var b = p / p.diagonal().neg().unsqueeze(0);                          // B_ij = −P_ij / P_jj
         b.diagonal().zero_();
-        return TorchInterop.ToFloats(b);
+        return b;
     }
 
     /// <summary>The regularisation used.</summary>

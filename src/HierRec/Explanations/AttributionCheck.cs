@@ -112,15 +112,15 @@ public static class AttributionCheck
         var rng = new Rng(seed);
         int users = 0, wins = 0;
         double top = 0, attention = 0, random = 0;
-        int d = recommender.Dimension;
-        var rows = recommender.ExportItemVectors();
+        int d = recommender.Model.Options.Dimension;
+        var rows = recommender.ItemRows.ToArray(); // the steering acts in the hierarchical dimension
         foreach (var (id, description) in described)
         {
             var best = recommender.Recommend(id, description, 1);
             if (best.Count == 0) continue;
             var why = recommender.Explain(id, best[0].ItemId, description).Concept;
             if (why?.WordAttributions is not { } words || words.Count < remove + 2) continue;
-            var user = recommender.UserVector(id);
+            var user = recommender.HierarchicalUserVector(id);
             var item = rows.AsSpan(best[0].ItemIndex * d, d).ToArray();
             double Steering(string text) =>
                 System.Numerics.Tensors.TensorPrimitives.Dot(concepts.Steer(user, concepts.Describe(text)), item) - System.Numerics.Tensors.TensorPrimitives.Dot(user, item);

@@ -14,7 +14,8 @@ namespace HierRec.Explanations;
 /// <param name="LayerContributions">Each user layer's share of the fused user vector (the fusion's weights; item-independent).</param>
 /// <param name="LayerAttributions">
 /// Each layer's signed attribution to this item's score: gradient × input of the layer vector (profile / behaviour /
-/// social), plus "concept" (the steering part of the score) when a description is given.
+/// social), plus "concept" (the steering part of the score) when a description is given, and "collaborative" (the
+/// collaborative dimension's part, w_u ⟨c_u, V_i⟩) when that dimension is served.
 /// </param>
 /// <param name="HistoryAttributions">Signed gradient × input attribution of each history item to the score, largest magnitude first.</param>
 /// <param name="HistoryAttention">The behaviour layer's attention weights over the history, largest first (attention, not an attribution).</param>

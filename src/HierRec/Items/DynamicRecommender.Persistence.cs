@@ -59,9 +59,9 @@ public sealed partial class DynamicRecommender
         var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
         TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
         layers.eval();
-        c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.Index.Count, "item indices of the base recommender");
+        c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.HierarchicalIndex.Count, "item indices of the base recommender");
         c.Length("LastTimes", manifest.LastTimes, manifest.Histories.Length);
-        c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.Index.Count);
+        c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.HierarchicalIndex.Count);
         var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(layers, manifest.SnapshotVersion));
         recommender._histories = manifest.Histories;
         recommender._lastTime = manifest.LastTimes;

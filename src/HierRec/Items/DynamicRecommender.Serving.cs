@@ -25,7 +25,7 @@ public sealed partial class DynamicRecommender
         var history = _histories[u];
         var clock = Stopwatch.StartNew();
         var user = _base.UserVectorsWithHistories([u], [history])[0];
-        var candidates = _base.Index.Rank(user, Options.Candidates, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null });
+        var candidates = _base.HierarchicalIndex.Rank(user, Options.Candidates, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null });
         var ids = candidates.Select(c => c.ItemIndex).ToList();
         var staticScores = candidates.Select(c => c.Score).ToList();
         AddStreamCandidates(user, history, ids, staticScores);
@@ -39,7 +39,7 @@ public sealed partial class DynamicRecommender
             HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Record(candidateTime.TotalSeconds, new("hierrec.operation", "dynamic_recommend"), new("hierrec.stage", "rank"));
             HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Record(rerankTime.TotalSeconds, new("hierrec.operation", "dynamic_recommend"), new("hierrec.stage", "rerank"));
         }
-        HierRec.Diagnostics.HierRecTelemetry.Scored("rank", _base.Index.Count);
+        HierRec.Diagnostics.HierRecTelemetry.Scored("rank", _base.HierarchicalIndex.Count);
         HierRec.Diagnostics.HierRecTelemetry.Scored("rerank", ids.Count);
         return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], staticScores[j])).ToArray();
     }
@@ -51,7 +51,7 @@ public sealed partial class DynamicRecommender
         int u = UserIndex(userId);
         var history = _histories[u];
         var user = _base.UserVectorsWithHistories([u], [history])[0];
-        return _base.Index.Rank(user, k, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null })
+        return _base.HierarchicalIndex.Rank(user, k, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null })
             .Select(c => new DynamicRecommendation(_base.ItemMap.ToExternal(c.ItemIndex), c.ItemIndex, c.Score, c.Score)).ToArray();
     }
 
@@ -128,7 +128,7 @@ public sealed partial class DynamicRecommender
         {
             // The ranker's own scan, restricted to the new items: the same SIMD pass and scores as the static candidates.
             var onlyNew = new RankOptions { Filter = ItemFilter.All(stream.NewFilter, ItemFilter.Exclude(taken)) };
-            foreach (var r in _base.Index.Rank(user, Options.NewItemCandidates, onlyNew))
+            foreach (var r in _base.HierarchicalIndex.Rank(user, Options.NewItemCandidates, onlyNew))
             {
                 ids.Add(r.ItemIndex);
                 staticScores.Add(r.Score);

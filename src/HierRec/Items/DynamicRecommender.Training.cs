@@ -102,7 +102,7 @@ public sealed partial class DynamicRecommender
         for (int r = 0; r < batch.Length; r++)
         {
             var e = batch[r];
-            var pool = _base.Index.Rank(vectors[r], Options.Candidates, new RankOptions { Filter = e.History.Length > 0 ? ItemFilter.Exclude(e.History) : null })
+            var pool = _base.HierarchicalIndex.Rank(vectors[r], Options.Candidates, new RankOptions { Filter = e.History.Length > 0 ? ItemFilter.Exclude(e.History) : null })
                 .Select(c => c.ItemIndex).ToArray();
             if (Array.IndexOf(pool, e.Item) < 0) continue;
             var others = pool.Where(i => i != e.Item).ToArray();

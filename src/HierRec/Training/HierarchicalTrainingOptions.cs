@@ -42,8 +42,11 @@ public sealed record HierarchicalTrainingOptions
     /// <summary>Stop after this many epochs without a better validation NDCG@10. Default 10.</summary>
     public int Patience { get; init; } = 10;
 
-    /// <summary>Epochs run before early stopping may stop training. Default 1.</summary>
-    public int MinEpochs { get; init; } = 1;
+    /// <summary>
+    /// Epochs run before early stopping may stop training (capped at <see cref="Epochs"/>), so a validation dip in the
+    /// first epochs cannot end a run. Default 10.
+    /// </summary>
+    public int MinEpochs { get; init; } = 10;
 
     /// <summary>Seed of sampling. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
@@ -78,6 +81,6 @@ public sealed record HierarchicalTrainingOptions
         OptionChecks.Range("HierarchicalTrainingOptions.SampledNegatives", SampledNegatives, 1, 1 << 20);
         OptionChecks.Defined("HierarchicalTrainingOptions.Sampling", Sampling);
         OptionChecks.Range("HierarchicalTrainingOptions.Patience", Patience, 0, 100_000);
-        OptionChecks.Range("HierarchicalTrainingOptions.MinEpochs", MinEpochs, 0, Epochs);
+        OptionChecks.Range("HierarchicalTrainingOptions.MinEpochs", MinEpochs, 0, 100_000);
     }
 }

@@ -147,7 +147,7 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(5, top.Count);
         Assert.DoesNotContain(top, t => r.Context.Histories[4].Contains(t.ItemIndex));
         foreach (var t in top)
-            Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(interest, r.Index.GetVector(t.ItemIndex)), t.Score, 3);
+            Assert.Equal(System.Numerics.Tensors.TensorPrimitives.Dot(interest, r.Index.GetVector(t.ItemIndex).AsSpan(0, interest.Length)), t.Score, 3); // E_i leads the served row
         Assert.NotEqual(r.Recommend(user, 5).Select(x => x.ItemId), top.Select(x => x.ItemId));
     }
 
