@@ -12,7 +12,7 @@
 // Scenario: load MovieLens-100K (every rating kept as an implicit interaction), split each user's interactions
 // at random 8:1:1 (seed 2020), pick each baseline's hyper-parameters by NDCG@10 on the validation split only, then
 // report full-ranking test metrics (training and validation items excluded) and the training wall time, as Markdown.
-// Baselines: MostPopular, ItemKNN, EASE (catalogues up to 5,000 items), BPR-MF, LightGCN.
+// Baselines: MostPopular, ItemKNN, EASE (catalogues up to 20,000 items), BPR-MF, LightGCN, Mult-VAE (RecBole's defaults).
 using System.Diagnostics;
 using HierRec;
 using HierRec.Baselines;
@@ -117,6 +117,8 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
     SelectAndReport("BPR-MF", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<BprMf>)(() => BprMf.Fit(split.Train, split.Validation, new BprOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
     SelectAndReport("LightGCN", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<LightGcn>)(() => LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
 
+    SelectAndReport("Mult-VAE", [("RecBole defaults", () => MultVae.Fit(split.Train, split.Validation, new MultVaeOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}");
+
     if (hierarchical)
     {
         // One domain BERT, pre-trained once on the item texts (MLM) and shared, frozen, by every fit below.
@@ -138,6 +140,8 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         SelectAndReport("HierRec hierarchical (full)", from lr in new[] { 1e-3f, 2e-3f } select ($"lr={lr}", (Func<FittedHierarchical>)(() =>
         {
             var f = new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(lr, full)), lr);
+            if (f.Recommender.CollaborativeReport is { } c)
+                Console.Error.WriteLine($"    collaborative: λ {string.Join(", ", c.LambdaValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}; γ {string.Join(", ", c.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
             return f;
         })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; });
         // The same fit, served without the collaborative dimension (the hierarchical model's own scores).

@@ -94,4 +94,21 @@ public class BaselineTests
         var (ndcgGcn, ndcgPop) = TestNdcg(gcn, split);
         Assert.True(ndcgGcn > ndcgPop + 0.1, $"LightGCN ndcg@10 {ndcgGcn:F3} vs MostPopular {ndcgPop:F3}");
     }
+
+    [Fact]
+    public void MultVae_LearnsPlantedClusters_WellAboveMostPopular_AndAnnealsItsKlTerm()
+    {
+        var split = PlantedClusters(7, 3);
+        var vae = MultVae.Fit(split.Train, split.Validation, new MultVaeOptions { Hidden = 64, Latent = 16, BatchSize = 256, MaxEpochs = 40, Patience = 5, LearningRate = 5e-3f, AnnealSteps = 100 });
+        var (ndcgVae, ndcgPop) = TestNdcg(vae, split);
+        Assert.True(ndcgVae > ndcgPop + 0.1, $"Mult-VAE ndcg@10 {ndcgVae:F3} vs MostPopular {ndcgPop:F3}");
+        Assert.InRange(vae.BestEpoch, 1, 40);
+        // Scoring is deterministic (z = μ, no dropout) and leaves the model as it was.
+        var a = new float[vae.ItemCount];
+        var b = new float[vae.ItemCount];
+        vae.ScoreUsers([0], a);
+        vae.ScoreUsers([0], b);
+        Assert.Equal(a, b);
+        Assert.Contains("MultVaeOptions.Latent", Assert.ThrowsAny<ArgumentException>(() => MultVae.Fit(split.Train, null, new MultVaeOptions { Latent = 15 })).Message);
+    }
 }
