@@ -8,6 +8,9 @@
 // dimension, each layer removed in turn with the same settings, and the cold-start experiment (first seed only).
 // --seeds N repeats everything over N seeds of split and initialisation (seed s: split seed 2020 + s − 1, every
 // model's initialisation seeded from s) and ends with a table of mean ± sd over the seeds.
+// --protocol loo: RecBole's sequential protocol instead (chronological leave-one-out: each user's last interaction is
+// test, the second-to-last validation; the split is the same for every seed, only initialisation varies), with SASRec
+// and BERT4Rec added, fed the validation item as part of the sequence at test time.
 //
 // Scenario: load MovieLens-100K (every rating kept as an implicit interaction), split each user's interactions
 // at random 8:1:1 (seed 2020), pick each baseline's hyper-parameters by NDCG@10 on the validation split only, then
@@ -23,11 +26,14 @@ using HierRec.Evaluation;
 
 string dataRoot = "../shared/data", dataset = "ml-100k";
 bool hierarchical = args.Contains("--hierarchical");
+bool socialOnly = args.Contains("--social-ablation-only"); // Last.fm-2K in reasonable time: of the ablations, only the social layer's
 int seeds = 1;
+string protocol = "random";
 for (int a = 0; a < args.Length - 1; a++)
 {
     if (args[a] == "--data") dataRoot = args[a + 1];
     if (args[a] == "--dataset") dataset = args[a + 1];
+    if (args[a] == "--protocol") protocol = args[a + 1];
     if (args[a] == "--seeds") seeds = int.Parse(args[a + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 string[] datasets = dataset == "all" ? ["ml-100k", "lastfm-2k", "synthetic"] : [dataset];
@@ -75,9 +81,11 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         _ => throw new ArgumentException($"Unknown dataset '{dataset}' (ml-100k, lastfm-2k or synthetic)."),
     };
     data = Splits.Deduplicate(Splits.ToImplicit(data));
-    var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: baseSeed);
+    bool loo = protocol == "loo";
+    if (!loo && protocol != "random") throw new ArgumentException($"--protocol {protocol}: use random or loo.");
+    var split = loo ? Splits.LeaveOneOut(data) : Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: baseSeed);
     var stats = DatasetStatistics.Of(data);
-    Console.WriteLine($"## {dataset}, seed {seed} (split seed {baseSeed}): {stats.Users} users, {stats.Items} items, {stats.Interactions} interactions (density {stats.Density:P2}); train {split.Train.Interactions.Count}, validation {split.Validation.Interactions.Count}, test {split.Test.Interactions.Count}");
+    Console.WriteLine($"## {dataset}, {(loo ? "chronological leave-one-out" : "random 8:1:1")}, seed {seed}{(loo ? "" : $" (split seed {baseSeed})")}: {stats.Users} users, {stats.Items} items, {stats.Interactions} interactions (density {stats.Density:P2}); train {split.Train.Interactions.Count}, validation {split.Validation.Interactions.Count}, test {split.Test.Interactions.Count}");
     Console.WriteLine();
 
     var evaluator = new Evaluator { Ks = [10, 20] };
@@ -93,7 +101,7 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
 
     // Fits every candidate, keeps the one with the best validation NDCG@10 (test data is never looked at here), and
     // reports it on test with its own training time.
-    void SelectAndReport<T>(string name, IEnumerable<(string Label, Func<T> Fit)> candidates, Func<T, string>? describe = null) where T : IScoringModel
+    void SelectAndReport<T>(string name, IEnumerable<(string Label, Func<T> Fit)> candidates, Func<T, string>? describe = null, Func<T, IScoringModel>? forTest = null) where T : IScoringModel
     {
         (string Label, T Model, double Ndcg, double Seconds) best = default;
         foreach (var (label, fit) in candidates)
@@ -105,7 +113,7 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             Console.Error.WriteLine($"  {name} {label}: validation ndcg@10 {v:F4} ({seconds:F1} s)");
             if (best.Model is null || v > best.Ndcg) best = (label, m, v, seconds);
         }
-        Report(name, best.Label + (describe is null ? "" : ", " + describe(best.Model!)), best.Model!, best.Seconds, best.Ndcg);
+        Report(name, best.Label + (describe is null ? "" : ", " + describe(best.Model!)), forTest is null ? best.Model! : forTest(best.Model!), best.Seconds, best.Ndcg);
     }
 
     SelectAndReport("MostPopular", [("-", () => new MostPopular(split.Train))]);
@@ -118,6 +126,12 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
     SelectAndReport("LightGCN", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<LightGcn>)(() => LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
 
     SelectAndReport("Mult-VAE", [("RecBole defaults", () => MultVae.Fit(split.Train, split.Validation, new MultVaeOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}");
+    if (loo)
+    {
+        // Validation ranks from the training sequence; test from training + validation, as RecBole's sequential protocol does.
+        SelectAndReport("SASRec", [("RecBole defaults", () => SasRec.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}", m => m.WithHistory(split.Train, split.Validation));
+        SelectAndReport("BERT4Rec", [("RecBole defaults", () => Bert4Rec.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}", m => m.WithHistory(split.Train, split.Validation));
+    }
 
     if (hierarchical)
     {
@@ -147,6 +161,9 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         // The same fit, served without the collaborative dimension (the hierarchical model's own scores).
         var alone = new HierarchicalScoringModel(fullFit!.Model, fullFit.Context);
         Report("HierRec − collaborative dimension (same fit)", "γ = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
+        // What a new user gets: Fit with default options (its own domain BERT, every default), nothing chosen here.
+        SelectAndReport("HierRec with default options", [("defaults", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions { Seed = (ulong)seed }), 0))],
+            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}");
         var ablations = new List<(string, HierarchicalOptions)>
         {
             ("− profile layer", full with { UseProfile = false }),
@@ -154,10 +171,11 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             ("− item text (ids only)", full with { UseText = false }),
         };
         if (data.SocialEdges.Count > 0) ablations.Insert(2, ("− social layer", full with { UseSocial = false }));
+        if (socialOnly) ablations.RemoveAll(a => a.Item1 != "− social layer");
         foreach (var (label, model) in ablations)
             SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(chosenLr, model)), chosenLr))],
                 m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
-        if (seed == 1) ColdStart(data, Options(chosenLr, full));
+        if (seed == 1 && !loo) ColdStart(data, Options(chosenLr, full));
     }
 
     Console.WriteLine("| model | chosen on validation | Recall@10 | NDCG@10 | Hit@10 | MRR@10 | Precision@10 | ItemCoverage@20 | train s |");

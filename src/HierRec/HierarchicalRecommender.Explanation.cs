@@ -106,8 +106,13 @@ public sealed partial class HierarchicalRecommender
             foreach (int h in history.Distinct()) historyAttributions.Add(new Attribution(_items.ToExternal(h), perItem[h]));
         }
         if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector);
+        List<Attribution>? collaborative = null;
         if (fused && _fusion is not null)
+        {
             layerAttributions["collaborative"] = _fusion.Parts(served, _servedRows.AsSpan(item * _fusion.Width, _fusion.Width)).Collaborative;
+            collaborative = _fusion.HistoryParts(user, batch.Histories[0], item)
+                .Select(p => new Attribution(_items.ToExternal(p.Item), p.Part)).OrderByDescending(a => Math.Abs(a.Value)).ToList();
+        }
 
         var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];
         var historyAttention = historyWeights is null ? [] : history
@@ -150,6 +155,6 @@ public sealed partial class HierarchicalRecommender
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,
             historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
-            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank);
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative);
     }
 }

@@ -27,10 +27,15 @@ namespace HierRec.Explanations;
 /// For dynamic serving (<c>DynamicRecommender.Explain</c>): the second stage's part, whose signed shares also appear in
 /// <see cref="LayerAttributions"/> as "context" and "item dynamics"; null for static serving.
 /// </param>
+/// <param name="CollaborativeAttributions">
+/// With the collaborative dimension served: each history item's part of its score, w_u ⟨A_j, V_i⟩ (they sum to
+/// LayerAttributions["collaborative"]), largest magnitude first; null without the dimension.
+/// </param>
 public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
     IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
     IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
-    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank, HierRec.Items.DynamicExplanation? Dynamic = null)
+    IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank, HierRec.Items.DynamicExplanation? Dynamic = null,
+    IReadOnlyList<Attribution>? CollaborativeAttributions = null)
 {
     /// <summary>
     /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the

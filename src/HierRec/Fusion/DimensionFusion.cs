@@ -96,6 +96,22 @@ public sealed class DimensionFusion
     public (float Hierarchical, float Collaborative) Parts(ReadOnlySpan<float> query, ReadOnlySpan<float> fusedRow) =>
         (TensorPrimitives.Dot(query[..Dimension], fusedRow[..Dimension]), TensorPrimitives.Dot(query[Dimension..], fusedRow[Dimension..]));
 
+    /// <summary>
+    /// Each distinct history item's part w_u ⟨A_j, V_i⟩ of <paramref name="item"/>'s collaborative score, for the user whose
+    /// own vector is <paramref name="spreadOf"/> (the parts sum to the collaborative part of the fused score).
+    /// </summary>
+    public IReadOnlyList<(int Item, float Part)> HistoryParts(ReadOnlySpan<float> spreadOf, ReadOnlySpan<int> history, int item)
+    {
+        Query(spreadOf, history, spreadOf, out float w);
+        var v = Collaborative.CandidateFactors.Slice(item * Collaborative.Rank, Collaborative.Rank);
+        var a = Collaborative.HistoryFactors;
+        var parts = new List<(int, float)>();
+        var seen = new HashSet<int>();
+        foreach (int j in history)
+            if (seen.Add(j)) parts.Add((j, w * TensorPrimitives.Dot(a.Slice(j * Collaborative.Rank, Collaborative.Rank), v)));
+        return parts;
+    }
+
     private static double Spread(ReadOnlySpan<float> x, float[] covariance, int width)
     {
         double q = 0;

@@ -144,6 +144,11 @@ public sealed class CollaborativeTests : IDisposable
         alone.ScoreUsers([2], own);
         Assert.Equal(why.Score - own[item], why.LayerAttributions["collaborative"], 2e-3 * Math.Max(1, Math.Abs(why.Score)));
         Assert.True(why.ScoreShares.ContainsKey("collaborative"));
+        // The history items' parts add up to the collaborative part, and the sentence names the dimension.
+        Assert.Equal(r.Context.Histories[2].Distinct().Count(), why.CollaborativeAttributions!.Count);
+        Assert.Equal(why.LayerAttributions["collaborative"], why.CollaborativeAttributions.Sum(a => a.Value), 1e-3 * Math.Max(1, Math.Abs(why.LayerAttributions["collaborative"])));
+        if (why.ScoreShares["collaborative"] > 0.005)
+            Assert.Contains("what people with your items also chose", HierRec.Explanations.ExplanationText.ToSentence(why));
     }
 
     [Fact]
