@@ -75,15 +75,32 @@ public sealed class MultVae : nn.Module, IScoringModel
         return model;
     }
 
-    /// <summary>Dense 0/1 rows (B, items) of <paramref name="users"/>.</summary>
+    /// <summary>
+    /// Dense 0/1 rows (B, items) of <paramref name="users"/>, picked from the whole matrix, built once: a step allocates
+    /// one small index array, so the no-collection region of the training loop spans many steps (see NoCollection).
+    /// </summary>
     private Tensor Rows(ReadOnlySpan<int> users, Device device)
     {
-        var index = new List<long>();
-        for (int r = 0; r < users.Length; r++)
-            foreach (int i in _x.Row(users[r])) index.Add((long)r * _x.Items + i);
-        var rows = torch.zeros(users.Length * (long)_x.Items, device: device);
-        if (index.Count > 0) rows.index_fill_(0, torch.tensor(index.ToArray(), device: device), 1f);
-        return rows.view(users.Length, _x.Items);
+        if (_dense is null || _dense.device != device)
+        {
+            var data = new float[(long)_x.Users * _x.Items];
+            for (int u = 0; u < _x.Users; u++)
+                foreach (int i in _x.Row(u)) data[(long)u * _x.Items + i] = 1f;
+            _dense?.Dispose();
+            _dense = torch.tensor(data, [_x.Users, _x.Items], device: device).DetachFromDisposeScope();
+        }
+        var index = new long[users.Length];
+        for (int r = 0; r < users.Length; r++) index[r] = users[r];
+        return _dense.index_select(0, torch.tensor(index, device: device));
+    }
+
+    private Tensor? _dense;
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _dense?.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>Decoder logits (B, items) and the encoder's μ and log σ² of rows <paramref name="x"/>.</summary>
