@@ -26,6 +26,7 @@ using HierRec.Evaluation;
 
 string dataRoot = "../shared/data", dataset = "ml-100k";
 bool hierarchical = args.Contains("--hierarchical");
+bool noColdStart = args.Contains("--no-cold-start");
 bool socialOnly = args.Contains("--social-ablation-only"); // Last.fm-2K in reasonable time: of the ablations, only the social layer's
 int seeds = 1;
 string protocol = "random";
@@ -175,7 +176,7 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         foreach (var (label, model) in ablations)
             SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(chosenLr, model)), chosenLr))],
                 m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
-        if (seed == 1 && !loo) ColdStart(data, Options(chosenLr, full));
+        if (seed == 1 && !loo && !noColdStart) ColdStart(data, Options(chosenLr, full));
     }
 
     Console.WriteLine("| model | chosen on validation | Recall@10 | NDCG@10 | Hit@10 | MRR@10 | Precision@10 | ItemCoverage@20 | train s |");
