@@ -14,6 +14,9 @@ public sealed record ConceptOptions
     /// <summary>Epochs without a better validation NDCG@10 before a phase stops. Default 5.</summary>
     public int Patience { get; init; } = 5;
 
+    /// <summary>Epochs each phase always runs before early stopping may end it (capped at the phase's epochs). Default 5.</summary>
+    public int MinEpochs { get; init; } = 5;
+
     /// <summary>Users per step. Default 128.</summary>
     public int BatchSize { get; init; } = 128;
 
@@ -110,6 +113,7 @@ public sealed record ConceptOptions
         ArgumentOutOfRangeException.ThrowIfNegative(InterestEpochs, nameof(InterestEpochs));
         ArgumentOutOfRangeException.ThrowIfNegative(AlignmentEpochs, nameof(AlignmentEpochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience, nameof(Patience));
+        ArgumentOutOfRangeException.ThrowIfNegative(MinEpochs, nameof(MinEpochs));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 2, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(LearningRate, nameof(LearningRate));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Temperature, nameof(Temperature));

@@ -175,7 +175,7 @@ public static class ConceptTrainer
         if (epochs == 0 || users.Length < 2) return (double.NaN, 0);
         var loop = new LoopOptions
         {
-            Epochs = epochs, Patience = o.Patience, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupFraction = 0, Decay = false,
+            Epochs = epochs, MinEpochs = Math.Min(o.MinEpochs, epochs), Patience = o.Patience, LearningRate = o.LearningRate, WeightDecay = o.WeightDecay, WarmupFraction = 0, Decay = false,
             ClipNorm = 5, Seed = o.Seed * 31 + (ulong)phase,
         };
         var report = TrainingLoop.Run(new PhaseTask(module, name, users, o.BatchSize, loss, validate), loop, progress, ct);

@@ -5,7 +5,10 @@ namespace HierRec.Explanations;
 /// <summary>Why an item was scored as it was for a user.</summary>
 /// <param name="UserId">The user (or "(new user)").</param>
 /// <param name="ItemId">The item.</param>
-/// <param name="Score">The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given).</param>
+/// <param name="Score">
+/// The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given), plus the collaborative
+/// dimension's part when it is served (see LayerAttributions["collaborative"]), with the serving transform applied.
+/// </param>
 /// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
 /// <param name="Rank">
 /// 1-based position at which the user is shown the item: the items the user has seen and the items the description
