@@ -46,24 +46,15 @@ internal static class BprTraining
     /// the triples, and validation NDCG@10 of the model as an <see cref="IScoringModel"/>.
     /// </summary>
     public sealed class Task(nn.Module model, IScoringModel scoring, InteractionMatrix x, Dataset train, Dataset? validation, int batchSize,
-        Func<long[], long[], long[], Tensor> loss, Action? beforeValidation = null) : ITrainingTask
+        Func<long[], long[], long[], Tensor> loss, Action? beforeValidation = null) : ValidatedTask(model, scoring, train, validation, beforeValidation)
     {
         private readonly (int U, int I)[] _pairs = Pairs(x);
-        private readonly Evaluator _evaluator = new() { Ks = [10] };
 
-        public nn.Module Model => model;
+        public override int StepsPerEpoch => (_pairs.Length + batchSize - 1) / batchSize;
 
-        public string Phase => model.GetName();
+        public override string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
 
-        public string? MetricName => validation is null ? null : "ndcg@10";
-
-        public bool LowerIsBetter => false;
-
-        public int StepsPerEpoch => (_pairs.Length + batchSize - 1) / batchSize;
-
-        public string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
-
-        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
+        public override IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var pairs = ((int U, int I)[])_pairs.Clone();
             rng.Shuffle(pairs.AsSpan());
@@ -86,13 +77,6 @@ internal static class BprTraining
                     return loss(u, i, j);
                 };
             }
-        }
-
-        public double Validate()
-        {
-            if (validation is null) return double.NaN;
-            beforeValidation?.Invoke();
-            return _evaluator.Evaluate(scoring, validation, train)["ndcg@10"];
         }
     }
 

@@ -135,24 +135,15 @@ public sealed class MultVae : nn.Module, IScoringModel
         }
     }
 
-    private sealed class VaeTask(MultVae model, InteractionMatrix x, Dataset train, Dataset? validation, MultVaeOptions o) : ITrainingTask
+    private sealed class VaeTask(MultVae model, InteractionMatrix x, Dataset train, Dataset? validation, MultVaeOptions o) : ValidatedTask(model, model, train, validation)
     {
         private readonly int[] _pairUsers = BprTraining.Pairs(x).Select(p => p.U).ToArray();
-        private readonly Evaluator _evaluator = new() { Ks = [10] };
 
-        public nn.Module Model => model;
+        public override int StepsPerEpoch => (_pairUsers.Length + o.BatchSize - 1) / o.BatchSize;
 
-        public string Phase => nameof(MultVae);
+        public override string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
 
-        public string? MetricName => validation is null ? null : "ndcg@10";
-
-        public bool LowerIsBetter => false;
-
-        public int StepsPerEpoch => (_pairUsers.Length + o.BatchSize - 1) / o.BatchSize;
-
-        public string DataFingerprint => $"{x.Users} users, {x.Items} items, {x.NonZeros} interactions";
-
-        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
+        public override IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var users = (int[])_pairUsers.Clone();
             rng.Shuffle(users.AsSpan());
@@ -173,7 +164,5 @@ public sealed class MultVae : nn.Module, IScoringModel
                 };
             }
         }
-
-        public double Validate() => validation is null ? double.NaN : _evaluator.Evaluate(model, validation, train)["ndcg@10"];
     }
 }

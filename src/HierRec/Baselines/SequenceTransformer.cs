@@ -193,23 +193,14 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
         public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores) => model.Score(sequences, users, scores);
     }
 
-    private sealed class WindowTask(SequenceTransformer model, Dataset train, Dataset? validation, int[][] windows, int batchSize, Func<int[][], Rng, Tensor?> loss) : ITrainingTask
+    private sealed class WindowTask(SequenceTransformer model, Dataset train, Dataset? validation, int[][] windows, int batchSize, Func<int[][], Rng, Tensor?> loss)
+        : ValidatedTask(model, model, train, validation)
     {
-        private readonly Evaluator _evaluator = new() { Ks = [10] };
+        public override int StepsPerEpoch => (windows.Length + batchSize - 1) / batchSize;
 
-        public nn.Module Model => model;
+        public override string DataFingerprint => $"{model.ItemCount} items, {windows.Length} windows of {windows.Sum(w => (long)w.Length)} items";
 
-        public string Phase => model.GetName();
-
-        public string? MetricName => validation is null ? null : "ndcg@10";
-
-        public bool LowerIsBetter => false;
-
-        public int StepsPerEpoch => (windows.Length + batchSize - 1) / batchSize;
-
-        public string DataFingerprint => $"{train.UserCount} users, {train.ItemCount} items, {windows.Length} windows";
-
-        public IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
+        public override IEnumerable<Func<Tensor?>> Epoch(int epoch, Rng rng)
         {
             var order = Enumerable.Range(0, windows.Length).ToArray();
             rng.Shuffle(order.AsSpan());
@@ -219,7 +210,5 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
                 yield return () => loss(batch, rng);
             }
         }
-
-        public double Validate() => validation is null ? double.NaN : _evaluator.Evaluate(model, validation, train)["ndcg@10"];
     }
 }
