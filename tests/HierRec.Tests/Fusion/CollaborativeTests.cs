@@ -200,6 +200,17 @@ public sealed class CollaborativeTests : IDisposable
     }
 
     [Fact]
+    public void WithoutValidation_TheFirstLambdaAndWeightOneAreServed()
+    {
+        var split = Split.Value;
+        var r = HierarchicalRecommender.Fit(split.Train, null, Options() with { Training = new HierarchicalTrainingOptions { Epochs = 1 } });
+        Assert.Equal(50, r.CollaborativeReport!.Lambda);
+        Assert.Equal(1f, r.CollaborativeWeight);
+        Assert.Empty(r.CollaborativeReport.LambdaValidation);
+        Assert.Empty(r.CollaborativeReport.WeightValidation);
+    }
+
+    [Fact]
     public void BadFactorsAndOptions_AreNamed()
     {
         Assert.Contains("needs 6 each", Assert.Throws<InvalidDataException>(() => CollaborativeDimension.FromFactors(3, 2, 10, new float[6], new float[5], "f.safetensors")).Message);
