@@ -64,11 +64,12 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         var progress = FineTunerExtensions.Synchronous(p =>
         {
             Tick();
-            var task = p.Phase == "training" ? fitTask : bertTask;
+            var task = p.Phase is "training" or "collaborative dimension" or "solving EASE" ? fitTask : bertTask;
             if (task == fitTask && !bertTask.IsFinished) bertTask.Value = bertTask.MaxValue;
             if (p.Kind == ProgressKind.Phase)
             {
                 if (task == bertTask) bertTask.Description = Markup.Escape($"Pre-training the item-text BERT: {p.Message}");
+                else fitTask.Description = Markup.Escape($"Fusing the collaborative dimension: {p.Message}");
                 return;
             }
             task.MaxValue = Math.Max(1, p.TotalSteps);

@@ -106,7 +106,8 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Trains on <paramref name="train"/> (early stopping on <paramref name="validation"/> when given).</summary>
     /// <remarks>
     /// Progress arrives as phases (pre-training BERT, encoding item texts) with their own steps, then the recommender's
-    /// training steps and epochs (see <see cref="TrainingProgress"/>).
+    /// training steps and epochs (see <see cref="TrainingProgress"/>), then the collaborative dimension's phases
+    /// ("solving EASE", "collaborative dimension": each λ and γ tried).
     /// </remarks>
     public static HierarchicalRecommender Fit(Dataset train, Dataset? validation, RecommenderOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
