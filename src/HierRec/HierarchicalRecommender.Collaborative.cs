@@ -2,6 +2,7 @@ using HierRec.Data;
 using HierRec.Evaluation;
 using HierRec.Fusion;
 using HierRec.Ranking;
+using HierRec.Training;
 
 namespace HierRec;
 
@@ -100,7 +101,8 @@ public sealed partial class HierarchicalRecommender
 
         public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
         {
-            var x = r.UserVectors(users.ToArray());
+            float[][] x;
+            using (NoCollection.During()) x = r.UserVectors(users.ToArray()); // see NoCollection: TorchSharp's scalars and the garbage collector
             int n = ItemCount;
             for (int k = 0; k < users.Length; k++)
             {
