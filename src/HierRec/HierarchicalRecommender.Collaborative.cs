@@ -38,12 +38,20 @@ public sealed partial class HierarchicalRecommender
         _fusion is null ? x : _fusion.Query(x, history, spreadOf ?? x, out _);
 
     /// <summary>Serves the fused rows from now on (Fit and Load, before the recommender is published).</summary>
-    private void AttachFusion(DimensionFusion fusion)
+    private void AttachFusion(DimensionFusion fusion) => AttachFusion(fusion, FusedIndex(fusion, out var rows), rows);
+
+    private void AttachFusion(DimensionFusion fusion, ItemIndex index, float[] rows)
     {
         _fusion = fusion;
-        var rows = fusion.ItemRows(_itemArray);
-        _served = ItemIndex.Create(rows, _model.ItemTower.Items, fusion.Width, similarity: _model.Scorer.Serving.Similarity);
+        _served = index;
         _servedRows = rows;
+    }
+
+    /// <summary>The ranker's index of the fused rows [E_i ; V_i] (they do not depend on the weight).</summary>
+    private ItemIndex FusedIndex(DimensionFusion fusion, out float[] rows)
+    {
+        rows = fusion.ItemRows(_itemArray);
+        return ItemIndex.Create(rows, _model.ItemTower.Items, fusion.Width, similarity: _model.Scorer.Serving.Similarity);
     }
 
     /// <summary>
@@ -64,12 +72,16 @@ public sealed partial class HierarchicalRecommender
             progress?.Report(TrainingProgress.PhaseStarted(phase, $"EASE λ = {lambda}, rank {rank}"));
             var candidate = CollaborativeDimension.Fit(train, lambda, rank, seed, progress);
             if (validation is null) { best = candidate; break; }
-            double v = evaluator.Evaluate(new FactorScoring(candidate, _context), validation, train)["ndcg@10"];
+            double v;
+            using (var scoring = new FactorScoring(candidate, _context)) v = evaluator.Evaluate(scoring, validation, train)["ndcg@10"];
             lambdaScores[lambda] = v;
             if (v > bestScore) (best, bestScore) = (candidate, v);
         }
         var weightScores = new Dictionary<float, double>();
         float weight = 1f;
+        // One fusion and one fused index for the chosen λ; the weights only scale the queries.
+        var fusion = new DimensionFusion(_itemArray, Dimension0, best!, weight);
+        var index = FusedIndex(fusion, out var rows);
         if (validation is not null)
         {
             double bestFused = double.NegativeInfinity;
@@ -77,23 +89,24 @@ public sealed partial class HierarchicalRecommender
             {
                 progress?.Report(TrainingProgress.PhaseStarted(phase, $"weight γ = {g}"));
                 double v = g == 0 ? evaluator.Evaluate(AsScoringModel(), validation, train)["ndcg@10"]
-                    : evaluator.Evaluate(new ServedScoring(this, new DimensionFusion(_itemArray, Dimension0, best!, g)), validation, train)["ndcg@10"];
+                    : evaluator.Evaluate(new ServedScoring(this, fusion.WithWeight(g), index), validation, train)["ndcg@10"];
                 weightScores[g] = v;
                 if (v > bestFused) (weight, bestFused) = (g, v);
             }
         }
         CollaborativeReport = new CollaborativeReport(best!.Lambda, rank, weight, lambdaScores, weightScores);
-        if (weight > 0) AttachFusion(new DimensionFusion(_itemArray, Dimension0, best!, weight));
+        if (weight > 0) AttachFusion(fusion.WithWeight(weight), index, rows);
+        else index.Dispose();
     }
 
     /// <summary>D, the hierarchical model's width.</summary>
     private int Dimension0 => _model.Options.Dimension;
 
-    /// <summary>Known users' served scores (<see cref="AsScoringModel"/>), or those of a candidate fusion.</summary>
-    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null) : IScoringModel
+    /// <summary>Known users' served scores (<see cref="AsScoringModel"/>), or those of a candidate fusion over its fused index.</summary>
+    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null) : IScoringModel
     {
         private readonly DimensionFusion? _fusion = fusion ?? r._fusion;
-        private readonly float[]? _rows = fusion is null ? null : fusion.ItemRows(r._itemArray);
+        private readonly ItemIndex _index = index ?? r._served;
 
         public int ItemCount => r._model.ItemTower.Items;
 
@@ -106,22 +119,17 @@ public sealed partial class HierarchicalRecommender
             int n = ItemCount;
             for (int k = 0; k < users.Length; k++)
             {
-                var dst = scores.Slice(k * n, n);
-                if (_rows is null)
-                {
-                    r._served.Score(r.Compose(x[k], r._context.Histories[users[k]]), dst);
-                    continue;
-                }
-                var q = _fusion!.Query(x[k], r._context.Histories[users[k]]);
-                int w = _fusion.Width;
-                for (int i = 0; i < n; i++) dst[i] = System.Numerics.Tensors.TensorPrimitives.Dot(q, _rows.AsSpan(i * w, w));
+                var history = r._context.Histories[users[k]];
+                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history), scores.Slice(k * n, n));
             }
         }
     }
 
-    /// <summary>The factorised EASE alone, c_u Vᵀ (for choosing λ).</summary>
-    private sealed class FactorScoring(CollaborativeDimension c, Users.UserContext context) : IScoringModel
+    /// <summary>The factorised EASE alone, c_u Vᵀ (for choosing λ), scored by the ranker over V.</summary>
+    private sealed class FactorScoring(CollaborativeDimension c, Users.UserContext context) : IScoringModel, IDisposable
     {
+        private readonly ItemIndex _index = ItemIndex.Create(c.CandidateFactors, c.Items, c.Rank);
+
         public int ItemCount => c.Items;
 
         public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
@@ -130,10 +138,11 @@ public sealed partial class HierarchicalRecommender
             for (int k = 0; k < users.Length; k++)
             {
                 c.UserFactors(context.Histories[users[k]], f);
-                var dst = scores.Slice(k * c.Items, c.Items);
-                for (int i = 0; i < c.Items; i++) dst[i] = c.Score(f, i);
+                _index.Score(f, scores.Slice(k * c.Items, c.Items));
             }
         }
+
+        public void Dispose() => _index.Dispose();
     }
 }
 

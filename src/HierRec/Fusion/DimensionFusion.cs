@@ -38,6 +38,22 @@ public sealed class DimensionFusion
         _covarianceV = Covariance(collaborative.CandidateFactors, collaborative.Items, collaborative.Rank);
     }
 
+    private DimensionFusion(DimensionFusion other, float weight)
+    {
+        Collaborative = other.Collaborative;
+        Dimension = other.Dimension;
+        Weight = weight;
+        _covarianceE = other._covarianceE;
+        _covarianceV = other._covarianceV;
+    }
+
+    /// <summary>The same fusion at weight <paramref name="weight"/> (the covariances are shared, not recomputed).</summary>
+    public DimensionFusion WithWeight(float weight)
+    {
+        if (!(weight >= 0) || !float.IsFinite(weight)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "The collaborative weight γ must be finite and ≥ 0.");
+        return new DimensionFusion(this, weight);
+    }
+
     /// <summary>The collaborative dimension.</summary>
     public CollaborativeDimension Collaborative { get; }
 
