@@ -105,6 +105,8 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
     // reports it on test with its own training time.
     void SelectAndReport<T>(string name, IEnumerable<(string Label, Func<T> Fit)> candidates, Func<T, string>? describe = null, Func<T, IScoringModel>? forTest = null) where T : IScoringModel
     {
+        // Under leave-one-out HierRec, like the sequential baselines, reads the validation item at test time (see README).
+        if (loo && forTest is null && typeof(T) == typeof(FittedHierarchical)) forTest = m => ((FittedHierarchical)(object)m!).Recommender.AsScoringModel(split.Train, split.Validation);
         (string Label, T Model, double Ndcg, double Seconds) best = default;
         foreach (var (label, fit) in candidates)
         {
@@ -127,11 +129,12 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
     SelectAndReport("BPR-MF", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<BprMf>)(() => BprMf.Fit(split.Train, split.Validation, new BprOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
     SelectAndReport("LightGCN", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<LightGcn>)(() => LightGcn.Fit(split.Train, split.Validation, new LightGcnOptions { LearningRate = lr, Seed = baseSeed }))), m => $"best epoch {m.BestEpoch}");
 
+    SasRec? sasRec = null;
     if (!noMultVae) SelectAndReport("Mult-VAE", [("RecBole defaults", () => MultVae.Fit(split.Train, split.Validation, new MultVaeOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}");
     if (loo)
     {
         // Validation ranks from the training sequence; test from training + validation, as RecBole's sequential protocol does.
-        SelectAndReport("SASRec", [("RecBole defaults", () => SasRec.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}", m => m.WithHistory(split.Train, split.Validation));
+        SelectAndReport("SASRec", [("RecBole defaults", () => SasRec.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }))], m => { sasRec = m; return $"best epoch {m.BestEpoch}"; }, m => m.WithHistory(split.Train, split.Validation));
         SelectAndReport("BERT4Rec", [("RecBole defaults", () => Bert4Rec.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }))], m => $"best epoch {m.BestEpoch}", m => m.WithHistory(split.Train, split.Validation));
     }
 
@@ -142,8 +145,15 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         var sw0 = Stopwatch.StartNew();
         var bert = HierRec.Text.DomainBert.Pretrain(HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures), bertOptions, out var mlm);
         Console.Error.WriteLine($"  domain BERT: held-out perplexity {mlm.InitialPerplexity:F1} -> {mlm.EpochPerplexities[^1]:F1} ({sw0.Elapsed.TotalSeconds:F0} s)");
+        // One sequential dimension shared by the fits below too: the SASRec baseline's own model under leave-one-out, one
+        // SASRec (RecBole defaults) fitted here under the random split.
+        var sw1 = Stopwatch.StartNew();
+        var sequential = sasRec is not null ? HierRec.Fusion.SequentialDimension.From(sasRec)
+            : HierRec.Fusion.SequentialDimension.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed });
+        Console.Error.WriteLine($"  sequential dimension: SASRec best epoch {sequential.BestEpoch} ({sw1.Elapsed.TotalSeconds:F0} s{(sasRec is null ? "" : ", the baseline's")})");
         RecommenderOptions Options(float lr, HierarchicalOptions model) => new()
         {
+            Sequential = new HierRec.Fusion.SequentialDimensionOptions { Pretrained = sequential },
             Model = model,
             Bert = bert,
             Training = new HierarchicalTrainingOptions { Epochs = 60, BatchSize = 32, LearningRate = lr, Patience = 8, Seed = (ulong)seed },
@@ -158,14 +168,19 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             var f = new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(lr, full)), lr);
             if (f.Recommender.CollaborativeReport is { } c)
                 Console.Error.WriteLine($"    collaborative: λ {string.Join(", ", c.LambdaValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}; γ {string.Join(", ", c.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
+            if (f.Recommender.SequentialReport is { } q)
+                Console.Error.WriteLine($"    sequential: γ_s {string.Join(", ", q.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
             return f;
         })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; });
         // The same fit, served without the collaborative dimension (the hierarchical model's own scores).
         var alone = new HierarchicalScoringModel(fullFit!.Model, fullFit.Context);
-        Report("HierRec − collaborative dimension (same fit)", "γ = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
+        Report("HierRec − collaborative and sequential dimensions (same fit)", "γ = γ_s = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
         // What a new user gets: Fit with default options (its own domain BERT, every default), nothing chosen here.
         SelectAndReport("HierRec with default options", [("defaults", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions { Seed = (ulong)seed }), 0))],
             m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}");
+        SelectAndReport("HierRec − sequential dimension", [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation,
+            Options(chosenLr, full) with { Sequential = new HierRec.Fusion.SequentialDimensionOptions { Enabled = false } }), chosenLr))],
+            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
         var ablations = new List<(string, HierarchicalOptions)>
         {
             ("− profile layer", full with { UseProfile = false }),
@@ -235,8 +250,9 @@ void ColdStart(Dataset data, RecommenderOptions options)
     Console.WriteLine();
 }
 
-static string Collaborative(HierarchicalRecommender r) => r.CollaborativeReport is { } c
-    ? $", collaborative λ={c.Lambda} γ={c.Weight}" : r.DisabledLayers.TryGetValue("collaborative", out var why) ? $", collaborative off ({why})" : "";
+static string Collaborative(HierarchicalRecommender r) => (r.CollaborativeReport is { } c
+    ? $", collaborative λ={c.Lambda} γ={c.Weight}" : r.DisabledLayers.TryGetValue("collaborative", out var why) ? $", collaborative off ({why})" : "")
+    + (r.SequentialReport is { } q ? $", sequential γ_s={q.Weight}" : r.DisabledLayers.TryGetValue("sequential", out var off) ? $", sequential off ({off})" : "");
 
 /// <summary>A fitted hierarchical recommender as an <see cref="IScoringModel"/> for the shared evaluation code: its served scores.</summary>
 sealed class FittedHierarchical(HierarchicalRecommender recommender, float learningRate) : IScoringModel

@@ -7,8 +7,8 @@ using HierRec.Training;
 namespace HierRec;
 
 /// <summary>
-/// The collaborative dimension: a factorised EASE item-item matrix fused with the hierarchical model's scores in one dot
-/// product (<see cref="DimensionFusion"/>), λ and weight chosen on validation.
+/// The collaborative and sequential dimensions: a factorised EASE item-item matrix and a SASRec model fused with the
+/// hierarchical model's scores in one dot product (<see cref="DimensionFusion"/>), λ and the weights chosen on validation.
 /// </summary>
 public sealed partial class HierarchicalRecommender
 {
@@ -22,6 +22,57 @@ public sealed partial class HierarchicalRecommender
 
     /// <summary>What Fit measured while choosing the collaborative dimension, or null (off, or after Load).</summary>
     public CollaborativeReport? CollaborativeReport { get; private set; }
+
+    /// <summary>The sequential dimension fused into the served scores, or null (off, or γ_s = 0 chosen).</summary>
+    public SequentialDimension? Sequential => _fusion?.Sequential;
+
+    /// <summary>γ_s, the sequential dimension's weight relative to the hierarchical one (0 without it).</summary>
+    public float SequentialWeight => _fusion?.SequentialWeight ?? 0f;
+
+    /// <summary>What Fit measured while choosing the sequential dimension's weight, or null (off, or after Load).</summary>
+    public SequentialReport? SequentialReport { get; private set; }
+
+    /// <summary>s_u of the known users from their training histories (computed once per sequential model, on first use).</summary>
+    private SequenceStates? _sequenceStates;
+
+    private sealed record SequenceStates(SequentialDimension Model, float[] States);
+
+    /// <summary>s_u of known user <paramref name="user"/> (empty without a sequential dimension).</summary>
+    private ReadOnlySpan<float> KnownSequenceState(DimensionFusion? fusion, int user)
+    {
+        if (fusion?.Sequential is not { } model) return default;
+        var c = Volatile.Read(ref _sequenceStates);
+        if (c is null || !ReferenceEquals(c.Model, model))
+        {
+            c = new SequenceStates(model, model.UserStates(_context.Histories));
+            Volatile.Write(ref _sequenceStates, c); // a benign race: two threads may both compute the same states
+        }
+        return c.States.AsSpan(user * model.Width, model.Width);
+    }
+
+    /// <summary>
+    /// Known users' served scores with <paramref name="histories"/> as their histories (for example the training and
+    /// validation splits when scoring test under the sequential protocol, as RecBole feeds its sequential models): every
+    /// dimension reads them, the hierarchical behaviour layer included. Items are ordered by timestamp, most recent first
+    /// (ties: later datasets, then later rows, first), as Fit orders training histories.
+    /// </summary>
+    public IScoringModel AsScoringModel(params Dataset[] histories)
+    {
+        ArgumentNullException.ThrowIfNull(histories);
+        if (histories.Length == 0) return AsScoringModel();
+        int users = _context.Histories.Count;
+        var lists = Enumerable.Range(0, users).Select(_ => new List<(long Time, int Part, int Order, int Item)>()).ToArray();
+        for (int p = 0; p < histories.Length; p++)
+        {
+            var h = histories[p] ?? throw new ArgumentNullException(nameof(histories));
+            if (h.UserCount != users || h.ItemCount != _model.ItemTower.Items)
+                throw new ArgumentException($"{h.Name} has {h.UserCount} users and {h.ItemCount} items; the recommender has {users} and {_model.ItemTower.Items}.", nameof(histories));
+            int order = 0;
+            foreach (var x in h.Interactions) lists[x.User].Add((x.Timestamp, p, order++, x.Item));
+        }
+        var ordered = lists.Select(l => l.OrderByDescending(e => e.Time).ThenByDescending(e => e.Part).ThenByDescending(e => e.Order).Select(e => e.Item).ToArray()).ToArray();
+        return new HistoryScoring(this, ordered);
+    }
 
     /// <summary>
     /// The served scores of known users against the whole catalogue, as an <see cref="IScoringModel"/> for
@@ -55,54 +106,94 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>
-    /// Fits the collaborative dimension on <paramref name="train"/> and attaches it: λ by the factorised EASE's own
-    /// validation NDCG@10, then γ by the fused model's; without validation, the first λ and γ = 1.
+    /// Fits the collaborative and sequential dimensions enabled (<paramref name="collaborative"/> and
+    /// <paramref name="sequential"/>, null when off) on <paramref name="train"/> and attaches what validation keeps: λ by
+    /// the factorised EASE's own validation NDCG@10; γ by the fused model's with the sequential dimension left out; γ_s
+    /// with that γ; then γ once more with that γ_s. Without validation, the first λ and weights of 1.
     /// </summary>
-    private void FitCollaborative(Dataset train, Dataset? validation, CollaborativeOptions o, long seed, IProgress<TrainingProgress>? progress)
+    private void FitFusion(Dataset train, Dataset? validation, CollaborativeOptions? collaborative, SequentialDimensionOptions? sequential, long seed,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        const string phase = "collaborative dimension";
         var evaluator = new Evaluator { Ks = [10] };
-        int rank = Math.Min(o.Rank, train.ItemCount);
-        var lambdas = validation is null ? o.Lambdas.Take(1).ToArray() : o.Lambdas.ToArray();
         CollaborativeDimension? best = null;
-        double bestScore = double.NegativeInfinity;
         var lambdaScores = new Dictionary<double, double>();
-        foreach (double lambda in lambdas)
+        int rank = 0;
+        if (collaborative is { } o)
         {
-            progress?.Report(TrainingProgress.PhaseStarted(phase, $"EASE λ = {lambda}, rank {rank}"));
-            var candidate = CollaborativeDimension.Fit(train, lambda, rank, seed, progress);
-            if (validation is null) { best = candidate; break; }
-            double v;
-            using (var scoring = new FactorScoring(candidate, _context)) v = evaluator.Evaluate(scoring, validation, train)["ndcg@10"];
-            lambdaScores[lambda] = v;
-            if (v > bestScore) (best, bestScore) = (candidate, v);
-        }
-        var weightScores = new Dictionary<float, double>();
-        float weight = 1f;
-        // One fusion and one fused index for the chosen λ; the weights only scale the queries.
-        var fusion = new DimensionFusion(_itemArray, Dimension0, best!, weight);
-        var index = FusedIndex(fusion, out var rows);
-        if (validation is not null)
-        {
-            double bestFused = double.NegativeInfinity;
-            foreach (float g in o.Weights)
+            rank = Math.Min(o.Rank, train.ItemCount);
+            var lambdas = validation is null ? o.Lambdas.Take(1).ToArray() : o.Lambdas.ToArray();
+            double bestScore = double.NegativeInfinity;
+            foreach (double lambda in lambdas)
             {
-                progress?.Report(TrainingProgress.PhaseStarted(phase, $"weight γ = {g}"));
-                double v = g == 0 ? evaluator.Evaluate(AsScoringModel(), validation, train)["ndcg@10"]
-                    : evaluator.Evaluate(new ServedScoring(this, fusion.WithWeight(g), index), validation, train)["ndcg@10"];
-                weightScores[g] = v;
-                if (v > bestFused) (weight, bestFused) = (g, v);
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(TrainingProgress.PhaseStarted("collaborative dimension", $"EASE λ = {lambda}, rank {rank}"));
+                var candidate = CollaborativeDimension.Fit(train, lambda, rank, seed, progress);
+                if (validation is null) { best = candidate; break; }
+                double v;
+                using (var scoring = new FactorScoring(candidate, _context)) v = evaluator.Evaluate(scoring, validation, train)["ndcg@10"];
+                lambdaScores[lambda] = v;
+                if (v > bestScore) (best, bestScore) = (candidate, v);
             }
         }
-        CollaborativeReport = new CollaborativeReport(best!.Lambda, rank, weight, lambdaScores, weightScores);
-        if (weight > 0) AttachFusion(fusion.WithWeight(weight), index, rows);
-        else index.Dispose();
+        SequentialDimension? steps = null;
+        if (sequential is { } so)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            progress?.Report(TrainingProgress.PhaseStarted("sequential dimension", so.Pretrained is null ? "training SASRec" : "the given SASRec"));
+            steps = so.Pretrained ?? SequentialDimension.Fit(train, validation, so.Model ?? new Baselines.SequentialOptions { Seed = (ulong)seed }, progress, cancellationToken);
+            if (steps.Items != train.ItemCount)
+                throw new ArgumentException($"SequentialDimensionOptions.Pretrained was fitted on {steps.Items} items; the training data has {train.ItemCount}.", "options");
+        }
+        // One fusion and one fused index for the chosen λ and the sequential model; the weights only scale the queries.
+        var fusion = new DimensionFusion(_itemArray, Dimension0, best, 1f, steps, 1f);
+        var index = FusedIndex(fusion, out var rows);
+        _sequenceStates = null;
+        float weight = best is null ? 0f : 1f, stepWeight = steps is null ? 0f : 1f;
+        var weightScores = new Dictionary<float, double>();
+        var stepScores = new Dictionary<float, double>();
+        if (validation is not null)
+        {
+            double Validate(float g, float gs) => g == 0 && gs == 0 ? evaluator.Evaluate(AsScoringModel(), validation, train)["ndcg@10"]
+                : evaluator.Evaluate(new ServedScoring(this, fusion.WithWeights(g, gs), index), validation, train)["ndcg@10"];
+            float Choose(string phase, IReadOnlyList<float> grid, Func<float, double> score, Dictionary<float, double> into)
+            {
+                into.Clear();
+                float chosen = 0;
+                double bestFused = double.NegativeInfinity;
+                foreach (float g in grid)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    progress?.Report(TrainingProgress.PhaseStarted(phase, $"weight γ = {g}"));
+                    double v = score(g);
+                    into[g] = v;
+                    if (v > bestFused) (chosen, bestFused) = (g, v);
+                }
+                return chosen;
+            }
+            if (best is not null) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, 0), weightScores);
+            if (steps is not null)
+            {
+                stepWeight = Choose("sequential dimension", sequential!.Weights, gs => Validate(weight, gs), stepScores);
+                if (best is not null && stepWeight > 0) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, stepWeight), weightScores);
+            }
+        }
+        if (best is not null) CollaborativeReport = new CollaborativeReport(best.Lambda, rank, weight, lambdaScores, weightScores);
+        if (steps is not null) SequentialReport = new SequentialReport(steps.BestEpoch, stepWeight, stepScores);
+        var kept = (weight > 0 ? best : null, stepWeight > 0 ? steps : null);
+        if (kept == (best, steps))
+        {
+            AttachFusion(fusion.WithWeights(weight, stepWeight), index, rows);
+            return;
+        }
+        index.Dispose();
+        // A dimension validation left out is not carried in the rows.
+        if (kept.Item1 is not null || kept.Item2 is not null) AttachFusion(new DimensionFusion(_itemArray, Dimension0, kept.Item1, weight, kept.Item2, stepWeight));
     }
 
     /// <summary>D, the hierarchical model's width.</summary>
     private int Dimension0 => _model.Options.Dimension;
 
-    /// <summary>Known users' served scores (<see cref="AsScoringModel"/>), or those of a candidate fusion over its fused index.</summary>
+    /// <summary>Known users' served scores (<see cref="AsScoringModel()"/>), or those of a candidate fusion over its fused index.</summary>
     private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null) : IScoringModel
     {
         private readonly DimensionFusion? _fusion = fusion ?? r._fusion;
@@ -120,8 +211,29 @@ public sealed partial class HierarchicalRecommender
             for (int k = 0; k < users.Length; k++)
             {
                 var history = r._context.Histories[users[k]];
-                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history), scores.Slice(k * n, n));
+                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history, x[k], out _, r.KnownSequenceState(_fusion, users[k])), scores.Slice(k * n, n));
             }
+        }
+    }
+
+    /// <summary>Known users' served scores from other histories (<see cref="AsScoringModel(Dataset[])"/>).</summary>
+    private sealed class HistoryScoring(HierarchicalRecommender r, int[][] histories) : IScoringModel
+    {
+        public int ItemCount => r._model.ItemTower.Items;
+
+        public int MaxParallelism => 1; // user vectors come from libtorch
+
+        public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
+        {
+            var ids = users.ToArray();
+            var batch = ids.Select(u => histories[u]).ToArray();
+            float[][] x;
+            using (NoCollection.During()) x = r.UserVectorsWithHistories(ids, batch);
+            var fusion = r._fusion;
+            var states = fusion?.Sequential?.UserStates(batch);
+            int n = ItemCount, h = fusion?.Sequential?.Width ?? 0;
+            for (int k = 0; k < ids.Length; k++)
+                r._served.Score(fusion is null ? x[k] : fusion.Query(x[k], batch[k], x[k], out _, states is null ? default : states.AsSpan(k * h, h)), scores.Slice(k * n, n));
         }
     }
 
@@ -151,5 +263,14 @@ public sealed partial class HierarchicalRecommender
 /// <param name="Rank">Rank of the factors.</param>
 /// <param name="Weight">γ chosen (0: the dimension is not served).</param>
 /// <param name="LambdaValidation">Validation NDCG@10 of the factorised EASE alone per λ (empty without validation).</param>
-/// <param name="WeightValidation">Validation NDCG@10 of the fused model per γ (γ = 0: the hierarchical model alone).</param>
+/// <param name="WeightValidation">
+/// Validation NDCG@10 of the fused model per γ (γ = 0: without the collaborative dimension), at the chosen γ_s when the
+/// sequential dimension is served.
+/// </param>
 public sealed record CollaborativeReport(double Lambda, int Rank, float Weight, IReadOnlyDictionary<double, double> LambdaValidation, IReadOnlyDictionary<float, double> WeightValidation);
+
+/// <summary>How Fit chose the sequential dimension's weight.</summary>
+/// <param name="BestEpoch">The SASRec epoch kept (by its own validation NDCG@10).</param>
+/// <param name="Weight">γ_s chosen (0: the dimension is not served).</param>
+/// <param name="WeightValidation">Validation NDCG@10 of the fused model per γ_s, at the collaborative γ chosen without it (empty without validation).</param>
+public sealed record SequentialReport(int BestEpoch, float Weight, IReadOnlyDictionary<float, double> WeightValidation);

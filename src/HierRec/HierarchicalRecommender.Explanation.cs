@@ -49,6 +49,31 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Words of a description given a leave-one-out attribution (the highest-weighted first): one BERT pass each.</summary>
     private const int MaxAttributedWords = 12;
 
+    /// <summary>Most recent items given a leave-one-out attribution in the sequential dimension's part: one SASRec pass each.</summary>
+    private const int MaxSequentialItems = 5;
+
+    /// <summary>
+    /// For each of the user's most recent items, the sequential part of the score minus the same with that item left out
+    /// of the sequence (v_u kept, so the differences are in the same units as the part), largest magnitude first.
+    /// </summary>
+    private List<Attribution> SequentialAttributions(int[] history, float[] user, ReadOnlySpan<float> row, float part)
+    {
+        var fusion = _fusion!;
+        var recent = history.Take(MaxSequentialItems).Distinct().ToArray();
+        if (recent.Length == 0) return [];
+        var variants = recent.Select(j => history.Where(h => h != j).ToArray()).ToArray();
+        var states = fusion.Sequential!.UserStates(variants);
+        int d = fusion.Dimension + (fusion.Collaborative?.Rank ?? 0), h = fusion.Sequential.Width;
+        var s = new float[h];
+        fusion.Sequential.UserState(history, s);
+        float v = fusion.SequentialUserWeight(user, s); // v_u of the full history, kept for every variant
+        var itemRow = row.Slice(d, h);
+        var result = new List<Attribution>(recent.Length);
+        for (int k = 0; k < recent.Length; k++)
+            result.Add(new Attribution(_items.ToExternal(recent[k]), part - v * Dot(states.AsSpan(k * h, h), itemRow)));
+        return result.OrderByDescending(a => Math.Abs(a.Value)).ToList();
+    }
+
     private Explanation ExplainCore(string userId, UserBatch batch, string itemId, string? description, bool fused)
     {
         ArgumentNullException.ThrowIfNull(itemId);
@@ -106,12 +131,22 @@ public sealed partial class HierarchicalRecommender
             foreach (int h in history.Distinct()) historyAttributions.Add(new Attribution(_items.ToExternal(h), perItem[h]));
         }
         if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector);
-        List<Attribution>? collaborative = null;
+        List<Attribution>? collaborative = null, sequential = null;
         if (fused && _fusion is not null)
         {
-            layerAttributions["collaborative"] = _fusion.Parts(served, _servedRows.AsSpan(item * _fusion.Width, _fusion.Width)).Collaborative;
-            collaborative = _fusion.HistoryParts(user, batch.Histories[0], item)
-                .Select(p => new Attribution(_items.ToExternal(p.Item), p.Part)).OrderByDescending(a => Math.Abs(a.Value)).ToList();
+            var row = _servedRows.AsSpan(item * _fusion.Width, _fusion.Width);
+            var parts = _fusion.Parts(served, row);
+            if (_fusion.Collaborative is not null)
+            {
+                layerAttributions["collaborative"] = parts.Collaborative;
+                collaborative = _fusion.HistoryParts(user, batch.Histories[0], item)
+                    .Select(p => new Attribution(_items.ToExternal(p.Item), p.Part)).OrderByDescending(a => Math.Abs(a.Value)).ToList();
+            }
+            if (_fusion.Sequential is not null)
+            {
+                layerAttributions["sequential"] = parts.Sequential;
+                sequential = SequentialAttributions(batch.Histories[0], user, row, parts.Sequential);
+            }
         }
 
         var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];
@@ -155,6 +190,6 @@ public sealed partial class HierarchicalRecommender
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,
             historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
-            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative);
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative, sequential);
     }
 }

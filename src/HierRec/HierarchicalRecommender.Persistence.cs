@@ -14,17 +14,20 @@ namespace HierRec;
 public sealed partial class HierarchicalRecommender
 {
     /// <summary>
-    /// Format version of saved folders: 4 adds the collaborative dimension (collaborative.safetensors, its λ, rank and
-    /// weight in recommender.json); 3 added checksums.json (every file's SHA-256, verified on load); 3 and 2 (the same
+    /// Format version of saved folders: 5 adds the sequential dimension (sequential.safetensors, the SASRec weights; its
+    /// options and weight in recommender.json); 4 added the collaborative dimension (collaborative.safetensors, its λ, rank
+    /// and weight in recommender.json); 3 added checksums.json (every file's SHA-256, verified on load). 4, 3 and 2 (3's
     /// files without checksums) still load; 1 was HierRec's own engine, before the TorchSharp port.
     /// </summary>
-    public const int FormatVersion = 4;
+    public const int FormatVersion = 5;
 
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
         string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm,
-        CollaborativeManifest? Collaborative = null);
+        CollaborativeManifest? Collaborative = null, SequentialManifest? Sequential = null);
 
     private sealed record CollaborativeManifest(double Lambda, int Rank, float Weight);
+
+    private sealed record SequentialManifest(Baselines.SequentialOptions Model, float Weight);
 
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (format version, architecture,
@@ -37,7 +40,8 @@ public sealed partial class HierarchicalRecommender
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var manifest = new Manifest("hierrec-hierarchical", FormatVersion, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
             [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm,
-            _fusion is null ? null : new CollaborativeManifest(_fusion.Collaborative.Lambda, _fusion.Collaborative.Rank, _fusion.Weight));
+            _fusion?.Collaborative is { } cd ? new CollaborativeManifest(cd.Lambda, cd.Rank, _fusion.Weight) : null,
+            _fusion?.Sequential is { } sd ? new SequentialManifest(sd.Options, _fusion.SequentialWeight) : null);
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
@@ -46,12 +50,13 @@ public sealed partial class HierarchicalRecommender
             TorchCheckpoint.Save(Path.Combine(dir, "model.safetensors"), _model, IsRecommenderTensor);
             if (_model.ItemTower.TextVectors is { } text) TorchCheckpoint.Save(Path.Combine(dir, "text.safetensors"), [new("text", text)]);
             _index.Save(Path.Combine(dir, "items.hrix"));
-            if (_fusion is { Collaborative: var c })
+            if (_fusion?.Collaborative is { } c)
             {
                 using var history = torch.tensor(c.HistoryFactors.ToArray(), [c.Items, c.Rank]);
                 using var candidates = torch.tensor(c.CandidateFactors.ToArray(), [c.Items, c.Rank]);
                 TorchCheckpoint.Save(Path.Combine(dir, "collaborative.safetensors"), [new("history", history), new("candidates", candidates)]);
             }
+            _fusion?.Sequential?.Save(Path.Combine(dir, "sequential.safetensors"));
             Bert?.Save(Path.Combine(dir, "bert"));
             Concepts?.Save(Path.Combine(dir, "concepts"));
         });
@@ -107,6 +112,21 @@ public sealed partial class HierarchicalRecommender
             if (!(co.Lambda > 0) || double.IsInfinity(co.Lambda)) throw c.Error("Collaborative.Lambda", $"is {co.Lambda}; it must be positive and finite.");
             if (!(co.Weight > 0) || float.IsInfinity(co.Weight)) throw c.Error("Collaborative.Weight", $"is {co.Weight}; a served dimension has a positive, finite weight.");
             ManifestChecks.Holds(Path.Combine(folder, "collaborative.safetensors"), 8L * m.Items * co.Rank, $"the collaborative factors of {m.Items} items at rank {co.Rank}");
+        }
+        if (m.Sequential is { } sq)
+        {
+            if (sq.Model is null) throw c.Error("Sequential.Model", "is missing.");
+            try
+            {
+                sq.Model.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw c.Error("Sequential.Model", $"is invalid: {ex.Message}");
+            }
+            if (!(sq.Weight > 0) || float.IsInfinity(sq.Weight)) throw c.Error("Sequential.Weight", $"is {sq.Weight}; a served dimension has a positive, finite weight.");
+            ManifestChecks.Holds(Path.Combine(folder, "sequential.safetensors"), 4L * (m.Items + 2 + sq.Model.MaxLength) * sq.Model.Hidden,
+                $"the sequential model's embeddings of {m.Items} items and {sq.Model.MaxLength} positions at width {sq.Model.Hidden}");
         }
     }
 
@@ -181,6 +201,7 @@ public sealed partial class HierarchicalRecommender
             savedRows = saved.CopyRows();
         }
         var recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
+        Fusion.CollaborativeDimension? collaborative = null;
         if (manifest.Collaborative is { } co)
         {
             string path = Path.Combine(folder, "collaborative.safetensors");
@@ -188,14 +209,16 @@ public sealed partial class HierarchicalRecommender
             try
             {
                 float[] Factor(string name) => factors.TryGetValue(name, out var t) ? TorchInterop.ToFloats(t) : throw new InvalidDataException($"{path}: tensor '{name}' is missing.");
-                var dimension = Fusion.CollaborativeDimension.FromFactors(manifest.Items, co.Rank, co.Lambda, Factor("history"), Factor("candidates"), path);
-                recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, dimension, co.Weight));
+                collaborative = Fusion.CollaborativeDimension.FromFactors(manifest.Items, co.Rank, co.Lambda, Factor("history"), Factor("candidates"), path);
             }
             finally
             {
                 foreach (var v in factors.Values) v.Dispose();
             }
         }
+        var sequential = manifest.Sequential is { } sq ? Fusion.SequentialDimension.Load(Path.Combine(folder, "sequential.safetensors"), manifest.Items, sq.Model) : null;
+        if (collaborative is not null || sequential is not null)
+            recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, collaborative, manifest.Collaborative?.Weight ?? 0f, sequential, manifest.Sequential?.Weight ?? 0f));
         string concepts = Path.Combine(folder, "concepts");
         if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
         return recommender;

@@ -180,11 +180,31 @@ public sealed partial class HierarchicalRecommender
             disabled["collaborative"] = $"the catalogue has {train.ItemCount} items, above CollaborativeOptions.MaxItems ({c.MaxItems}): the dense EASE solve needs 4n² bytes";
         else if (c.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
             disabled["collaborative"] = "the cosine scorer normalises the fused vectors, which would change both dimensions' scores; use the dot or sigmoid scorer";
-        else if (c.Enabled)
+        var q = options.Sequential;
+        if (q.Enabled && train.ItemCount > q.MaxItems)
+            disabled["sequential"] = $"the catalogue has {train.ItemCount} items, above SequentialDimensionOptions.MaxItems ({q.MaxItems}): SASRec scores every item at every position";
+        else if (q.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+            disabled["sequential"] = "the cosine scorer normalises the fused vectors, which would change every dimension's scores; use the dot or sigmoid scorer";
+        else if (q.Enabled && !HasTimeOrder(train))
+            disabled["sequential"] = "no user's training interactions have two different timestamps: there is no order to learn from";
+        bool useC = c.Enabled && !disabled.ContainsKey("collaborative"), useQ = q.Enabled && !disabled.ContainsKey("sequential");
+        if (useC || useQ)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            recommender.FitCollaborative(train, validation, c, seed, progress);
+            recommender.FitFusion(train, validation, useC ? c : null, useQ ? q : null, seed, progress, cancellationToken);
         }
         return recommender;
+    }
+
+    /// <summary>Whether some user's training interactions carry two different timestamps.</summary>
+    private static bool HasTimeOrder(Dataset train)
+    {
+        var first = new Dictionary<int, long>();
+        foreach (var x in train.Interactions)
+        {
+            if (!first.TryGetValue(x.User, out long t)) first[x.User] = x.Timestamp;
+            else if (t != x.Timestamp) return true;
+        }
+        return false;
     }
 }

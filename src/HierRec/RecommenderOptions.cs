@@ -41,6 +41,13 @@ public sealed record RecommenderOptions
     /// </summary>
     public Fusion.CollaborativeOptions Collaborative { get; init; } = new();
 
+    /// <summary>
+    /// The sequential dimension (a SASRec model over the user's items in time order) fused with the other two, its weight
+    /// chosen on validation. Default on where the training data has a time order; it trains SASRec during Fit (about
+    /// 2.5 minutes on MovieLens-100K on two cores), so turn it off where the order of interactions carries no signal.
+    /// </summary>
+    public Fusion.SequentialDimensionOptions Sequential { get; init; } = new();
+
     /// <summary>Seed of initialisation. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -62,6 +69,8 @@ public sealed record RecommenderOptions
         DomainBert.Validate();
         OptionChecks.NotNull("RecommenderOptions.Collaborative", Collaborative);
         Collaborative.Validate();
+        OptionChecks.NotNull("RecommenderOptions.Sequential", Sequential);
+        Sequential.Validate();
         OptionChecks.NotNull("RecommenderOptions.BertMode", BertMode);
         OptionChecks.Defined("RecommenderOptions.Pooling", Pooling);
     }

@@ -19,6 +19,16 @@ public sealed class SasRec : SequenceTransformer
 {
     private SasRec(Dataset train, SequentialOptions o, Generator generator) : base(nameof(SasRec), train, o, o.Dropout ?? 0.5f, generator) { }
 
+    private SasRec(int itemCount, SequentialOptions o, Generator generator) : base(nameof(SasRec), itemCount, [], o, o.Dropout ?? 0.5f, generator) { }
+
+    /// <summary>An untrained model over <paramref name="itemCount"/> items, for loading saved weights into (it has no users' sequences).</summary>
+    internal static SasRec Create(int itemCount, SequentialOptions options)
+    {
+        options.Validate();
+        using var generator = new Generator(options.Seed);
+        return new SasRec(itemCount, options, generator);
+    }
+
     private protected override bool Causal => true;
 
     /// <summary>Fits on <paramref name="train"/>, selecting the epoch by NDCG@10 on <paramref name="validation"/> when given.</summary>

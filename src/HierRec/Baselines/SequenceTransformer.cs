@@ -28,11 +28,15 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
     private readonly BertLayer[] _layers;
     private readonly int[][] _sequences;
 
-    private protected SequenceTransformer(string name, Dataset train, SequentialOptions o, float dropout, Generator generator) : base(name)
+    private protected SequenceTransformer(string name, Dataset train, SequentialOptions o, float dropout, Generator generator)
+        : this(name, train.ItemCount, Chronological(train), o, dropout, generator) { }
+
+    /// <summary>A model over <paramref name="itemCount"/> items whose <see cref="ScoreUsers"/> reads <paramref name="sequences"/> (empty for a loaded model).</summary>
+    private protected SequenceTransformer(string name, int itemCount, int[][] sequences, SequentialOptions o, float dropout, Generator generator) : base(name)
     {
-        ItemCount = train.ItemCount;
+        ItemCount = itemCount;
         Options = o;
-        _sequences = Chronological(train);
+        _sequences = sequences;
         _itemEmbedding = nn.Embedding(ItemCount + 2, o.Hidden);
         _positionEmbedding = nn.Embedding(o.MaxLength, o.Hidden);
         using (torch.no_grad())
@@ -128,6 +132,46 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
 
     private void Score(int[][] sequences, ReadOnlySpan<int> users, Span<float> scores)
     {
+        var batch = new int[users.Length][];
+        for (int k = 0; k < users.Length; k++) batch[k] = (uint)users[k] < (uint)sequences.Length ? sequences[users[k]] : [];
+        Read(batch, last => TorchInterop.ToFloats(Logits(last))).CopyTo(scores);
+    }
+
+    /// <summary>
+    /// The hidden state the model scores from (the state at the position <see cref="ScoringInput"/> reads) of each item
+    /// sequence in time order, row-major (sequences × <see cref="SequentialOptions.Hidden"/>); in batches of 256.
+    /// </summary>
+    internal float[] States(IReadOnlyList<int[]> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        int h = Options.Hidden;
+        var result = new float[(long)sequences.Count * h];
+        for (int s = 0; s < sequences.Count; s += 256)
+        {
+            int n = Math.Min(256, sequences.Count - s);
+            var batch = new int[n][];
+            for (int k = 0; k < n; k++)
+            {
+                batch[k] = sequences[s + k] ?? throw new ArgumentException($"Sequence {s + k} is null.", nameof(sequences));
+                foreach (int i in batch[k])
+                    if ((uint)i >= (uint)ItemCount) throw new ArgumentOutOfRangeException(nameof(sequences), i, $"Item {i} of sequence {s + k} is outside the {ItemCount} items.");
+            }
+            Read(batch, TorchInterop.ToFloats).CopyTo(result.AsSpan(s * h, n * h));
+        }
+        return result;
+    }
+
+    /// <summary>The item embeddings the hidden states are scored against, row-major (items × <see cref="SequentialOptions.Hidden"/>).</summary>
+    internal float[] ItemRows()
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        return TorchInterop.ToFloats(_itemEmbedding.weight!.narrow(0, 1, ItemCount));
+    }
+
+    /// <summary>Runs the model in evaluation mode on <paramref name="sequences"/> and returns what <paramref name="use"/> makes of the read states (B, H).</summary>
+    private float[] Read(int[][] sequences, Func<Tensor, float[]> use)
+    {
         using var region = NoCollection.During();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
@@ -136,19 +180,17 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
         try
         {
             var device = _itemEmbedding.weight!.device;
-            var inputs = new List<int[]>(users.Length);
-            var read = new long[users.Length];
-            for (int k = 0; k < users.Length; k++)
+            var inputs = new List<int[]>(sequences.Length);
+            var read = new long[sequences.Length];
+            for (int k = 0; k < sequences.Length; k++)
             {
-                var s = (uint)users[k] < (uint)sequences.Length ? sequences[users[k]] : [];
-                var (tokens, at) = ScoringInput(s);
+                var (tokens, at) = ScoringInput(sequences[k]);
                 inputs.Add(tokens);
                 read[k] = at;
             }
             var hidden = Encode(Tokens(inputs, Options.MaxLength, device));                       // (B, T, H)
             var index = torch.tensor(read, device: device).view(-1, 1, 1).expand(-1, 1, Options.Hidden);
-            var last = hidden.gather(1, index).squeeze(1);                                        // (B, H)
-            Logits(last).to_type(ScalarType.Float32).cpu().contiguous().data<float>().CopyTo(scores);
+            return use(hidden.gather(1, index).squeeze(1));                                       // (B, H)
         }
         finally
         {

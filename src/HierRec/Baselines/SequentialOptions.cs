@@ -6,7 +6,7 @@ namespace HierRec.Baselines;
 /// the catalogue, sequences of at most 50 items, Adam at 1e-3, batch 2048, 300 epochs, patience 10). The dropout default
 /// is null: RecBole's 0.5 for SASRec and 0.2 for BERT4Rec.
 /// </summary>
-public sealed class SequentialOptions
+public sealed record SequentialOptions
 {
     /// <summary>Transformer layers. Default 2.</summary>
     public int Layers { get; init; } = 2;

@@ -6,8 +6,8 @@ namespace HierRec.Explanations;
 /// <param name="UserId">The user (or "(new user)").</param>
 /// <param name="ItemId">The item.</param>
 /// <param name="Score">
-/// The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given), plus the collaborative
-/// dimension's part when it is served (see LayerAttributions["collaborative"]), with the serving transform applied.
+/// The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given), plus the collaborative and
+/// sequential dimensions' parts when they are served (see LayerAttributions), with the serving transform applied.
 /// </param>
 /// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
 /// <param name="Rank">
@@ -18,7 +18,8 @@ namespace HierRec.Explanations;
 /// <param name="LayerAttributions">
 /// Each layer's signed attribution to this item's score: gradient × input of the layer vector (profile / behaviour /
 /// social), plus "concept" (the steering part of the score) when a description is given, and "collaborative" (the
-/// collaborative dimension's part, w_u ⟨c_u, V_i⟩) when that dimension is served.
+/// collaborative dimension's part, w_u ⟨c_u, V_i⟩) and "sequential" (the sequential dimension's part, v_u ⟨s_u, S_i⟩)
+/// when those dimensions are served.
 /// </param>
 /// <param name="HistoryAttributions">Signed gradient × input attribution of each history item to the score, largest magnitude first.</param>
 /// <param name="HistoryAttention">The behaviour layer's attention weights over the history, largest first (attention, not an attribution).</param>
@@ -34,11 +35,16 @@ namespace HierRec.Explanations;
 /// With the collaborative dimension served: each history item's part of its score, w_u ⟨A_j, V_i⟩ (they sum to
 /// LayerAttributions["collaborative"]), largest magnitude first; null without the dimension.
 /// </param>
+/// <param name="SequentialAttributions">
+/// With the sequential dimension served: for each of the user's five most recent items, how much the sequential part of
+/// the score (LayerAttributions["sequential"], v_u ⟨s_u, S_i⟩) falls when that item is left out of the sequence, largest
+/// magnitude first; null without the dimension. Leave-one-out effects of a transformer need not add up to the part.
+/// </param>
 public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
     IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
     IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
     IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank, HierRec.Items.DynamicExplanation? Dynamic = null,
-    IReadOnlyList<Attribution>? CollaborativeAttributions = null)
+    IReadOnlyList<Attribution>? CollaborativeAttributions = null, IReadOnlyList<Attribution>? SequentialAttributions = null)
 {
     /// <summary>
     /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the

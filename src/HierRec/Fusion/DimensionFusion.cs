@@ -4,20 +4,23 @@ namespace HierRec.Fusion;
 
 /// <summary>
 /// Fuses the hierarchical interest dimension (⟨x_u, E_i⟩) with the collaborative one (⟨c_u, V_i⟩, see
-/// <see cref="CollaborativeDimension"/>) into one dot product the ranker serves: item rows [E_i ; V_i] and queries
-/// [x_u ; w_u c_u], so the fused score is ⟨x_u, E_i⟩ + w_u ⟨c_u, V_i⟩.
+/// <see cref="CollaborativeDimension"/>) and the sequential one (⟨s_u, S_i⟩, see <see cref="SequentialDimension"/>) into
+/// one dot product the ranker serves: item rows [E_i ; V_i ; S_i] and queries [x_u ; w_u c_u ; v_u s_u], so the fused
+/// score is ⟨x_u, E_i⟩ + w_u ⟨c_u, V_i⟩ + v_u ⟨s_u, S_i⟩. Either extra dimension may be absent (its block is then not in
+/// the rows or the queries).
 /// </summary>
 /// <remarks>
 /// w_u = γ σ_E(x_u) / σ_V(c_u), where σ_E(x) = √(xᵀ Σ_E x) is the spread over the catalogue of the user's hierarchical
-/// scores (Σ_E the covariance of the rows of E) and σ_V(c) that of the collaborative scores. The collaborative scores are
-/// thus rescaled, per user, to the spread of the user's hierarchical logits and weighted by γ: a per-user z-score blend
-/// (the ranking equals that of (1 − α) z_hier + α z_collab with α = γ / (1 + γ)), kept in logit units so P(i|u) stays a
-/// softmax of logits. A user with no history has c_u = 0 and is served by the hierarchical dimension alone.
+/// scores (Σ_E the covariance of the rows of E) and σ_V(c) that of the collaborative scores; v_u = γ_s σ_E(x_u) / σ_S(s_u)
+/// likewise. Each extra dimension's scores are thus rescaled, per user, to the spread of the user's hierarchical logits
+/// and weighted by its γ: a per-user z-score blend, kept in logit units so P(i|u) stays a softmax of logits. A user with
+/// no history has c_u = 0 and is served by the other dimensions.
 /// </remarks>
 public sealed class DimensionFusion
 {
-    private readonly float[] _covarianceE; // (D, D)
-    private readonly float[] _covarianceV; // (r, r)
+    private readonly float[] _covarianceE;  // (D, D)
+    private readonly float[]? _covarianceV; // (r, r)
+    private readonly float[]? _covarianceS; // (h, h)
 
     /// <summary>Prepares the fusion of item vectors <paramref name="itemVectors"/> (items × <paramref name="dimension"/>) with <paramref name="collaborative"/>.</summary>
     /// <param name="itemVectors">The hierarchical model's item vectors E, row-major.</param>
@@ -25,63 +28,109 @@ public sealed class DimensionFusion
     /// <param name="collaborative">The collaborative dimension (same catalogue).</param>
     /// <param name="weight">γ ≥ 0, the collaborative dimension's weight relative to the hierarchical one.</param>
     public DimensionFusion(ReadOnlySpan<float> itemVectors, int dimension, CollaborativeDimension collaborative, float weight)
+        : this(itemVectors, dimension, collaborative ?? throw new ArgumentNullException(nameof(collaborative)), weight, null, 0f) { }
+
+    /// <summary>Prepares the fusion of item vectors E with a collaborative and a sequential dimension (at least one of them).</summary>
+    /// <param name="itemVectors">The hierarchical model's item vectors E, row-major.</param>
+    /// <param name="dimension">D, the width of E.</param>
+    /// <param name="collaborative">The collaborative dimension, or null.</param>
+    /// <param name="weight">γ ≥ 0, the collaborative dimension's weight (ignored without it).</param>
+    /// <param name="sequential">The sequential dimension, or null.</param>
+    /// <param name="sequentialWeight">γ_s ≥ 0, the sequential dimension's weight (ignored without it).</param>
+    public DimensionFusion(ReadOnlySpan<float> itemVectors, int dimension, CollaborativeDimension? collaborative, float weight, SequentialDimension? sequential, float sequentialWeight)
     {
-        ArgumentNullException.ThrowIfNull(collaborative);
+        if (collaborative is null && sequential is null) throw new ArgumentException("A fusion needs a collaborative or a sequential dimension.", nameof(collaborative));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        if (itemVectors.Length != (long)collaborative.Items * dimension)
-            throw new ArgumentException($"The item vectors hold {itemVectors.Length} values; {collaborative.Items} items × {dimension} needs {(long)collaborative.Items * dimension}.", nameof(itemVectors));
-        if (!(weight >= 0) || !float.IsFinite(weight)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "The collaborative weight γ must be finite and ≥ 0.");
+        int items = collaborative?.Items ?? sequential!.Items;
+        if (collaborative is not null && sequential is not null && sequential.Items != collaborative.Items)
+            throw new ArgumentException($"The sequential dimension has {sequential.Items} items; the collaborative one {collaborative.Items}.", nameof(sequential));
+        if (itemVectors.Length != (long)items * dimension)
+            throw new ArgumentException($"The item vectors hold {itemVectors.Length} values; {items} items × {dimension} needs {(long)items * dimension}.", nameof(itemVectors));
+        CheckWeight(weight, nameof(weight));
+        CheckWeight(sequentialWeight, nameof(sequentialWeight));
+        Items = items;
         Collaborative = collaborative;
+        Sequential = sequential;
         Dimension = dimension;
-        Weight = weight;
-        _covarianceE = Covariance(itemVectors, collaborative.Items, dimension);
-        _covarianceV = Covariance(collaborative.CandidateFactors, collaborative.Items, collaborative.Rank);
+        Weight = collaborative is null ? 0f : weight;
+        SequentialWeight = sequential is null ? 0f : sequentialWeight;
+        _covarianceE = Covariance(itemVectors, items, dimension);
+        if (collaborative is not null) _covarianceV = Covariance(collaborative.CandidateFactors, items, collaborative.Rank);
+        if (sequential is not null) _covarianceS = Covariance(sequential.ItemRows, items, sequential.Width);
     }
 
-    private DimensionFusion(DimensionFusion other, float weight)
+    private DimensionFusion(DimensionFusion other, float weight, float sequentialWeight)
     {
+        Items = other.Items;
         Collaborative = other.Collaborative;
+        Sequential = other.Sequential;
         Dimension = other.Dimension;
-        Weight = weight;
+        Weight = other.Collaborative is null ? 0f : weight;
+        SequentialWeight = other.Sequential is null ? 0f : sequentialWeight;
         _covarianceE = other._covarianceE;
         _covarianceV = other._covarianceV;
+        _covarianceS = other._covarianceS;
     }
 
-    /// <summary>The same fusion at weight <paramref name="weight"/> (the covariances are shared, not recomputed).</summary>
-    public DimensionFusion WithWeight(float weight)
+    /// <summary>The same fusion at collaborative weight <paramref name="weight"/> (the covariances are shared, not recomputed).</summary>
+    public DimensionFusion WithWeight(float weight) => WithWeights(weight, SequentialWeight);
+
+    /// <summary>The same fusion at weights <paramref name="weight"/> and <paramref name="sequentialWeight"/> (the covariances are shared).</summary>
+    public DimensionFusion WithWeights(float weight, float sequentialWeight)
     {
-        if (!(weight >= 0) || !float.IsFinite(weight)) throw new ArgumentOutOfRangeException(nameof(weight), weight, "The collaborative weight γ must be finite and ≥ 0.");
-        return new DimensionFusion(this, weight);
+        CheckWeight(weight, nameof(weight));
+        CheckWeight(sequentialWeight, nameof(sequentialWeight));
+        return new DimensionFusion(this, weight, sequentialWeight);
     }
 
-    /// <summary>The collaborative dimension.</summary>
-    public CollaborativeDimension Collaborative { get; }
+    private static void CheckWeight(float weight, string name)
+    {
+        if (!(weight >= 0) || !float.IsFinite(weight)) throw new ArgumentOutOfRangeException(name, weight, "A dimension's weight γ must be finite and ≥ 0.");
+    }
+
+    /// <summary>Catalogue size.</summary>
+    public int Items { get; }
+
+    /// <summary>The collaborative dimension, or null.</summary>
+    public CollaborativeDimension? Collaborative { get; }
+
+    /// <summary>The sequential dimension, or null.</summary>
+    public SequentialDimension? Sequential { get; }
 
     /// <summary>D, the hierarchical dimension's width.</summary>
     public int Dimension { get; }
 
-    /// <summary>γ, the collaborative dimension's weight (0: the hierarchical model alone).</summary>
+    /// <summary>γ, the collaborative dimension's weight (0: not served).</summary>
     public float Weight { get; }
 
-    /// <summary>Width of the fused vectors, D + r.</summary>
-    public int Width => Dimension + Collaborative.Rank;
+    /// <summary>γ_s, the sequential dimension's weight (0: not served).</summary>
+    public float SequentialWeight { get; }
 
-    /// <summary>The fused item rows [E_i ; V_i], row-major (items × <see cref="Width"/>).</summary>
+    private int CollaborativeWidth => Collaborative?.Rank ?? 0;
+
+    private int SequentialWidth => Sequential?.Width ?? 0;
+
+    /// <summary>Width of the fused vectors, D + r + h (r, h: 0 for an absent dimension).</summary>
+    public int Width => Dimension + CollaborativeWidth + SequentialWidth;
+
+    /// <summary>The fused item rows [E_i ; V_i ; S_i], row-major (items × <see cref="Width"/>).</summary>
     public float[] ItemRows(ReadOnlySpan<float> itemVectors)
     {
-        int n = Collaborative.Items, d = Dimension, r = Collaborative.Rank, w = Width;
+        int n = Items, d = Dimension, r = CollaborativeWidth, h = SequentialWidth, w = Width;
         if (itemVectors.Length != (long)n * d) throw new ArgumentException($"The item vectors hold {itemVectors.Length} values; expected {(long)n * d}.", nameof(itemVectors));
         var rows = new float[(long)n * w];
-        var v = Collaborative.CandidateFactors;
+        var v = Collaborative is null ? default : Collaborative.CandidateFactors;
+        var s = Sequential is null ? default : Sequential.ItemRows;
         for (int i = 0; i < n; i++)
         {
             itemVectors.Slice(i * d, d).CopyTo(rows.AsSpan(i * w, d));
-            v.Slice(i * r, r).CopyTo(rows.AsSpan(i * w + d, r));
+            if (r > 0) v.Slice(i * r, r).CopyTo(rows.AsSpan(i * w + d, r));
+            if (h > 0) s.Slice(i * h, h).CopyTo(rows.AsSpan(i * w + d + r, h));
         }
         return rows;
     }
 
-    /// <summary>The fused query [x_u ; w_u c_u] of a user vector and the user's history.</summary>
+    /// <summary>The fused query [x_u ; w_u c_u ; v_u s_u] of a user vector and the user's history (most recent first).</summary>
     public float[] Query(ReadOnlySpan<float> userVector, ReadOnlySpan<int> history) => Query(userVector, history, out _);
 
     /// <summary>As <see cref="Query(ReadOnlySpan{float}, ReadOnlySpan{int})"/>, with w_u.</summary>
@@ -89,36 +138,57 @@ public sealed class DimensionFusion
 
     /// <summary>
     /// As <see cref="Query(ReadOnlySpan{float}, ReadOnlySpan{int})"/> for a query vector derived from the user's own
-    /// vector <paramref name="spreadOf"/> (a description's steering, say): w_u comes from the user's own spread, so the
-    /// collaborative part is the same with and without the steering and the difference of scores is the steering's.
+    /// vector <paramref name="spreadOf"/> (a description's steering, say): the weights come from the user's own spread, so
+    /// the other dimensions' parts are the same with and without the steering and the difference of scores is the
+    /// steering's. <paramref name="sequenceState"/>: s_u when already computed (empty: computed from the history).
     /// </summary>
-    public float[] Query(ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, ReadOnlySpan<float> spreadOf, out float userWeight)
+    public float[] Query(ReadOnlySpan<float> userVector, ReadOnlySpan<int> history, ReadOnlySpan<float> spreadOf, out float userWeight, ReadOnlySpan<float> sequenceState = default)
     {
         if (userVector.Length != Dimension) throw new ArgumentException($"The user vector has {userVector.Length} values; the dimension is {Dimension}.", nameof(userVector));
         if (spreadOf.Length != Dimension) throw new ArgumentException($"The spread vector has {spreadOf.Length} values; the dimension is {Dimension}.", nameof(spreadOf));
         var query = new float[Width];
         userVector.CopyTo(query);
-        var c = query.AsSpan(Dimension);
-        Collaborative.UserFactors(history, c);
-        double spreadV = Spread(c, _covarianceV, Collaborative.Rank);
         double spreadE = Spread(spreadOf, _covarianceE, Dimension);
-        // A user whose hierarchical scores do not vary at all (σ_E = 0) gets the collaborative z-scores at weight γ.
-        userWeight = spreadV > 0 ? (float)(Weight * (spreadE > 0 ? spreadE : 1.0) / spreadV) : 0f;
-        TensorPrimitives.Multiply(c, userWeight, c);
+        // A user whose hierarchical scores do not vary at all (σ_E = 0) gets the other dimensions' z-scores at weight γ.
+        double scale = spreadE > 0 ? spreadE : 1.0;
+        userWeight = 0f;
+        if (Collaborative is not null)
+        {
+            var c = query.AsSpan(Dimension, CollaborativeWidth);
+            Collaborative.UserFactors(history, c);
+            double spreadV = Spread(c, _covarianceV!, CollaborativeWidth);
+            userWeight = spreadV > 0 ? (float)(Weight * scale / spreadV) : 0f;
+            TensorPrimitives.Multiply(c, userWeight, c);
+        }
+        if (Sequential is not null)
+        {
+            var s = query.AsSpan(Dimension + CollaborativeWidth, SequentialWidth);
+            if (sequenceState.IsEmpty) Sequential.UserState(history, s);
+            else if (sequenceState.Length != SequentialWidth) throw new ArgumentException($"The sequence state has {sequenceState.Length} values; the sequential dimension's width is {SequentialWidth}.", nameof(sequenceState));
+            else sequenceState.CopyTo(s);
+            TensorPrimitives.Multiply(s, SequentialScale(scale, s), s);
+        }
         return query;
     }
 
-    /// <summary>The hierarchical and collaborative parts of a fused query's score for an item row of <see cref="ItemRows"/>.</summary>
-    public (float Hierarchical, float Collaborative) Parts(ReadOnlySpan<float> query, ReadOnlySpan<float> fusedRow) =>
-        (TensorPrimitives.Dot(query[..Dimension], fusedRow[..Dimension]), TensorPrimitives.Dot(query[Dimension..], fusedRow[Dimension..]));
+    /// <summary>The hierarchical, collaborative and sequential parts of a fused query's score for an item row of <see cref="ItemRows"/>.</summary>
+    public (float Hierarchical, float Collaborative, float Sequential) Parts(ReadOnlySpan<float> query, ReadOnlySpan<float> fusedRow)
+    {
+        int d = Dimension, r = CollaborativeWidth, h = SequentialWidth;
+        return (TensorPrimitives.Dot(query[..d], fusedRow[..d]),
+            r > 0 ? TensorPrimitives.Dot(query.Slice(d, r), fusedRow.Slice(d, r)) : 0f,
+            h > 0 ? TensorPrimitives.Dot(query.Slice(d + r, h), fusedRow.Slice(d + r, h)) : 0f);
+    }
 
     /// <summary>
     /// Each distinct history item's part w_u ⟨A_j, V_i⟩ of <paramref name="item"/>'s collaborative score, for the user whose
-    /// own vector is <paramref name="spreadOf"/> (the parts sum to the collaborative part of the fused score).
+    /// own vector is <paramref name="spreadOf"/> (the parts sum to the collaborative part of the fused score; empty without
+    /// a collaborative dimension).
     /// </summary>
     public IReadOnlyList<(int Item, float Part)> HistoryParts(ReadOnlySpan<float> spreadOf, ReadOnlySpan<int> history, int item)
     {
-        Query(spreadOf, history, spreadOf, out float w);
+        if (Collaborative is null) return [];
+        float w = CollaborativeUserWeight(spreadOf, history);
         var v = Collaborative.CandidateFactors.Slice(item * Collaborative.Rank, Collaborative.Rank);
         var a = Collaborative.HistoryFactors;
         var parts = new List<(int, float)>();
@@ -126,6 +196,33 @@ public sealed class DimensionFusion
         foreach (int j in history)
             if (seen.Add(j)) parts.Add((j, w * TensorPrimitives.Dot(a.Slice(j * Collaborative.Rank, Collaborative.Rank), v)));
         return parts;
+    }
+
+    /// <summary>
+    /// v_u, the weight of the sequential state <paramref name="state"/> for the user whose own vector is
+    /// <paramref name="spreadOf"/> (0 without a sequential dimension).
+    /// </summary>
+    public float SequentialUserWeight(ReadOnlySpan<float> spreadOf, ReadOnlySpan<float> state)
+    {
+        if (Sequential is null) return 0f;
+        if (state.Length != SequentialWidth) throw new ArgumentException($"The sequence state has {state.Length} values; the sequential dimension's width is {SequentialWidth}.", nameof(state));
+        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
+        return SequentialScale(spreadE > 0 ? spreadE : 1.0, state);
+    }
+
+    private float SequentialScale(double scale, ReadOnlySpan<float> state)
+    {
+        double spreadS = Spread(state, _covarianceS!, SequentialWidth);
+        return spreadS > 0 ? (float)(SequentialWeight * scale / spreadS) : 0f;
+    }
+
+    private float CollaborativeUserWeight(ReadOnlySpan<float> spreadOf, ReadOnlySpan<int> history)
+    {
+        var c = new float[CollaborativeWidth];
+        Collaborative!.UserFactors(history, c);
+        double spreadV = Spread(c, _covarianceV!, CollaborativeWidth);
+        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
+        return spreadV > 0 ? (float)(Weight * (spreadE > 0 ? spreadE : 1.0) / spreadV) : 0f;
     }
 
     private static double Spread(ReadOnlySpan<float> x, float[] covariance, int width)

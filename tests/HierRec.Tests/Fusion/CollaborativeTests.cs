@@ -30,6 +30,7 @@ public sealed class CollaborativeTests : IDisposable
         Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 3e-3f },
         DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
         Collaborative = collaborative ?? new CollaborativeOptions { Rank = 24, Lambdas = [50, 200], Weights = [0f, 1f, 4f] },
+        Sequential = new SequentialDimensionOptions { Enabled = false }, // SequentialDimensionTests cover it
     };
 
     private static readonly Lazy<HierarchicalRecommender> Fitted = new(() =>
@@ -93,7 +94,7 @@ public sealed class CollaborativeTests : IDisposable
         {
             float fused = System.Numerics.Tensors.TensorPrimitives.Dot(q, rows.AsSpan(i * fusion.Width, fusion.Width));
             Assert.Equal(hier[i] + w * collab[i], fused, 1e-3);
-            var (h, co) = fusion.Parts(q, rows.AsSpan(i * fusion.Width, fusion.Width));
+            var (h, co, _) = fusion.Parts(q, rows.AsSpan(i * fusion.Width, fusion.Width));
             Assert.Equal(hier[i], h, 1e-4);
             Assert.Equal(w * collab[i], co, 1e-3);
         }
