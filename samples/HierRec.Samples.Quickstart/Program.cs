@@ -64,18 +64,18 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         var progress = FineTunerExtensions.Synchronous(p =>
         {
             Tick();
-            var task = p.Phase is "training" or "collaborative dimension" or "solving EASE" ? fitTask : bertTask;
+            var task = p.Phase is "training" or "collaborative dimension" or "solving EASE" or "sequential dimension" or nameof(SasRec) ? fitTask : bertTask;
             if (task == fitTask && !bertTask.IsFinished) bertTask.Value = bertTask.MaxValue;
             if (p.Kind == ProgressKind.Phase)
             {
                 if (task == bertTask) bertTask.Description = Markup.Escape($"Pre-training the item-text BERT: {p.Message}");
-                else fitTask.Description = Markup.Escape($"Fusing the collaborative dimension: {p.Message}");
+                else fitTask.Description = Markup.Escape($"Fusing the {(p.Phase == "sequential dimension" ? "sequential" : "collaborative")} dimension: {p.Message}");
                 return;
             }
             task.MaxValue = Math.Max(1, p.TotalSteps);
             task.Value = p.Step;
             if (p.Kind == ProgressKind.Epoch && p.ValidationMetric is double v)
-                task.Description = Markup.Escape($"{(task == fitTask ? "Fitting the hierarchical model" : "Pre-training the item-text BERT")} (epoch {p.Epoch}/{p.Epochs}, validation {p.MetricName} {v:F4})");
+                task.Description = Markup.Escape($"{(task == bertTask ? "Pre-training the item-text BERT" : p.Phase == nameof(SasRec) ? "Training the sequential dimension (SASRec)" : "Fitting the hierarchical model")} (epoch {p.Epoch}/{p.Epochs}, validation {p.MetricName} {v:F4})");
         });
         recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, options, progress);
         bertTask.Value = 1;
@@ -103,8 +103,10 @@ sw.Restart();
 // EASE, the strongest classical baseline here; its λ on validation too.
 var ease = new[] { 100.0, 250, 500, 1000 }.Select(l => new Ease(split.Train, l)).MaxBy(m => evaluator.Evaluate(m, split.Validation, split.Train)["ndcg@10"])!;
 Row($"EASE (λ = {ease.Lambda})", ease, sw.Elapsed.TotalSeconds);
-// What Recommend serves: the hierarchical model fused with its collaborative dimension (λ and weight chosen in Fit).
-Row("HierRec hierarchical" + (recommender.CollaborativeReport is { Weight: > 0 } c ? $" + collaborative (λ = {c.Lambda}, γ = {c.Weight})" : ""), recommender.AsScoringModel(), report.Elapsed.TotalSeconds);
+// What Recommend serves: the hierarchical model fused with its collaborative and sequential dimensions (λ and the weights
+// chosen in Fit).
+Row("HierRec hierarchical" + (recommender.CollaborativeReport is { Weight: > 0 } c ? $" + collaborative (λ = {c.Lambda}, γ = {c.Weight})" : "")
+    + (recommender.SequentialReport is { Weight: > 0 } q ? $" + sequential (γ_s = {q.Weight})" : ""), recommender.AsScoringModel(), report.Elapsed.TotalSeconds);
 Row("  (its hierarchical model alone)", new HierarchicalScoringModel(recommender.Model, UserContextOf(recommender)), report.Elapsed.TotalSeconds);
 AnsiConsole.Write(table);
 

@@ -14,7 +14,7 @@ namespace HierRec.Fusion;
 /// scores (Σ_E the covariance of the rows of E) and σ_V(c) that of the collaborative scores; v_u = γ_s σ_E(x_u) / σ_S(s_u)
 /// likewise. Each extra dimension's scores are thus rescaled, per user, to the spread of the user's hierarchical logits
 /// and weighted by its γ: a per-user z-score blend, kept in logit units so P(i|u) stays a softmax of logits. A user with
-/// no history has c_u = 0 and is served by the other dimensions.
+/// no history has c_u = 0 and s_u = 0 and is served by the hierarchical dimension alone.
 /// </remarks>
 public sealed class DimensionFusion
 {
@@ -163,6 +163,7 @@ public sealed class DimensionFusion
         if (Sequential is not null)
         {
             var s = query.AsSpan(Dimension + CollaborativeWidth, SequentialWidth);
+            if (history.IsEmpty) return query; // no items, no sequence: served by the other dimensions
             if (sequenceState.IsEmpty) Sequential.UserState(history, s);
             else if (sequenceState.Length != SequentialWidth) throw new ArgumentException($"The sequence state has {sequenceState.Length} values; the sequential dimension's width is {SequentialWidth}.", nameof(sequenceState));
             else sequenceState.CopyTo(s);

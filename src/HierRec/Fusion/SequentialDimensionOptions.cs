@@ -22,9 +22,9 @@ public sealed record SequentialDimensionOptions
 
     /// <summary>
     /// Candidates for γ_s, the dimension's weight relative to the hierarchical one, chosen by the fused model's validation
-    /// NDCG@10 (0 leaves it out); without validation data, 1. Default 0 and the powers of two from 1/8 to 4.
+    /// NDCG@10 (0 leaves it out); without validation data, 1. Default 0 and the powers of two from 1/8 to 16 (the two largest added when leave-one-out runs chose 4, the old top).
     /// </summary>
-    public IReadOnlyList<float> Weights { get; init; } = [0f, 0.125f, 0.25f, 0.5f, 1f, 2f, 4f];
+    public IReadOnlyList<float> Weights { get; init; } = [0f, 0.125f, 0.25f, 0.5f, 1f, 2f, 4f, 8f, 16f];
 
     /// <summary>
     /// A dimension fitted before on the same training data (<see cref="SequentialDimension.Fit"/>), used instead of fitting

@@ -114,8 +114,9 @@ public sealed class SequentialDimensionTests : IDisposable
             Assert.Equal(0f, c);
             Assert.Equal(v * seq[i], sq, 1e-3 * (1 + Math.Abs(v * seq[i])));
         }
-        // A state given is used as it is; one of the wrong width is named.
-        Assert.Equal(q, fusion.Query(x, [], x, out _, state));
+        // A state given is used as it is; one of the wrong width is named; no history, no sequential part.
+        Assert.Equal(q, fusion.Query(x, [1], x, out _, state));
+        Assert.All(fusion.Query(x, [], x, out _, state).AsSpan(d).ToArray(), z => Assert.Equal(0f, z));
         Assert.Contains("sequence state", Assert.Throws<ArgumentException>(() => fusion.Query(x, history, x, out _, new float[3])).Message);
         Assert.Throws<ArgumentException>(() => new DimensionFusion(items, d, null, 0f, null, 0f));
     }
