@@ -6,31 +6,7 @@ namespace HierRec.Tests.Baselines;
 
 public sealed class SequentialBaselineTests
 {
-    /// <summary>
-    /// Users walk the catalogue in steps of +1 from a random start (with a random skip now and then), so the next item
-    /// follows from the last one; each user's set of items is a random stretch, so item sets alone tell little.
-    /// </summary>
-    private static DataSplit Walks(ulong seed)
-    {
-        const int users = 240, items = 60;
-        var rng = new HierRec.Rng(seed);
-        var um = new IdMap();
-        var im = new IdMap();
-        for (int u = 0; u < users; u++) um.GetOrAdd("u" + u);
-        for (int i = 0; i < items; i++) im.GetOrAdd("i" + i);
-        var interactions = new List<Interaction>();
-        for (int u = 0; u < users; u++)
-        {
-            int item = rng.NextInt(items);
-            var seen = new HashSet<int>();
-            for (int t = 0; t < 12; t++)
-            {
-                if (seen.Add(item)) interactions.Add(new Interaction(u, item, 1, 1000 + t));
-                item = (item + (rng.NextDouble() < 0.9 ? 1 : 2)) % items;
-            }
-        }
-        return Splits.LeaveOneOut(new Dataset("walks", um, im, interactions));
-    }
+    private static DataSplit Walks(ulong seed) => TestData.Walks(seed);
 
     private static double TestNdcg(IScoringModel model, DataSplit split) =>
         new Evaluator { Ks = [10] }.Evaluate(model, split.Test, split.Train, split.Validation)["ndcg@10"];

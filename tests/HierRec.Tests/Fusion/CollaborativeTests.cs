@@ -127,13 +127,7 @@ public sealed class CollaborativeTests : IDisposable
         Assert.NotNull(r.Collaborative);
         Assert.Equal(16 + 24, r.Dimension);
         string user = split.Train.Users.ToExternal(2);
-        var top = r.Recommend(user, 10);
-        var x = r.UserVector(user);
-        var rows = r.ExportItemVectors();
-        var seen = r.History(user).ToHashSet();
-        var expected = Enumerable.Range(0, r.ItemIds.Count).Where(i => !seen.Contains(r.ItemIds[i]))
-            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * r.Dimension, r.Dimension))).ThenBy(i => i).Take(10).Select(i => r.ItemIds[i]);
-        Assert.Equal(expected, top.Select(t => t.ItemId));
+        var top = FusedServing.AssertRecommendIsBruteForce(r, user);
         var why = r.Explain(user, top[0].ItemId);
         Assert.Equal(top[0].Score, why.Score, 3);
         Assert.Equal(1, why.Rank);
@@ -163,15 +157,7 @@ public sealed class CollaborativeTests : IDisposable
         var loaded = HierarchicalRecommender.Load(folder);
         Assert.Equal(r.CollaborativeWeight, loaded.CollaborativeWeight);
         Assert.Equal(r.Collaborative!.Lambda, loaded.Collaborative!.Lambda);
-        for (int u = 0; u < 5; u++)
-        {
-            string user = split.Train.Users.ToExternal(u);
-            Assert.Equal(r.Recommend(user, 10).Select(t => t.ItemId), loaded.Recommend(user, 10).Select(t => t.ItemId));
-            var (a, b) = (r.UserVector(user), loaded.UserVector(user));
-            Assert.Equal(a.Length, b.Length);
-            for (int j = 0; j < a.Length; j++) Assert.Equal(a[j], b[j], 1e-4f * (1 + Math.Abs(a[j]))); // libtorch recomputes x_u
-
-        }
+        FusedServing.AssertServesTheSame(r, loaded, split.Train);
         // A manifest that declares the dimension with a weight of 0 is refused, naming the field (checksums rewritten so
         // the manifest check itself is what fails).
         string manifest = Path.Combine(folder, "recommender.json");

@@ -16,35 +16,7 @@ public sealed class SequentialDimensionTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>
-    /// Users walk the catalogue in steps of +1 from a random start (a skip now and then), so what comes next follows from
-    /// the last item, while the set of a user's items tells little. Items carry a title, so the hierarchical model has text.
-    /// </summary>
-    private static DataSplit Walks(ulong seed, bool timestamps = true)
-    {
-        const int users = 240, items = 60;
-        var rng = new HierRec.Rng(seed);
-        var um = new IdMap();
-        var im = new IdMap();
-        for (int u = 0; u < users; u++) um.GetOrAdd("u" + u);
-        for (int i = 0; i < items; i++) im.GetOrAdd("i" + i);
-        var interactions = new List<Interaction>();
-        for (int u = 0; u < users; u++)
-        {
-            int item = rng.NextInt(items);
-            var seen = new HashSet<int>();
-            for (int t = 0; t < 12; t++)
-            {
-                if (seen.Add(item)) interactions.Add(new Interaction(u, item, 1, timestamps ? 1000 + t : 0));
-                item = (item + (rng.NextDouble() < 0.9 ? 1 : 2)) % items;
-            }
-        }
-        var features = new FeatureTable(items);
-        var titles = features.AddText("title");
-        for (int i = 0; i < items; i++) titles[i] = $"stop number {i % 7} on line {i / 7}";
-        var data = new Dataset("walks", um, im, interactions, itemFeatures: features);
-        return timestamps ? Splits.LeaveOneOut(data) : Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 1);
-    }
+    private static DataSplit Walks(ulong seed, bool timestamps = true) => TestData.Walks(seed, timestamps, titles: true);
 
     private static readonly Lazy<DataSplit> Split = new(() => Walks(5));
 
@@ -150,13 +122,7 @@ public sealed class SequentialDimensionTests : IDisposable
         int width = 16 + (r.Collaborative?.Rank ?? 0) + 32;
         Assert.Equal(width, r.Dimension);
         string user = split.Train.Users.ToExternal(4);
-        var top = r.Recommend(user, 10);
-        var x = r.UserVector(user);
-        var rows = r.ExportItemVectors();
-        var seen = r.History(user).ToHashSet();
-        var expected = Enumerable.Range(0, r.ItemIds.Count).Where(i => !seen.Contains(r.ItemIds[i]))
-            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * width, width))).ThenBy(i => i).Take(10).Select(i => r.ItemIds[i]);
-        Assert.Equal(expected, top.Select(t => t.ItemId));
+        var top = FusedServing.AssertRecommendIsBruteForce(r, user);
         var why = r.Explain(user, top[0].ItemId);
         Assert.Equal(top[0].Score, why.Score, 3);
         Assert.Equal(1, why.Rank);
@@ -186,14 +152,7 @@ public sealed class SequentialDimensionTests : IDisposable
         Assert.True(File.Exists(Path.Combine(folder, "sequential.safetensors")));
         var loaded = HierarchicalRecommender.Load(folder);
         Assert.Equal(r.SequentialWeight, loaded.SequentialWeight);
-        Assert.Equal(r.Dimension, loaded.Dimension);
-        for (int u = 0; u < 5; u++)
-        {
-            string user = split.Train.Users.ToExternal(u);
-            Assert.Equal(r.Recommend(user, 10).Select(t => t.ItemId), loaded.Recommend(user, 10).Select(t => t.ItemId));
-            var (a, b) = (r.UserVector(user), loaded.UserVector(user));
-            for (int j = 0; j < a.Length; j++) Assert.Equal(a[j], b[j], 1e-4f * (1 + Math.Abs(a[j])));
-        }
+        FusedServing.AssertServesTheSame(r, loaded, split.Train);
         // A manifest whose sequential model does not match the weights file is refused, naming the file and tensor.
         string manifest = Path.Combine(folder, "recommender.json");
         var json = File.ReadAllText(manifest);
