@@ -96,6 +96,10 @@ public sealed class MultVae : nn.Module, IScoringModel
 
     private Tensor? _dense;
 
+    // Explicit Scalars, kept alive by these fields: TorchSharp frees an implicit one (x * 0.5) in its finalizer without
+    // keeping it alive across the native call that reads it, and a Mult-VAE run crashed that way mid-epoch (mul_Scalar).
+    private static readonly Scalar Half = 0.5.ToScalar(), NoiseScale = 0.01.ToScalar(), One = 1.0.ToScalar();
+
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {
@@ -112,7 +116,7 @@ public sealed class MultVae : nn.Module, IScoringModel
         int half = Options.Latent / 2;
         var mu = h.narrow(1, 0, half);
         var logVar = h.narrow(1, half, half);
-        var z = noise is null ? mu : mu + noise * (0.5 * logVar).exp();
+        var z = noise is null ? mu : mu + noise * logVar.mul(Half).exp();
         return (_dec2.forward(_dec1.forward(z).tanh()), mu, logVar);
     }
 
@@ -155,10 +159,11 @@ public sealed class MultVae : nn.Module, IScoringModel
                 {
                     var device = model._enc1.weight!.device;
                     var rows = model.Rows(users.AsSpan(start, b), device);
-                    var noise = torch.randn(b, o.Latent / 2, device: device) * 0.01;
+                    var noise = torch.randn(b, o.Latent / 2, device: device).mul(NoiseScale);
                     var (logits, mu, logVar) = model.Forward(rows, noise);
                     double beta = o.AnnealSteps > 0 ? Math.Min(o.AnnealCap, (double)update / o.AnnealSteps) : o.AnnealCap;
-                    var kl = (1 + logVar - mu.square() - logVar.exp()).sum(1).mean() * (-0.5 * beta);
+                    using var klScale = (-0.5 * beta).ToScalar(); // disposed after its last use, so never finalized mid-call
+                    var kl = (logVar.add(One) - mu.square() - logVar.exp()).sum(1).mean().mul(klScale);
                     var ce = -(logits.log_softmax(1) * rows).sum(1).mean();
                     return ce + kl;
                 };

@@ -22,6 +22,9 @@ namespace HierRec.Baselines;
 public abstract class SequenceTransformer : nn.Module, IScoringModel
 {
     private const float Masked = -1e9f;
+
+    // An explicit Scalar kept alive by the field (see MultVae: implicit Scalars can be finalized mid-call).
+    private static readonly Scalar MaskedScalar = Masked.ToScalar();
     private readonly Embedding _itemEmbedding, _positionEmbedding;
     private readonly LayerNorm _norm;
     private readonly Dropout _dropout;
@@ -96,8 +99,8 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
         long b = ids.shape[0], t = ids.shape[1];
         var positions = torch.arange(t, dtype: ScalarType.Int64, device: ids.device);
         var x = _dropout.forward(_norm.forward(_itemEmbedding.forward(ids) + _positionEmbedding.forward(positions)));
-        var bias = ids.eq(0).to_type(ScalarType.Float32).mul(Masked).view(b, 1, 1, t);       // padded keys
-        if (Causal) bias = bias + torch.ones(t, t, device: ids.device).triu(1).mul(Masked).view(1, 1, t, t); // future keys
+        var bias = ids.eq(0).to_type(ScalarType.Float32).mul(MaskedScalar).view(b, 1, 1, t);       // padded keys
+        if (Causal) bias = bias + torch.ones(t, t, device: ids.device).triu(1).mul(MaskedScalar).view(1, 1, t, t); // future keys
         foreach (var layer in _layers) x = layer.forward(x, bias);
         return x;
     }
