@@ -32,22 +32,44 @@ public sealed partial class HierarchicalRecommender
     /// <summary>What Fit measured while choosing the sequential dimension's weight, or null (off, or after Load).</summary>
     public SequentialReport? SequentialReport { get; private set; }
 
-    /// <summary>s_u of the known users from their training histories (computed once per sequential model, on first use).</summary>
+    /// <summary>s_u of the known users from their training histories, computed on first use and kept, per sequential model.</summary>
     private SequenceStates? _sequenceStates;
 
-    private sealed record SequenceStates(SequentialDimension Model, float[] States);
+    private sealed record SequenceStates(SequentialDimension Model, float[]?[] States);
 
     /// <summary>s_u of known user <paramref name="user"/> (empty without a sequential dimension).</summary>
-    private ReadOnlySpan<float> KnownSequenceState(DimensionFusion? fusion, int user)
+    private ReadOnlySpan<float> KnownSequenceState(DimensionFusion? fusion, int user) =>
+        KnownSequenceStates(fusion, [user]) is { } states ? states[0] : default;
+
+    /// <summary>
+    /// s_u of known users (dense indices), those not yet computed in one batched pass (a benign race: two threads may both
+    /// compute a state, with the same result); null without a sequential dimension.
+    /// </summary>
+    private float[][]? KnownSequenceStates(DimensionFusion? fusion, int[] users)
     {
-        if (fusion?.Sequential is not { } model) return default;
-        var c = Volatile.Read(ref _sequenceStates);
-        if (c is null || !ReferenceEquals(c.Model, model))
+        if (fusion?.Sequential is not { } model) return null;
+        var cache = Volatile.Read(ref _sequenceStates);
+        if (cache is null || !ReferenceEquals(cache.Model, model))
         {
-            c = new SequenceStates(model, model.UserStates(_context.Histories));
-            Volatile.Write(ref _sequenceStates, c); // a benign race: two threads may both compute the same states
+            cache = new SequenceStates(model, new float[]?[_context.Histories.Count]);
+            Volatile.Write(ref _sequenceStates, cache);
         }
-        return c.States.AsSpan(user * model.Width, model.Width);
+        var result = new float[users.Length][];
+        var missing = new List<int>();
+        for (int k = 0; k < users.Length; k++)
+        {
+            if (Volatile.Read(ref cache.States[users[k]]) is { } hit) result[k] = hit;
+            else missing.Add(k);
+        }
+        if (missing.Count == 0) return result;
+        var computed = model.UserStates(missing.Select(k => _context.Histories[users[k]]).ToArray());
+        for (int j = 0; j < missing.Count; j++)
+        {
+            var state = computed.AsSpan(j * model.Width, model.Width).ToArray();
+            result[missing[j]] = state;
+            Volatile.Write(ref cache.States[users[missing[j]]], state);
+        }
+        return result;
     }
 
     /// <summary>
@@ -82,11 +104,12 @@ public sealed partial class HierarchicalRecommender
     public IScoringModel AsScoringModel() => new ServedScoring(this);
 
     /// <summary>
-    /// The query the ranker scores with for query vector x (width D) and the user's history: [x ; w_u c_u], or x; w_u from
-    /// <paramref name="spreadOf"/> (the user's own vector, when x is a steered version of it), else from x.
+    /// The query the ranker scores with for query vector x (width D) and the user's history: [x ; w_u c_u ; v_u s_u], or x;
+    /// the weights from <paramref name="spreadOf"/> (the user's own vector, when x is a steered version of it), else from x;
+    /// s_u from the known user's cache when <paramref name="knownUser"/> is given and the history is the training one.
     /// </summary>
-    private float[] Compose(float[] x, ReadOnlySpan<int> history, float[]? spreadOf = null) =>
-        _fusion is null ? x : _fusion.Query(x, history, spreadOf ?? x, out _);
+    private float[] Compose(float[] x, ReadOnlySpan<int> history, float[]? spreadOf = null, int knownUser = -1) =>
+        _fusion is null ? x : _fusion.Query(x, history, spreadOf ?? x, out _, knownUser >= 0 ? KnownSequenceState(_fusion, knownUser) : default);
 
     /// <summary>Serves the fused rows from now on (Fit and Load, before the recommender is published).</summary>
     private void AttachFusion(DimensionFusion fusion) => AttachFusion(fusion, FusedIndex(fusion, out var rows), rows);
@@ -147,7 +170,6 @@ public sealed partial class HierarchicalRecommender
         // One fusion and one fused index for the chosen λ and the sequential model; the weights only scale the queries.
         var fusion = new DimensionFusion(_itemArray, Dimension0, best, 1f, steps, 1f);
         var index = FusedIndex(fusion, out var rows);
-        _sequenceStates = null;
         float weight = best is null ? 0f : 1f, stepWeight = steps is null ? 0f : 1f;
         var weightScores = new Dictionary<float, double>();
         var stepScores = new Dictionary<float, double>();
@@ -208,10 +230,11 @@ public sealed partial class HierarchicalRecommender
             float[][] x;
             using (NoCollection.During()) x = r.UserVectors(users.ToArray()); // see NoCollection: TorchSharp's scalars and the garbage collector
             int n = ItemCount;
+            var states = r.KnownSequenceStates(_fusion, users.ToArray());
             for (int k = 0; k < users.Length; k++)
             {
                 var history = r._context.Histories[users[k]];
-                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history, x[k], out _, r.KnownSequenceState(_fusion, users[k])), scores.Slice(k * n, n));
+                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history, x[k], out _, states is null ? default : states[k]), scores.Slice(k * n, n));
             }
         }
     }

@@ -68,7 +68,7 @@ public sealed partial class HierarchicalRecommender
         var concepts = RequireConcepts();
         var concept = concepts.Describe(description);
         var x = UserVectors([u])[0];
-        return RankQuery(concepts.Steer(x, concept), _context.Histories[u], k, concepts.Filter(concept), spreadOf: x);
+        return RankQuery(concepts.Steer(x, concept), _context.Histories[u], k, concepts.Filter(concept), spreadOf: x, knownUser: u);
     }
 
     /// <summary>

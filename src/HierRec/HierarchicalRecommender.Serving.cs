@@ -20,7 +20,7 @@ public sealed partial class HierarchicalRecommender
         int u = KnownUser(userId, "use RecommendForNewUser for users outside the training data");
         var query = UserVectors([u])[0];
         start = HierRecTelemetry.Stage("recommend", "encode", start);
-        var result = RankQuery(query, _context.Histories[u], k, null);
+        var result = RankQuery(query, _context.Histories[u], k, null, knownUser: u);
         HierRecTelemetry.Stage("recommend", "rank", start);
         return result;
     }
@@ -49,7 +49,7 @@ public sealed partial class HierarchicalRecommender
     {
         int u = KnownUser(userId, null);
         var x = UserVectors([u])[0];
-        return _fusion is null ? (float[])x.Clone() : _fusion.Query(x, _context.Histories[u]);
+        return _fusion is null ? (float[])x.Clone() : Compose(x, _context.Histories[u], knownUser: u);
     }
 
     /// <summary>The hierarchical model's fused user vector x_u of a known user (D wide, without the collaborative part).</summary>
@@ -152,11 +152,11 @@ public sealed partial class HierarchicalRecommender
     /// (excluded): fused with the collaborative dimension (w_u from <paramref name="spreadOf"/>, the user's own vector when
     /// the query is steered), or, when <paramref name="fused"/> is false, against the hierarchical item vectors alone.
     /// </summary>
-    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true)
+    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
-        if (fused) query = Compose(query, seen, spreadOf);
+        if (fused) query = Compose(query, seen, spreadOf, knownUser);
         ItemFilter? filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null;
         if (extra is ConceptFilter { IsActive: false }) extra = null;
         if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
