@@ -189,7 +189,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
             var a = r.Recommend(user, 10);
             var b = loaded.Recommend(user, 10);
             Assert.Equal(a.Select(x => x.ItemId), b.Select(x => x.ItemId));
-            for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Score, b[i].Score, 4);
+            for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Score, b[i].Score, 1e-5f * Math.Max(1f, Math.Abs(a[i].Score))); // libtorch's GEMM is not bit-reproducible; fused scores reach 25+
         }
         Assert.NotNull(loaded.Bert?.Tokenizer);
         File.WriteAllText(Path.Combine(folder, "recommender.json"), "{ not json");

@@ -136,8 +136,9 @@ public sealed class SequentialDimensionTests : IDisposable
         Assert.True(why.ScoreShares.ContainsKey("sequential"));
         // The most recent items are attributed, and leaving out the last one moves the sequential part most on walks.
         var recent = r.History(user).Take(5).ToArray();
-        Assert.Equal(recent.Order(), why.SequentialAttributions!.Select(a => a.Id).Order());
-        Assert.Equal(recent[0], why.SequentialAttributions.MaxBy(a => a.Value)!.Id);
+        var attributions = why.SequentialAttributions!;
+        Assert.Equal(recent.Order(), attributions.Select(a => a.Id).Order());
+        Assert.Equal(recent[0], attributions.MaxBy(a => a.Value)!.Id);
         if (why.ScoreShares["sequential"] > 0.005)
             Assert.Contains("what tends to come next after your latest items", HierRec.Explanations.ExplanationText.ToSentence(why));
     }
