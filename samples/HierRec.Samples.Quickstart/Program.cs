@@ -85,6 +85,10 @@ if (recommender.BertReport is { } br)
     AnsiConsole.MarkupLine($"BERT held-out perplexity {br.InitialPerplexity:F1} → {br.EpochPerplexities[^1]:F1} in {br.Elapsed.TotalSeconds:F0} s");
 var report = recommender.TrainingReport!;
 AnsiConsole.MarkupLine($"Best epoch {report.BestEpoch} (validation NDCG@10 {report.BestValidationNdcg:F4}), {report.Elapsed.TotalSeconds:F0} s");
+if (recommender.SequentialReport is { } seq)
+    AnsiConsole.MarkupLine(Markup.Escape($"Sequential dimension (SASRec, best epoch {seq.BestEpoch}): γ_s = {seq.Weight} chosen on validation" + (seq.Weight == 0 ? ", so it is not served (the order of these histories adds nothing)" : "")));
+foreach (var (layer, why) in recommender.DisabledLayers)
+    AnsiConsole.MarkupLine(Markup.Escape($"Off: {layer}: {why}"));
 
 var evaluator = new Evaluator { Ks = [10] };
 var table = new Table().AddColumns("model", "Recall@10", "NDCG@10", "Hit@10", "train s");
