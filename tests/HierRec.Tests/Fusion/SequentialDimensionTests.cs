@@ -166,6 +166,12 @@ public sealed class SequentialDimensionTests : IDisposable
         File.WriteAllText(manifest, System.Text.RegularExpressions.Regex.Replace(json, "(\"Sequential\":\\s*\\{[^}]*\\}[^}]*\"Weight\":\\s*)[0-9.eE+-]+", "${1}0"));
         HierRec.Serialization.FolderChecksums.Write(folder);
         Assert.Contains("Sequential.Weight", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+        // A truncated weights file is refused by its size before anything is allocated, naming it.
+        File.WriteAllText(manifest, json);
+        string weights = Path.Combine(folder, "sequential.safetensors");
+        using (var f = new FileStream(weights, FileMode.Open)) f.SetLength(200);
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        Assert.Contains("sequential.safetensors", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
     }
 
     [Fact]
