@@ -105,8 +105,6 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
     // reports it on test with its own training time.
     void SelectAndReport<T>(string name, IEnumerable<(string Label, Func<T> Fit)> candidates, Func<T, string>? describe = null, Func<T, IScoringModel>? forTest = null) where T : IScoringModel
     {
-        // Under leave-one-out HierRec, like the sequential baselines, reads the validation item at test time (see README).
-        if (loo && forTest is null && typeof(T) == typeof(FittedHierarchical)) forTest = m => ((FittedHierarchical)(object)m!).Recommender.AsScoringModel(split.Train, split.Validation);
         (string Label, T Model, double Ndcg, double Seconds) best = default;
         foreach (var (label, fit) in candidates)
         {
@@ -161,6 +159,8 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             Seed = (ulong)seed,
         };
         var full = new HierarchicalOptions { Dimension = 128 };
+        // Under leave-one-out HierRec, like the sequential baselines, reads the validation item at test time (see README).
+        Func<FittedHierarchical, IScoringModel>? forTest = loo ? m => m.Recommender.AsScoringModel(split.Train, split.Validation) : null;
         float chosenLr = 0;
         HierarchicalRecommender? fullFit = null;
         SelectAndReport("HierRec hierarchical (full)", from lr in new[] { 1e-3f, 2e-3f } select ($"lr={lr}", (Func<FittedHierarchical>)(() =>
@@ -171,16 +171,16 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             if (f.Recommender.SequentialReport is { } q)
                 Console.Error.WriteLine($"    sequential: γ_s {string.Join(", ", q.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
             return f;
-        })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; });
+        })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; }, forTest);
         // The same fit, served without the collaborative dimension (the hierarchical model's own scores).
         var alone = new HierarchicalScoringModel(fullFit!.Model, fullFit.Context);
         Report("HierRec − collaborative and sequential dimensions (same fit)", "γ = γ_s = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
         // What a new user gets: Fit with default options (its own domain BERT, every default), nothing chosen here.
         SelectAndReport("HierRec with default options", [("defaults", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions { Seed = (ulong)seed }), 0))],
-            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}");
+            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}", forTest);
         SelectAndReport("HierRec − sequential dimension", [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation,
             Options(chosenLr, full) with { Sequential = new HierRec.Fusion.SequentialDimensionOptions { Enabled = false } }), chosenLr))],
-            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
+            m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}", forTest);
         var ablations = new List<(string, HierarchicalOptions)>
         {
             ("− profile layer", full with { UseProfile = false }),
@@ -191,7 +191,7 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         if (socialOnly) ablations.RemoveAll(a => a.Item1 != "− social layer");
         foreach (var (label, model) in ablations)
             SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(chosenLr, model)), chosenLr))],
-                m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}");
+                m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}", forTest);
         if (seed == 1 && !loo && !noColdStart) ColdStart(data, Options(chosenLr, full));
     }
 

@@ -83,17 +83,15 @@ public sealed partial class HierarchicalRecommender
         ArgumentNullException.ThrowIfNull(histories);
         if (histories.Length == 0) return AsScoringModel();
         int users = _context.Histories.Count;
-        var lists = Enumerable.Range(0, users).Select(_ => new List<(long Time, int Part, int Order, int Item)>()).ToArray();
-        for (int p = 0; p < histories.Length; p++)
+        foreach (var h in histories)
         {
-            var h = histories[p] ?? throw new ArgumentNullException(nameof(histories));
+            ArgumentNullException.ThrowIfNull(h, nameof(histories));
             if (h.UserCount != users || h.ItemCount != _model.ItemTower.Items)
                 throw new ArgumentException($"{h.Name} has {h.UserCount} users and {h.ItemCount} items; the recommender has {users} and {_model.ItemTower.Items}.", nameof(histories));
-            int order = 0;
-            foreach (var x in h.Interactions) lists[x.User].Add((x.Timestamp, p, order++, x.Item));
         }
-        var ordered = lists.Select(l => l.OrderByDescending(e => e.Time).ThenByDescending(e => e.Part).ThenByDescending(e => e.Order).Select(e => e.Item).ToArray()).ToArray();
-        return new HistoryScoring(this, ordered);
+        // The sequence models' time order (ties: dataset, then row), reversed to the histories' most recent first.
+        var ordered = Baselines.SequenceTransformer.Chronological(histories).Select(s => s.Reverse().ToArray()).ToArray();
+        return new ServedScoring(this, histories: ordered);
     }
 
     /// <summary>
@@ -106,10 +104,11 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// The query the ranker scores with for query vector x (width D) and the user's history: [x ; w_u c_u ; v_u s_u], or x;
     /// the weights from <paramref name="spreadOf"/> (the user's own vector, when x is a steered version of it), else from x;
-    /// s_u from the known user's cache when <paramref name="knownUser"/> is given and the history is the training one.
+    /// s_u from the known user's cache when <paramref name="knownUser"/> is given and the history is the training one, else
+    /// <paramref name="state"/> when computed already, else from the history.
     /// </summary>
-    private float[] Compose(float[] x, ReadOnlySpan<int> history, float[]? spreadOf = null, int knownUser = -1) =>
-        _fusion is null ? x : _fusion.Query(x, history, spreadOf ?? x, out _, knownUser >= 0 ? KnownSequenceState(_fusion, knownUser) : default);
+    private float[] Compose(float[] x, ReadOnlySpan<int> history, float[]? spreadOf = null, int knownUser = -1, ReadOnlySpan<float> state = default) =>
+        _fusion is null ? x : _fusion.Query(x, history, spreadOf ?? x, out _, knownUser >= 0 ? KnownSequenceState(_fusion, knownUser) : state);
 
     /// <summary>Serves the fused rows from now on (Fit and Load, before the recommender is published).</summary>
     private void AttachFusion(DimensionFusion fusion) => AttachFusion(fusion, FusedIndex(fusion, out var rows), rows);
@@ -215,8 +214,11 @@ public sealed partial class HierarchicalRecommender
     /// <summary>D, the hierarchical model's width.</summary>
     private int Dimension0 => _model.Options.Dimension;
 
-    /// <summary>Known users' served scores (<see cref="AsScoringModel()"/>), or those of a candidate fusion over its fused index.</summary>
-    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null) : IScoringModel
+    /// <summary>
+    /// Known users' served scores (<see cref="AsScoringModel()"/>), those of a candidate fusion over its fused index, or
+    /// those from other <paramref name="histories"/> (most recent first, <see cref="AsScoringModel(Dataset[])"/>).
+    /// </summary>
+    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null, int[][]? histories = null) : IScoringModel
     {
         private readonly DimensionFusion? _fusion = fusion ?? r._fusion;
         private readonly ItemIndex _index = index ?? r._served;
@@ -227,37 +229,20 @@ public sealed partial class HierarchicalRecommender
 
         public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
         {
-            float[][] x;
-            using (NoCollection.During()) x = r.UserVectors(users.ToArray()); // see NoCollection: TorchSharp's scalars and the garbage collector
-            int n = ItemCount;
-            var states = r.KnownSequenceStates(_fusion, users.ToArray());
-            for (int k = 0; k < users.Length; k++)
-            {
-                var history = r._context.Histories[users[k]];
-                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], history, x[k], out _, states is null ? default : states[k]), scores.Slice(k * n, n));
-            }
-        }
-    }
-
-    /// <summary>Known users' served scores from other histories (<see cref="AsScoringModel(Dataset[])"/>).</summary>
-    private sealed class HistoryScoring(HierarchicalRecommender r, int[][] histories) : IScoringModel
-    {
-        public int ItemCount => r._model.ItemTower.Items;
-
-        public int MaxParallelism => 1; // user vectors come from libtorch
-
-        public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
-        {
             var ids = users.ToArray();
-            var batch = ids.Select(u => histories[u]).ToArray();
+            var batch = histories is null ? ids.Select(u => r._context.Histories[u]).ToArray() : ids.Select(u => histories[u]).ToArray();
             float[][] x;
-            using (NoCollection.During()) x = r.UserVectorsWithHistories(ids, batch);
-            var fusion = r._fusion;
-            var states = fusion?.Sequential?.UserStates(batch);
-            int n = ItemCount, h = fusion?.Sequential?.Width ?? 0;
+            using (NoCollection.During()) // see NoCollection: TorchSharp's scalars and the garbage collector
+                x = histories is null ? r.UserVectors(ids) : r.UserVectorsWithHistories(ids, batch);
+            var states = _fusion?.Sequential is not { } sequential ? null
+                : histories is null ? r.KnownSequenceStates(_fusion, ids)
+                : Rows(sequential.UserStates(batch), sequential.Width);
+            int n = ItemCount;
             for (int k = 0; k < ids.Length; k++)
-                r._served.Score(fusion is null ? x[k] : fusion.Query(x[k], batch[k], x[k], out _, states is null ? default : states.AsSpan(k * h, h)), scores.Slice(k * n, n));
+                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], batch[k], x[k], out _, states is null ? default : states[k]), scores.Slice(k * n, n));
         }
+
+        private static float[][] Rows(float[] flat, int width) => Enumerable.Range(0, flat.Length / width).Select(k => flat.AsSpan(k * width, width).ToArray()).ToArray();
     }
 
     /// <summary>The factorised EASE alone, c_u Vᵀ (for choosing λ), scored by the ranker over V.</summary>

@@ -49,28 +49,23 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Words of a description given a leave-one-out attribution (the highest-weighted first): one BERT pass each.</summary>
     private const int MaxAttributedWords = 12;
 
-    /// <summary>Most recent items given a leave-one-out attribution in the sequential dimension's part: one SASRec pass each.</summary>
+    /// <summary>Most recent items given a leave-one-out attribution in the sequential dimension's part.</summary>
     private const int MaxSequentialItems = 5;
 
     /// <summary>
-    /// For each of the user's most recent items, the sequential part of the score minus the same with that item left out
-    /// of the sequence (v_u kept, so the differences are in the same units as the part), largest magnitude first.
+    /// For each of the user's most recent items <paramref name="recent"/>, the sequential part of the score minus the same
+    /// with that item left out of the sequence (v_u kept, so the differences are in the same units as the part), largest
+    /// magnitude first. <paramref name="states"/>: s_u of the whole history, then of each variant without one recent item.
     /// </summary>
-    private List<Attribution> SequentialAttributions(int[] history, float[] user, ReadOnlySpan<float> row, float part)
+    private List<Attribution> SequentialAttributions(int[] recent, float[] states, float[] user, ReadOnlySpan<float> row, float part)
     {
         var fusion = _fusion!;
-        var recent = history.Take(MaxSequentialItems).Distinct().ToArray();
-        if (recent.Length == 0) return [];
-        var variants = recent.Select(j => history.Where(h => h != j).ToArray()).ToArray();
-        var states = fusion.Sequential!.UserStates(variants);
-        int d = fusion.Dimension + (fusion.Collaborative?.Rank ?? 0), h = fusion.Sequential.Width;
-        var s = new float[h];
-        fusion.Sequential.UserState(history, s);
-        float v = fusion.SequentialUserWeight(user, s); // v_u of the full history, kept for every variant
+        int d = fusion.Dimension + (fusion.Collaborative?.Rank ?? 0), h = fusion.Sequential!.Width;
+        float v = fusion.SequentialUserWeight(user, states.AsSpan(0, h)); // v_u of the full history, kept for every variant
         var itemRow = row.Slice(d, h);
         var result = new List<Attribution>(recent.Length);
         for (int k = 0; k < recent.Length; k++)
-            result.Add(new Attribution(_items.ToExternal(recent[k]), part - v * Dot(states.AsSpan(k * h, h), itemRow)));
+            result.Add(new Attribution(_items.ToExternal(recent[k]), part - v * Dot(states.AsSpan((k + 1) * h, h), itemRow)));
         return result.OrderByDescending(a => Math.Abs(a.Value)).ToList();
     }
 
@@ -92,7 +87,17 @@ public sealed partial class HierarchicalRecommender
         }
         var query = concept is null ? user : Concepts!.Steer(user, concept);
         var index = fused ? _served : _index;
-        var served = fused ? Compose(query, batch.Histories[0], user) : query;
+        // One SASRec pass for the sequential dimension: s_u of the history (row 0), and without each of its latest items
+        // (the rows after it, for the attributions).
+        var history0 = batch.Histories[0];
+        int[] recent = [];
+        float[]? sequenceStates = null;
+        if (fused && _fusion?.Sequential is { } sequentialModel && history0.Length > 0)
+        {
+            recent = history0.Take(MaxSequentialItems).Distinct().ToArray();
+            sequenceStates = sequentialModel.UserStates([history0, .. recent.Select(j => history0.Where(h => h != j).ToArray())]);
+        }
+        var served = fused ? Compose(query, history0, user, state: sequenceStates is null ? default : sequenceStates.AsSpan(0, _fusion!.Sequential!.Width)) : query;
         var scores = new float[index.Count];
         index.Score(served, scores);
         var serving = _model.Scorer.Serving;
@@ -145,7 +150,7 @@ public sealed partial class HierarchicalRecommender
             if (_fusion.Sequential is not null)
             {
                 layerAttributions["sequential"] = parts.Sequential;
-                sequential = SequentialAttributions(batch.Histories[0], user, row, parts.Sequential);
+                sequential = sequenceStates is null ? [] : SequentialAttributions(recent, sequenceStates, user, row, parts.Sequential);
             }
         }
 

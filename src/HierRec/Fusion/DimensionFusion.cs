@@ -148,16 +148,13 @@ public sealed class DimensionFusion
         if (spreadOf.Length != Dimension) throw new ArgumentException($"The spread vector has {spreadOf.Length} values; the dimension is {Dimension}.", nameof(spreadOf));
         var query = new float[Width];
         userVector.CopyTo(query);
-        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
-        // A user whose hierarchical scores do not vary at all (σ_E = 0) gets the other dimensions' z-scores at weight γ.
-        double scale = spreadE > 0 ? spreadE : 1.0;
+        double scale = HierarchicalScale(spreadOf);
         userWeight = 0f;
         if (Collaborative is not null)
         {
             var c = query.AsSpan(Dimension, CollaborativeWidth);
             Collaborative.UserFactors(history, c);
-            double spreadV = Spread(c, _covarianceV!, CollaborativeWidth);
-            userWeight = spreadV > 0 ? (float)(Weight * scale / spreadV) : 0f;
+            userWeight = CollaborativeScale(scale, c);
             TensorPrimitives.Multiply(c, userWeight, c);
         }
         if (Sequential is not null)
@@ -207,10 +204,24 @@ public sealed class DimensionFusion
     {
         if (Sequential is null) return 0f;
         if (state.Length != SequentialWidth) throw new ArgumentException($"The sequence state has {state.Length} values; the sequential dimension's width is {SequentialWidth}.", nameof(state));
-        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
-        return SequentialScale(spreadE > 0 ? spreadE : 1.0, state);
+        return SequentialScale(HierarchicalScale(spreadOf), state);
     }
 
+    /// <summary>σ_E of the user's own vector, the unit every other block is rescaled to; a user whose hierarchical scores do not vary at all (σ_E = 0) gets the other dimensions' z-scores at weight γ.</summary>
+    private double HierarchicalScale(ReadOnlySpan<float> spreadOf)
+    {
+        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
+        return spreadE > 0 ? spreadE : 1.0;
+    }
+
+    /// <summary>w_u = γ σ_E / σ_V(c_u) (0 when c_u's scores do not vary).</summary>
+    private float CollaborativeScale(double scale, ReadOnlySpan<float> factors)
+    {
+        double spreadV = Spread(factors, _covarianceV!, CollaborativeWidth);
+        return spreadV > 0 ? (float)(Weight * scale / spreadV) : 0f;
+    }
+
+    /// <summary>v_u = γ_s σ_E / σ_S(s_u) (0 when s_u's scores do not vary).</summary>
     private float SequentialScale(double scale, ReadOnlySpan<float> state)
     {
         double spreadS = Spread(state, _covarianceS!, SequentialWidth);
@@ -221,9 +232,7 @@ public sealed class DimensionFusion
     {
         var c = new float[CollaborativeWidth];
         Collaborative!.UserFactors(history, c);
-        double spreadV = Spread(c, _covarianceV!, CollaborativeWidth);
-        double spreadE = Spread(spreadOf, _covarianceE, Dimension);
-        return spreadV > 0 ? (float)(Weight * (spreadE > 0 ? spreadE : 1.0) / spreadV) : 0f;
+        return CollaborativeScale(HierarchicalScale(spreadOf), c);
     }
 
     private static double Spread(ReadOnlySpan<float> x, float[] covariance, int width)

@@ -133,11 +133,7 @@ public sealed class CollaborativeTests : IDisposable
         Assert.Equal(1, why.Rank);
         Assert.True(why.LayerAttributions.ContainsKey("collaborative"));
         // The collaborative part is the served score minus the hierarchical model's own.
-        int item = split.Train.Items.TryGetDense(top[0].ItemId, out int dense) ? dense : -1;
-        using var alone = new HierarchicalScoringModel(r.Model, r.Context);
-        var own = new float[r.ItemIds.Count];
-        alone.ScoreUsers([2], own);
-        Assert.Equal(why.Score - own[item], why.LayerAttributions["collaborative"], 2e-3 * Math.Max(1, Math.Abs(why.Score)));
+        Assert.Equal(why.Score - FusedServing.OwnScore(r, split.Train, 2, top[0].ItemId), why.LayerAttributions["collaborative"], 2e-3 * Math.Max(1, Math.Abs(why.Score)));
         Assert.True(why.ScoreShares.ContainsKey("collaborative"));
         // The history items' parts add up to the collaborative part, and the sentence names the dimension.
         Assert.Equal(r.Context.Histories[2].Distinct().Count(), why.CollaborativeAttributions!.Count);

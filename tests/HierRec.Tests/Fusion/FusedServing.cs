@@ -1,4 +1,5 @@
 using HierRec.Data;
+using HierRec.Training;
 
 namespace HierRec.Tests.Fusion;
 
@@ -16,6 +17,16 @@ internal static class FusedServing
             .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * r.Dimension, r.Dimension))).ThenBy(i => i).Take(10).Select(i => r.ItemIds[i]);
         Assert.Equal(expected, top.Select(t => t.ItemId));
         return top;
+    }
+
+    /// <summary>The hierarchical model's own score ⟨x_u, E_i⟩ (without the fused dimensions) of known user <paramref name="user"/> for item <paramref name="itemId"/>.</summary>
+    public static float OwnScore(HierarchicalRecommender r, Dataset train, int user, string itemId)
+    {
+        int item = train.Items.TryGetDense(itemId, out int dense) ? dense : -1;
+        using var alone = new HierarchicalScoringModel(r.Model, r.Context);
+        var own = new float[r.ItemIds.Count];
+        alone.ScoreUsers([user], own);
+        return own[item];
     }
 
     /// <summary>A loaded copy serves the first <paramref name="users"/> training users the same top 10 and (to 1e-4) the same queries.</summary>

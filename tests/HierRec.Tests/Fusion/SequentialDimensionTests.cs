@@ -127,11 +127,7 @@ public sealed class SequentialDimensionTests : IDisposable
         Assert.Equal(top[0].Score, why.Score, 3);
         Assert.Equal(1, why.Rank);
         // The served score is the hierarchical model's own plus the collaborative and sequential parts.
-        int item = split.Train.Items.TryGetDense(top[0].ItemId, out int dense) ? dense : -1;
-        using var alone = new HierarchicalScoringModel(r.Model, r.Context);
-        var own = new float[r.ItemIds.Count];
-        alone.ScoreUsers([4], own);
-        double parts = own[item] + why.LayerAttributions.GetValueOrDefault("collaborative") + why.LayerAttributions["sequential"];
+        double parts = FusedServing.OwnScore(r, split.Train, 4, top[0].ItemId) + why.LayerAttributions.GetValueOrDefault("collaborative") + why.LayerAttributions["sequential"];
         Assert.Equal(why.Score, parts, 2e-3 * Math.Max(1, Math.Abs(why.Score)));
         Assert.True(why.ScoreShares.ContainsKey("sequential"));
         // The most recent items are attributed, and leaving out the last one moves the sequential part most on walks.
