@@ -13,7 +13,8 @@
 //    (two augmented views of a history agree; InfoNCE), the alignment of descriptions with interests, and the filter
 //    thresholds on validation data.
 // 4. Serve: the given description steers and filters a user's top 10, serves a newcomer from text alone, and explains
-//    the top item in a sentence; an HTML report goes to disk.
+//    the top item in a sentence; an HTML report goes to disk. Then the genre the user's own top 10 carries most is
+//    rejected in English and in Chinese, and disappears from the list, with the one-record explanation of the new #1.
 // 5. With --evaluate: precision and NDCG with and without the concept, the positives the filter removes, text-only cold
 //    start against MostPopular, the negative-clause check, and the attribution deletion test, on the test split.
 using System.Diagnostics;
@@ -114,8 +115,11 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
     });
 AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epochs (validation NDCG@10 {conceptReport.InterestValidationNdcg:F4}), "
     + $"alignment {conceptReport.AlignmentEpochs} epochs (description-only validation NDCG@10 {conceptReport.DescriptionValidationNdcg:F4}); "
-    + $"β {conceptReport.SteeringWeight}, cold-start β {conceptReport.ColdSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
+    + $"β {conceptReport.SteeringWeight}, word steering β_w {conceptReport.WordSteeringWeight}, cold-start β {conceptReport.ColdSteeringWeight} and β_w {conceptReport.ColdWordSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
 AnsiConsole.MarkupLine(Markup.Escape($"Filters: {conceptReport.FilterSummary}."));
+if (conceptReport.WordSteeringTrials is { } wordTrials)
+    AnsiConsole.MarkupLine(Markup.Escape($"Word steering on validation (NDCG@10 without a description {conceptReport.UnfilteredValidationNdcg:F4}): "
+        + string.Join(", ", wordTrials.Select(t => $"β_w {t.Weight} → {t.Ndcg:F4}"))));
 
 // Step 4: serve the description.
 var titles = TitleOf(data);
@@ -135,6 +139,38 @@ for (int i = 0; i < 10; i++)
 AnsiConsole.Write(table);
 string Cell(IReadOnlyList<Recommendation> list, int i) => i < list.Count ? Markup.Escape(titles(list[i].ItemIndex)) : "";
 
+// Step 4b: a rejected genre disappearing. The genre the user's own top 10 carries most is rejected in words, in English
+// and in Chinese, with the next most frequent one asked for.
+var genreOf = split.Train.ItemFeatures.Tags("genres");
+IEnumerable<string> Genres(int item) => genreOf[item].Where(g => !g.Contains('/'));
+var frequent = plain.SelectMany(r => Genres(r.ItemIndex)).GroupBy(g => g).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).ToArray();
+if (frequent.Length >= 2)
+{
+    string rejected = frequent[0], wanted = frequent[1];
+    string Zh(string g) => TagDescriptions.ChineseNames.TryGetValue(g, out var z) ? z : g;
+    string english = $"I like {wanted} films but I hate {rejected}", chinese = $"喜欢{Zh(wanted)}电影，讨厌{Zh(rejected)}电影";
+    var inEnglish = recommender.Recommend(user, english, 10);
+    var inChinese = recommender.Recommend(user, chinese, 10);
+    string Tagged(IReadOnlyList<Recommendation> list, int i) => i >= list.Count ? ""
+        : Markup.Escape(titles(list[i].ItemIndex)) + " [grey]" + string.Join(", ", Genres(list[i].ItemIndex).Select(g => g == rejected ? $"[red]{Markup.Escape(g)}[/]" : g == wanted ? $"[green]{Markup.Escape(g)}[/]" : Markup.Escape(g))) + "[/]";
+    // Short headers: the descriptions go on a line of their own (wide CJK text in a narrow column header trips the table layout).
+    var rejectTable = new Table().AddColumns("#", $"user {user}: plain", "English description", "Chinese description");
+    for (int i = 0; i < 10; i++) rejectTable.AddRow((i + 1).ToString(), Tagged(plain, i), Tagged(inEnglish, i), Tagged(inChinese, i));
+    AnsiConsole.MarkupLine($"\n[bold]Rejecting the genre this user's top 10 carries most[/]: English \"{Markup.Escape(english)}\", Chinese \"{Markup.Escape(chinese)}\"");
+    AnsiConsole.Write(rejectTable);
+    int Count(IReadOnlyList<Recommendation> list, string g) => list.Count(r => Genres(r.ItemIndex).Contains(g));
+    AnsiConsole.MarkupLine(Markup.Escape($"{rejected} (rejected): {Count(plain, rejected)} of 10 without a description, {Count(inEnglish, rejected)} in English, {Count(inChinese, rejected)} in Chinese; "
+        + $"{wanted} (asked for): {Count(plain, wanted)}, {Count(inEnglish, wanted)}, {Count(inChinese, wanted)}."));
+    if (inEnglish.Count > 0)
+    {
+        // One record for the whole answer: profile, behaviour with its items, social with its friends, the description with its words.
+        var one = recommender.Explain(user, inEnglish[0].ItemId, english);
+        AnsiConsole.MarkupLine(Markup.Escape($"Why #1 of the English list: {ExplanationText.ToSentence(one, TitleOfId, id => "user " + id)}"));
+        AnsiConsole.MarkupLine(Markup.Escape("  every layer's signed part of the score: " + string.Join(", ", one.LayerAttributions.Select(p => $"{p.Key} {p.Value:+0.000;-0.000}"))
+            + (one.Concept is { } c ? $"; the description's words: {string.Join(", ", (c.WordAttributions ?? []).Take(4).Select(w => $"\"{w.Token}\" {w.Weight:+0.000;-0.000}"))}" : "")));
+    }
+}
+
 if (steered.Count > 0)
 {
     var why = recommender.Explain(user, steered[0].ItemId, describe);
@@ -153,59 +189,49 @@ void Evaluate()
     var model = recommender.Concepts!;
     bool onTest = evaluateOn != "validation";
     var test = Lists(onTest ? split.Test : split.Validation);
-    var known = onTest ? Lists(split.Train).Zip(Lists(split.Validation), (a, b) => a.Concat(b).ToArray()).ToArray() : Lists(split.Train);
-    AnsiConsole.MarkupLine($"[bold]Evaluation on the {(onTest ? "test" : "validation")} split[/]");
+    var valid = Lists(split.Validation);
+    AnsiConsole.MarkupLine($"[bold]Evaluation on the {(onTest ? "test" : "validation")} split[/] (through the served rankings: Recommend, RecommendByInterest, RecommendFromDescription)");
     var tags = split.Train.ItemFeatures.Tags("genres");
-    var index = recommender.Index;
-    int[] Ranked(float[] query, ItemFilter? filter) => index.Rank(query, 10, new RankOptions { Filter = filter }).Select(r => r.ItemIndex).ToArray();
+    // Serving excludes the training items; on the test split the validation items are known too, so a few more are
+    // asked for and those dropped.
+    int[] Top(int u, Func<int, IReadOnlyList<Recommendation>> serve)
+    {
+        var list = serve(10 + (onTest ? valid[u].Length : 0)).Select(r => r.ItemIndex);
+        if (onTest) list = list.Where(i => Array.IndexOf(valid[u], i) < 0);
+        return list.Take(10).ToArray();
+    }
+    string Id(int u) => split.Train.Users.ToExternal(u);
+    string English(int u) => TagDescriptions.Phrasings(tastes[u]!)[u % 4];
+    string Chinese(int u) => TagDescriptions.Phrasings(tastes[u]!)[4 + u % 3];
+    int[] Served(int u, string? description, DescriptionUse use = DescriptionUse.All, bool negation = true) => description is null
+        ? Top(u, k => recommender.Recommend(Id(u), k))
+        : Top(u, k => recommender.Recommend(Id(u), model.Describe(description, negation), k, use));
 
-    // (a) Warm users: the hierarchical ranking without and with the concept (English and Chinese phrasings).
+    // (a) Warm users: the served ranking without and with the description (English and Chinese phrasings).
     var results = new Table().AddColumns($"ranking ({(onTest ? "test" : "validation")} split, known items excluded)", "users", "P@10", "NDCG@10", "positives removed by the filter");
     var warm = Enumerable.Range(0, data.UserCount).Where(u => !heldOut[u] && tastes[u] is not null && test[u].Length > 0).ToArray();
-    var vectors = warm.ToDictionary(u => u, u => recommender.UserVector(split.Train.Users.ToExternal(u)));
-    void Warm(string name, Func<int, string?> descriptionOf, bool steer, bool filter)
+    void Warm(string name, Func<int, int[]> rank, Func<int, string?>? filteredBy = null)
     {
         double p = 0, n = 0;
         long removed = 0, positives = 0;
         foreach (int u in warm)
         {
             var relevant = test[u].ToHashSet();
-            ItemFilter exclude = ItemFilter.Exclude(known[u]);
-            float[] query = vectors[u];
-            if (descriptionOf(u) is { } text)
-            {
-                var cv = model.Describe(text);
-                var cf = model.Filter(cv);
-                if (steer) query = model.Steer(query, cv);
-                if (filter && cf.IsActive)
-                {
-                    exclude = ItemFilter.All(exclude, cf);
-                    removed += relevant.Count(i => !cf.Allows(i));
-                }
-                positives += relevant.Count;
-            }
-            var top = Ranked(query, exclude);
+            var top = rank(u);
             p += RankingMetrics.Precision(top, relevant, 10);
             n += RankingMetrics.Ndcg(top, relevant, 10);
+            if (filteredBy?.Invoke(u) is { } text && model.Filter(model.Describe(text)) is { IsActive: true } cf) removed += relevant.Count(i => !cf.Allows(i));
+            positives += relevant.Count;
         }
         results.AddRow(name, warm.Length.ToString(), (p / warm.Length).ToString("F4"), (n / warm.Length).ToString("F4"),
-            positives == 0 ? "" : $"{removed / (double)positives:P1}");
+            filteredBy is null ? "" : $"{removed / (double)positives:P1}");
     }
-    Warm("hierarchical x_u, no concept", _ => null, false, false);
-    Warm("+ English description: steering only", u => TagDescriptions.Phrasings(tastes[u]!)[u % 4], true, false);
-    Warm("+ English description: steering and filter", u => TagDescriptions.Phrasings(tastes[u]!)[u % 4], true, true);
-    Warm("+ Chinese description: steering and filter", u => TagDescriptions.Phrasings(tastes[u]!)[4 + u % 3], true, true);
-    // The self-supervised interest alone: rank by ⟨I_u, P_i⟩.
-    {
-        double p = 0, n = 0;
-        foreach (int u in warm)
-        {
-            var top = Ranked(model.InterestOf(recommender.Context.Histories[u]), ItemFilter.Exclude(known[u]));
-            p += RankingMetrics.Precision(top, test[u].ToHashSet(), 10);
-            n += RankingMetrics.Ndcg(top, test[u].ToHashSet(), 10);
-        }
-        results.AddRow("self-supervised interest I_u alone", warm.Length.ToString(), (p / warm.Length).ToString("F4"), (n / warm.Length).ToString("F4"), "");
-    }
+    Warm("no description", u => Served(u, null));
+    Warm("+ English description: concept steering only (β)", u => Served(u, English(u), DescriptionUse.Steer));
+    Warm("+ English description: concept and word steering (β, β_w)", u => Served(u, English(u), DescriptionUse.Steer | DescriptionUse.Words));
+    Warm("+ English description: steering and filter (the default)", u => Served(u, English(u)), English);
+    Warm("+ Chinese description: steering and filter (the default)", u => Served(u, Chinese(u)), Chinese);
+    Warm("self-supervised interest I_u alone", u => Top(u, k => recommender.RecommendByInterest(Id(u), null, k)));
     AnsiConsole.Write(results);
 
     // (b) Text-only cold start: held-out users served from their description alone, against MostPopular.
@@ -228,8 +254,8 @@ void Evaluate()
         coldTable.AddRow(name, cold.Length.ToString(), (n / cold.Length).ToString("F4"), (r / cold.Length).ToString("F4"), (h / cold.Length).ToString("F4"));
     }
     Cold("MostPopular", _ => popular);
-    Cold("description alone (English)", u => recommender.RecommendFromDescription(TagDescriptions.Phrasings(tastes[u]!)[u % 4]).Select(x => x.ItemIndex).ToArray());
-    Cold("description alone (Chinese)", u => recommender.RecommendFromDescription(TagDescriptions.Phrasings(tastes[u]!)[4 + u % 3]).Select(x => x.ItemIndex).ToArray());
+    Cold("description alone (English)", u => recommender.RecommendFromDescription(English(u)).Select(x => x.ItemIndex).ToArray());
+    Cold("description alone (Chinese)", u => recommender.RecommendFromDescription(Chinese(u)).Select(x => x.ItemIndex).ToArray());
     AnsiConsole.Write(coldTable);
 
     // (c) Negative clauses: share of the top 10 carrying the tag the description rejects.
@@ -245,40 +271,36 @@ void Evaluate()
         }
         negTable.AddRow(name, rejecting.Length.ToString(), (share / rejecting.Length).ToString("P2"));
     }
-    int[] WithConcept(int u, bool negation)
-    {
-        var cv = model.Describe(TagDescriptions.Phrasings(tastes[u]!)[u % 4], negation);
-        var cf = model.Filter(cv);
-        return Ranked(model.Steer(vectors[u], cv), cf.IsActive ? ItemFilter.All(ItemFilter.Exclude(known[u]), cf) : ItemFilter.Exclude(known[u]));
-    }
-    Neg("no description", u => Ranked(vectors[u], ItemFilter.Exclude(known[u])));
-    Neg("description, negation ignored (every clause positive)", u => WithConcept(u, false));
-    Neg("description with negation handling", u => WithConcept(u, true));
+    Neg("no description", u => Served(u, null));
+    Neg("description, negation ignored (every clause positive)", u => Served(u, English(u), negation: false));
+    Neg("description with negation handling", u => Served(u, English(u)));
+    Neg("Chinese description with negation handling", u => Served(u, Chinese(u)));
     AnsiConsole.Write(negTable);
 
     // (c') Steering: share of the top 10 carrying a tag the description asks for, with and without the description.
     var likeTable = new Table().AddColumns("steering check (described users)", "users", "share of top-10 items with a described tag");
-    var liking = warm.Where(u => tastes[u] is not null).ToArray();
     void Like(string name, Func<int, int[]> rank)
     {
         double share = 0;
-        foreach (int u in liking)
+        foreach (int u in warm)
         {
             var liked = tastes[u]!.Liked;
             share += rank(u).Count(i => tags[i].Any(liked.Contains)) / 10.0;
         }
-        likeTable.AddRow(name, liking.Length.ToString(), (share / liking.Length).ToString("P2"));
+        likeTable.AddRow(name, warm.Length.ToString(), (share / warm.Length).ToString("P2"));
     }
-    Like("no description", u => Ranked(vectors[u], ItemFilter.Exclude(known[u])));
-    Like("description, steering only", u => Ranked(model.Steer(vectors[u], model.Describe(TagDescriptions.Phrasings(tastes[u]!)[u % 4])), ItemFilter.Exclude(known[u])));
-    Like("description, steering and filter", u => WithConcept(u, true));
+    Like("no description", u => Served(u, null));
+    Like("description, concept steering only (β)", u => Served(u, English(u), DescriptionUse.Steer));
+    Like("description, concept and word steering (β, β_w)", u => Served(u, English(u), DescriptionUse.Steer | DescriptionUse.Words));
+    Like("description, steering and filter (the default)", u => Served(u, English(u)));
+    Like("Chinese description, steering and filter (the default)", u => Served(u, Chinese(u)));
     AnsiConsole.Write(likeTable);
     // How well C⁻ picks out the rejected tag over the whole catalogue: recall and precision of the negative filter.
     {
         long tagged = 0, caught = 0, removed = 0, removedTagged = 0;
         foreach (int u in rejecting)
         {
-            var cf = model.Filter(model.Describe(TagDescriptions.Phrasings(tastes[u]!)[u % 4]), float.NegativeInfinity);
+            var cf = model.Filter(model.Describe(English(u)), float.NegativeInfinity);
             for (int i = 0; i < data.ItemCount; i++)
             {
                 bool isTagged = tags[i].Contains(tastes[u]!.Disliked!), out_ = !cf.Allows(i);

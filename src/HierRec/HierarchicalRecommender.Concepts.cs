@@ -59,16 +59,30 @@ public sealed partial class HierarchicalRecommender
 
     /// <summary>
     /// The top <paramref name="k"/> items for a known user, steered towards and filtered by <paramref name="description"/>
-    /// (items the user has seen excluded). Fewer than k come back when the filter leaves fewer.
+    /// (items the user has seen excluded): the query moves towards the description's concept (β), the items whose text
+    /// names its words are lifted (word steering, β_w), and what it rejects is filtered out. Fewer than k come back when
+    /// the filter leaves fewer.
     /// </summary>
     public IReadOnlyList<Recommendation> Recommend(string userId, string description, int k = 10)
     {
         ArgumentNullException.ThrowIfNull(description);
+        return Recommend(userId, RequireConcepts().Describe(description), k);
+    }
+
+    /// <summary>
+    /// As <see cref="Recommend(string, string, int)"/> for a description already encoded (<see cref="Describe"/>, or
+    /// <see cref="ConceptModel.Describe"/> without negation handling), using only the parts <paramref name="use"/> names:
+    /// what each of concept steering, word steering and the filter does is measurable on its own.
+    /// </summary>
+    public IReadOnlyList<Recommendation> Recommend(string userId, ConceptVector concept, int k = 10, DescriptionUse use = DescriptionUse.All)
+    {
+        ArgumentNullException.ThrowIfNull(concept);
         int u = KnownUser(userId, "use RecommendFromDescription for users outside the training data");
         var concepts = RequireConcepts();
-        var concept = concepts.Describe(description);
         var x = UserVectors([u])[0];
-        return RankQuery(concepts.Steer(x, concept), _context.Histories[u], k, concepts.Filter(concept), spreadOf: x, knownUser: u);
+        var query = use.HasFlag(DescriptionUse.Steer) ? concepts.Steer(x, concept) : x;
+        return RankQuery(query, _context.Histories[u], k, use.HasFlag(DescriptionUse.Filter) ? concepts.Filter(concept) : null, spreadOf: x, knownUser: u,
+            concept: concept, wordWeight: use.HasFlag(DescriptionUse.Words) ? concepts.WordSteeringWeight : 0);
     }
 
     /// <summary>
@@ -83,18 +97,19 @@ public sealed partial class HierarchicalRecommender
         var interest = concepts.InterestOf(_context.Histories[u]);
         if (description is null) return RankQuery(interest, _context.Histories[u], k, null, fused: false);
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept), fused: false);
+        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept), fused: false, concept: concept, wordWeight: concepts.WordSteeringWeight);
     }
 
     /// <summary>
     /// Text cold start: the top <paramref name="k"/> items for someone known only by a description: the vector of a user
-    /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), filtered by the concept filter.
+    /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), the items its words name lifted
+    /// (<see cref="ConceptModel.ColdWordSteeringWeight"/>), filtered by the concept filter.
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendFromDescription(string description, int k = 10)
     {
         ArgumentNullException.ThrowIfNull(description);
         var concepts = RequireConcepts();
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept));
+        return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
     }
 }

@@ -100,6 +100,15 @@ public sealed partial class HierarchicalRecommender
         var served = fused ? Compose(query, history0, user, state: sequenceStates is null ? default : sequenceStates.AsSpan(0, _fusion!.Sequential!.Width)) : query;
         var scores = new float[index.Count];
         index.Score(served, scores);
+        // Word steering lifts the items whose text names a word of the description, as Recommend ranks them.
+        float wordBonus = 0;
+        IReadOnlyCollection<int> named = [];
+        if (concept is not null && Concepts!.WordSteeringWeight > 0 && (named = Concepts.Named(concept)).Count > 0)
+        {
+            wordBonus = ConceptModel.WordBonus(scores, Concepts.WordSteeringWeight);
+            foreach (int j in named) scores[j] += wordBonus;
+        }
+        double itemBonus = named.Contains(item) ? wordBonus : 0;
         var serving = _model.Scorer.Serving;
         double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
         // The catalogue-wide rank, and the rank the user is shown: seen items and items the description filters out do
@@ -135,7 +144,7 @@ public sealed partial class HierarchicalRecommender
             var perItem = Rows((g * hv).sum(1, keepdim: true)).Select(r => r[0]).ToArray();
             foreach (int h in history.Distinct()) historyAttributions.Add(new Attribution(_items.ToExternal(h), perItem[h]));
         }
-        if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector);
+        if (concept is not null) layerAttributions["concept"] = Dot(query, itemVector) - Dot(user, itemVector) + itemBonus;
         List<Attribution>? collaborative = null, sequential = null;
         if (fused && _fusion is not null)
         {
@@ -186,11 +195,12 @@ public sealed partial class HierarchicalRecommender
                 int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
                 if (at < 0) return new TokenWeight(w.Token, 0);
                 var without = Concepts.Describe(concept.Description.Remove(at, w.Token.Length));
-                return new TokenWeight(w.Token, steering - (Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector)));
+                double bonusWithout = wordBonus > 0 && Concepts.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
+                return new TokenWeight(w.Token, steering - (Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout));
             }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), steering, wordAttributions);
+                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus);
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,

@@ -152,7 +152,9 @@ public sealed partial class HierarchicalRecommender
     /// (excluded): fused with the collaborative dimension (w_u from <paramref name="spreadOf"/>, the user's own vector when
     /// the query is steered), or, when <paramref name="fused"/> is false, against the hierarchical item vectors alone.
     /// </summary>
-    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1)
+    /// <remarks>With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/> (<see cref="ConceptModel.Rank"/>).</remarks>
+    private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1,
+        ConceptVector? concept = null, float wordWeight = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
@@ -161,7 +163,8 @@ public sealed partial class HierarchicalRecommender
         if (extra is ConceptFilter { IsActive: false }) extra = null;
         if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
         var serving = _model.Scorer.Serving;
-        var ranked = index.Rank(query, k, new RankOptions { Filter = filter, Temperature = serving.Temperature });
+        var options = new RankOptions { Filter = filter, Temperature = serving.Temperature };
+        var ranked = concept is not null && wordWeight > 0 ? RequireConcepts().Rank(index, query, concept, k, options, wordWeight) : index.Rank(query, k, options);
         HierRecTelemetry.Scored("rank", index.Count);
         return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, serving.Transform?.Invoke(r.Score) ?? r.Score, r.Probability)).ToArray();
     }

@@ -85,6 +85,13 @@ public sealed record ConceptOptions
     public float? SteeringWeight { get; init; }
 
     /// <summary>
+    /// A fixed word-steering weight β_w (<see cref="ConceptModel.WordSteeringWeight"/>: items whose text names a word of
+    /// the description gain β_w standard deviations of the user's scores); null chooses it on validation data as the
+    /// largest of {0, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2} whose NDCG@10 is no lower than without a description (0 without validation).
+    /// </summary>
+    public float? WordSteeringWeight { get; init; }
+
+    /// <summary>
     /// The largest share of validation positives the filter may remove when θ and θ⁻ are chosen (the filter is meant to
     /// honour the description, not to guess). Default 0.1.
     /// </summary>
@@ -97,11 +104,12 @@ public sealed record ConceptOptions
     public float? NegativeThreshold { get; init; }
 
     /// <summary>
-    /// What a rejection means when calibration would switch the negative filter off (θ⁻ = +∞, because removing
-    /// anything cost validation NDCG): θ⁻ falls back to this quantile of sim(C⁻, P_i) over the validation
-    /// descriptions, so a "dislikes romance" still removes the items most like romance (the top 10 % at 0.9). The
-    /// report says when it applied (<see cref="ConceptReport.NegativeFilterFallback"/>). Null lets calibration switch
-    /// the filter off (reported as well). Default 0.9.
+    /// What a rejection means when calibration switches the negative similarity filter off (θ⁻ = +∞, because it cost
+    /// validation NDCG): the lexical guard still removes the items whose text names the rejected words, and a rejection
+    /// whose words no item text names (a Chinese description of an English catalogue, or a catalogue without texts)
+    /// falls back to this quantile of sim(C⁻, P_i) over the validation descriptions, so a "dislikes romance" still
+    /// removes the items most like romance (the top 10 % at 0.9). The report says when it applied
+    /// (<see cref="ConceptReport.NegativeFilterFallback"/>). Null: no fallback (reported as well). Default 0.9.
     /// </summary>
     public double? NegativeFallbackQuantile { get; init; } = 0.9;
 

@@ -20,18 +20,32 @@ namespace HierRec.Concepts;
 /// Calibration switched the positive filter off (θ = −∞): descriptions steer, and filter only by their rejections.
 /// </param>
 /// <param name="NegativeFilterFallback">
-/// Calibration would have switched the negative filter off; θ⁻ is <see cref="ConceptOptions.NegativeFallbackQuantile"/>'s
-/// quantile instead, so rejections still remove items.
+/// Calibration chose no similarity filter on the negative side (θ⁻ = +∞): rejections remove the items whose text names
+/// their words (the lexical guard), and a rejection whose words no item text names falls back to
+/// <paramref name="NegativeFallbackThreshold"/>, <see cref="ConceptOptions.NegativeFallbackQuantile"/>'s quantile.
 /// </param>
-/// <param name="NegativeFilterOff">The negative filter is off (θ⁻ = +∞): rejections in descriptions remove nothing.</param>
+/// <param name="NegativeFilterOff">
+/// Rejections in descriptions remove nothing: θ⁻ = +∞, no fallback θ⁻ and no lexical guard (no item texts).
+/// </param>
+/// <param name="NegativeFallbackThreshold">
+/// With <paramref name="NegativeFilterFallback"/>: the θ⁻ that serves rejections whose words no item text names
+/// (<see cref="ConceptModel.NegativeFallbackThreshold"/>); +∞ otherwise.
+/// </param>
+/// <param name="WordSteeringWeight">β_w of word steering in use (<see cref="ConceptModel.WordSteeringWeight"/>; 0: off).</param>
+/// <param name="ColdWordSteeringWeight">β_w of text cold start in use.</param>
+/// <param name="WordSteeringTrials">
+/// The validation NDCG@10 of each word-steering weight calibration tried (with β, without the filter), or null when it
+/// was fixed or not calibrated: compare with <see cref="UnfilteredValidationNdcg"/>, the NDCG without a description.
+/// </param>
 public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
     float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert,
-    bool PositiveFilterOff = false, bool NegativeFilterFallback = false, bool NegativeFilterOff = false)
+    bool PositiveFilterOff = false, bool NegativeFilterFallback = false, bool NegativeFilterOff = false, float NegativeFallbackThreshold = float.PositiveInfinity, float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0,
+    IReadOnlyList<(float Weight, double Ndcg)>? WordSteeringTrials = null)
 {
     /// <summary>What calibration decided about the filters, in words (never silent).</summary>
     public string FilterSummary =>
         (PositiveFilterOff ? "positive filter off (descriptions steer only); " : $"positive filter at θ {PositiveThreshold:G3}; ")
         + (NegativeFilterOff ? "negative filter OFF: rejections remove nothing"
-            : NegativeFilterFallback ? $"negative filter at the fallback θ⁻ {NegativeThreshold:G3} (calibration would have switched it off)"
+            : NegativeFilterFallback ? $"negative similarity filter off by calibration: rejections remove the items whose text names them, and where no item text does, the fallback θ⁻ {NegativeFallbackThreshold:G3} applies"
             : $"negative filter at θ⁻ {NegativeThreshold:G3}");
 }

@@ -118,26 +118,33 @@ public static class ConceptTrainer
         if (data.EmptyUserVector is { } empty && data.ValidationItems is not null)
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start steering"));
-            var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).Select(beta => (Beta: beta, Ndcg: Validate(data, index, u =>
-                data.Descriptions[u] is { Count: > 0 } l ? model.SteerNewUser(empty, model.Describe(l[0]), beta) : null))).ToArray();
-            (model.ColdSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
+            // Every (β, β_w) pair; ties go to the first: the weaker word steering.
+            var coldConcepts = new Dictionary<int, ConceptVector>();
+            for (int u = 0; u < data.Histories.Count; u++)
+                if (data.ValidationItems[u].Length > 0 && data.Descriptions[u] is { Count: > 0 } l) coldConcepts[u] = model.Describe(l[0]);
+            var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).SelectMany(beta => WordWeights.Select(w => (Beta: beta, Word: w, Ndcg: Validate(data, index,
+                u => coldConcepts.TryGetValue(u, out var c) ? (model.SteerNewUser(empty, c, beta), c) : null, w, model)))).ToArray();
+            (model.ColdSteeringWeight, model.ColdWordSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
         }
 
         // (4) Steering and thresholds.
         double unfiltered = double.NaN, filtered = double.NaN;
         bool negativeFallback = false;
+        IReadOnlyList<(float Weight, double Ndcg)>? wordTrials = null;
         model.SteeringWeight = options.SteeringWeight ?? 0f;
+        model.WordSteeringWeight = options.WordSteeringWeight ?? 0f;
         model.PositiveThreshold = options.PositiveThreshold ?? float.NegativeInfinity;
         model.NegativeThreshold = options.NegativeThreshold ?? 0.5f;
         if (data.ValidationItems is not null && data.UserVectors is not null)
         {
             progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
-            (model.SteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, negativeFallback) = Calibrate(model, index, data, options);
+            (model.SteeringWeight, model.WordSteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, negativeFallback, wordTrials) = Calibrate(model, index, data, options);
         }
         report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
             model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport,
             PositiveFilterOff: float.IsNegativeInfinity(model.PositiveThreshold), NegativeFilterFallback: negativeFallback,
-            NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold));
+            NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold) && float.IsPositiveInfinity(model.NegativeFallbackThreshold) && model.ItemWords is null,
+            NegativeFallbackThreshold: model.NegativeFallbackThreshold, WordSteeringWeight: model.WordSteeringWeight, ColdWordSteeringWeight: model.ColdWordSteeringWeight, WordSteeringTrials: wordTrials);
         return model;
     }
 
@@ -236,8 +243,15 @@ public static class ConceptTrainer
         return symmetric ? (forward + nn.functional.cross_entropy(logits.t(), diagonal)) * 0.5 : forward;
     }
 
+    /// <summary>The word-steering weights calibration tries (<see cref="ConceptModel.WordSteeringWeight"/>).</summary>
+    internal static readonly float[] WordWeights = [0f, 0.05f, 0.1f, 0.15f, 0.25f, 0.5f, 1f, 2f];
+
     /// <summary>Mean validation NDCG@10 of ranking by the given vectors (training items excluded); NaN without validation.</summary>
-    private static double Validate(ConceptTrainingData data, ItemIndex index, Func<int, float[]?> vectorOf)
+    private static double Validate(ConceptTrainingData data, ItemIndex index, Func<int, float[]?> vectorOf) =>
+        Validate(data, index, u => vectorOf(u) is { } v ? (v, null) : null, 0, null);
+
+    /// <summary>Validation NDCG@10 of the queries <paramref name="queryOf"/> gives, word-steered at <paramref name="wordWeight"/> by their concept.</summary>
+    private static double Validate(ConceptTrainingData data, ItemIndex index, Func<int, (float[] Query, ConceptVector? Concept)?> queryOf, float wordWeight, ConceptModel? model)
     {
         if (data.ValidationItems is null) return double.NaN;
         double sum = 0;
@@ -246,10 +260,11 @@ public static class ConceptTrainer
         {
             var relevant = data.ValidationItems[u];
             if (relevant.Length == 0) continue;
-            var v = vectorOf(u);
+            var q = queryOf(u);
             count++;
-            if (v is null) continue;
-            var ranked = index.Rank(v, 10, new RankOptions { Filter = data.Histories[u].Length > 0 ? ItemFilter.Exclude(data.Histories[u]) : null });
+            if (q is not { } query) continue;
+            var options = new RankOptions { Filter = data.Histories[u].Length > 0 ? ItemFilter.Exclude(data.Histories[u]) : null };
+            var ranked = query.Concept is { } c && model is not null ? model.Rank(index, query.Query, c, 10, options, wordWeight) : index.Rank(query.Query, 10, options);
             sum += RankingMetrics.Ndcg(ranked.Select(r => r.ItemIndex).ToArray(), relevant.ToHashSet(), 10);
         }
         return count == 0 ? double.NaN : sum / count;
@@ -257,8 +272,9 @@ public static class ConceptTrainer
 
     /// <summary>
     /// A rejection is the user's explicit word, never switched off silently: when calibration chose θ⁻ = +∞ (and θ⁻ was
-    /// not fixed by the caller), θ⁻ becomes the <paramref name="quantile"/> of sim(C⁻, P_i). Returns θ⁻ and whether the
-    /// fallback applied.
+    /// not fixed by the caller), the fallback θ⁻ is the <paramref name="quantile"/> of sim(C⁻, P_i) (it serves the
+    /// descriptions the lexical guard cannot read: <see cref="ConceptModel.NegativeFallbackThreshold"/>). Returns it and
+    /// whether the fallback applied.
     /// </summary>
     internal static (float Theta, bool Fallback) NegativeFallback(float chosen, bool fixedByCaller, double? quantile, Func<double, float?> quantileOf)
     {
@@ -266,30 +282,33 @@ public static class ConceptTrainer
         return (value, true);
     }
 
-    private static (float Steering, float Positive, float Negative, double Unfiltered, double Filtered, bool NegativeFallback) Calibrate(ConceptModel model, ItemIndex index, ConceptTrainingData data, ConceptOptions o)
+    private static (float Steering, float Word, float Positive, float Negative, double Unfiltered, double Filtered, bool NegativeFallback, IReadOnlyList<(float, double)>? WordTrials) Calibrate(ConceptModel model, ItemIndex index, ConceptTrainingData data, ConceptOptions o)
     {
         var users = Enumerable.Range(0, data.Histories.Count)
             .Where(u => data.ValidationItems![u].Length > 0 && data.Descriptions[u] is { Count: > 0 }).ToArray();
         float fixedPositive = o.PositiveThreshold ?? float.NaN, fixedNegative = o.NegativeThreshold ?? float.NaN;
-        if (users.Length == 0) return (o.SteeringWeight ?? 0f, o.PositiveThreshold ?? float.NegativeInfinity, o.NegativeThreshold ?? 0.5f, double.NaN, double.NaN, false);
+        if (users.Length == 0) return (o.SteeringWeight ?? 0f, o.WordSteeringWeight ?? 0f, o.PositiveThreshold ?? float.NegativeInfinity, o.NegativeThreshold ?? 0.5f, double.NaN, double.NaN, false, null);
         var concepts = users.Select(u => model.Describe(data.Descriptions[u]![0])).ToArray();
         var vectors = data.UserVectors!(users);
         int n = model.ItemCount;
         var exclude = users.Select(u => ItemFilter.Exclude(data.Histories[u])).ToArray();
         var relevant = users.Select(u => data.ValidationItems![u].ToHashSet()).ToArray();
 
-        float beta = 0;
+        float beta = 0, word = 0;
+        List<(float, double)>? wordTrials = null;
         double removedShare = 0;
-        double Ndcg(float theta, float thetaNeg)
+        // null thresholds: the model's own (with its fallback θ⁻), as served; noFilter: no filter at all (the lexical
+        // guard is part of the filter whatever θ⁻ is).
+        double Ndcg(float? theta, float? thetaNeg, bool noFilter = false)
         {
             double sum = 0;
             long removed = 0, positives = 0;
             for (int r = 0; r < users.Length; r++)
             {
-                var filter = model.Filter(concepts[r], theta, thetaNeg);
-                var ranked = index.Rank(model.Steer(vectors[r], concepts[r], beta), 10, new RankOptions { Filter = filter.IsActive ? ItemFilter.All(exclude[r], filter) : exclude[r] });
+                var filter = noFilter ? null : model.Filter(concepts[r], theta, thetaNeg);
+                var ranked = model.Rank(index, model.Steer(vectors[r], concepts[r], beta), concepts[r], 10, new RankOptions { Filter = filter is { IsActive: true } ? ItemFilter.All(exclude[r], filter) : exclude[r] }, word);
                 sum += RankingMetrics.Ndcg(ranked.Select(x => x.ItemIndex).ToArray(), relevant[r], 10);
-                if (filter.IsActive) removed += relevant[r].Count(i => !filter.Allows(i));
+                if (filter is { IsActive: true }) removed += relevant[r].Count(i => !filter.Allows(i));
                 positives += relevant[r].Count;
             }
             removedShare = positives == 0 ? 0 : removed / (double)positives;
@@ -327,7 +346,7 @@ public static class ConceptTrainer
             return qs.Select(q => sims[Math.Min(sims.Count - 1, (int)(q * sims.Count))]).Distinct().ToArray();
         }
 
-        double unfiltered = Ndcg(float.NegativeInfinity, float.PositiveInfinity);
+        double unfiltered = Ndcg(null, null, noFilter: true);
         if (o.SteeringWeight is float fixedBeta) beta = fixedBeta;
         else
         {
@@ -335,9 +354,24 @@ public static class ConceptTrainer
             foreach (float b in (float[])[0f, 0.1f, 0.2f, 0.35f, 0.5f, 0.75f, 1f])
             {
                 beta = b;
-                scored.Add((b, b == 0 ? unfiltered : Ndcg(float.NegativeInfinity, float.PositiveInfinity)));
+                scored.Add((b, b == 0 ? unfiltered : Ndcg(null, null, noFilter: true)));
             }
             beta = scored.MaxBy(s => s.Ndcg).Beta;
+        }
+        // β_w: a description should visibly bring what it names, so the largest weight whose NDCG@10 is no lower than
+        // without a description (and within FilterTolerance of the best weight's); 0 when none is.
+        if (o.WordSteeringWeight is float fixedWord) word = fixedWord;
+        else
+        {
+            var scored = new List<(float Word, double Ndcg)>();
+            foreach (float w in WordWeights)
+            {
+                word = w;
+                scored.Add((w, Ndcg(null, null, noFilter: true)));
+            }
+            wordTrials = scored.Select(s => (s.Word, s.Ndcg)).ToList();
+            double best = scored.Max(s => s.Ndcg);
+            word = scored.Where(s => s.Ndcg >= unfiltered && s.Ndcg >= (1 - o.FilterTolerance) * best).Select(s => s.Word).DefaultIfEmpty(0f).Max();
         }
         float theta = fixedPositive;
         if (float.IsNaN(theta))
@@ -351,7 +385,13 @@ public static class ConceptTrainer
             var candidates = Quantiles(true, [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]);
             thetaNeg = Choose(candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)), largest: false);
         }
-        (thetaNeg, bool fallback) = NegativeFallback(thetaNeg, !float.IsNaN(fixedNegative), o.NegativeFallbackQuantile, q => Quantiles(true, [q]) is [var value, ..] ? value : null);
-        return (beta, theta, thetaNeg, unfiltered, Ndcg(theta, thetaNeg), fallback);
+        // θ⁻ = +∞ leaves the lexical guard (what the rejection's own words name); the fallback θ⁻ serves the descriptions
+        // whose rejected words no item text names (all of them without item texts), so a rejection is never a no-op.
+        (float fallbackTheta, bool fallback) = NegativeFallback(thetaNeg, !float.IsNaN(fixedNegative), o.NegativeFallbackQuantile, q => Quantiles(true, [q]) is [var value, ..] ? value : null);
+        model.NegativeFallbackThreshold = fallback ? fallbackTheta : float.PositiveInfinity;
+        model.PositiveThreshold = theta;
+        model.NegativeThreshold = thetaNeg;
+        double filtered = Ndcg(null, null);
+        return (beta, word, theta, thetaNeg, unfiltered, filtered, fallback, wordTrials);
     }
 }

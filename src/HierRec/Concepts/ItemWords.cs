@@ -50,13 +50,44 @@ public sealed class ItemWords
     {
         if (string.IsNullOrEmpty(text)) yield break;
         var sb = new StringBuilder();
-        foreach (char c in (text + " ").Normalize(NormalizationForm.FormD))
+        foreach (char c in Decomposed(text + " "))
         {
             var category = CharUnicodeInfo.GetUnicodeCategory(c);
             if (category == UnicodeCategory.NonSpacingMark) continue;
             if (c < 0x3000 && char.IsLetter(c)) { sb.Append(char.ToLowerInvariant(c)); continue; }
             if (sb.Length >= 3) yield return Stem(sb.ToString());
             sb.Clear();
+        }
+    }
+
+    /// <summary>
+    /// NFD of <paramref name="text"/>; code points Normalize refuses (U+FFFE, lone surrogates) become spaces first, as
+    /// the tokenizer treats them: a hostile description must not fail a request.
+    /// </summary>
+    private static string Decomposed(string text)
+    {
+        try
+        {
+            return text.Normalize(NormalizationForm.FormD);
+        }
+        catch (ArgumentException)
+        {
+            var sb = new StringBuilder(text.Length);
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { sb.Append(c).Append(text[++i]); continue; }
+                bool bad = char.IsSurrogate(c) || c is '\uFFFE' or '\uFFFF' || c >= '\uFDD0' && c <= '\uFDEF';
+                sb.Append(bad ? ' ' : c);
+            }
+            try
+            {
+                return sb.ToString().Normalize(NormalizationForm.FormD);
+            }
+            catch (ArgumentException)
+            {
+                return sb.ToString(); // words still split on letters; accents kept
+            }
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class NegativeFallbackTests
         var off = new HierRec.Concepts.ConceptReport(0, 0, 0, 0, 0, 0, 0, float.NegativeInfinity, float.PositiveInfinity, 0, 0, TimeSpan.Zero, null,
             PositiveFilterOff: true, NegativeFilterOff: true);
         Assert.Contains("negative filter OFF", off.FilterSummary);
-        var fallback = off with { NegativeThreshold = 0.71f, NegativeFilterOff = false, NegativeFilterFallback = true };
+        var fallback = off with { NegativeFallbackThreshold = 0.71f, NegativeFilterOff = false, NegativeFilterFallback = true };
         Assert.Contains("fallback θ⁻ 0.71", fallback.FilterSummary);
     }
 }

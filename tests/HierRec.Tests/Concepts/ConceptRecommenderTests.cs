@@ -138,6 +138,80 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void WordSteering_LiftsTheItemsWhoseTextNamesTheDescription_AndExplainAgreesWithRecommend()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var concepts = r.Concepts!;
+        string text = "likes mystery, dislikes romance";
+        var concept = r.Describe(text);
+        var named = concepts.Named(concept);
+        var genres = split.Train.ItemFeatures.Tags("genres");
+        Assert.NotEmpty(named);
+        // Items named by "mystery" (titles may say it too), none by the rejected clause's "romance" alone.
+        Assert.True(named.Count(i => genres[i].Contains("mystery")) >= 0.8 * named.Count, $"{named.Count(i => genres[i].Contains("mystery"))} of {named.Count} named items are tagged mystery");
+        Assert.Empty(concepts.Named(r.Describe("喜欢悬疑电影")));                // no item text of this catalogue is Chinese
+        float saved = concepts.WordSteeringWeight;
+        try
+        {
+            double Share(float weight)
+            {
+                concepts.WordSteeringWeight = weight;
+                return Enumerable.Range(0, 30).Average(u => r.Recommend(split.Train.Users.ToExternal(u), text, 10).Count(t => named.Contains(t.ItemIndex)) / 10.0);
+            }
+            double off = Share(0), on = Share(3);
+            Assert.True(on > off, $"named items' share of the top 10: {on:P0} with β_w 3, {off:P0} without");
+
+            // The lifted ranking is exact: Explain's score, rank and concept part agree with what Recommend served.
+            string user = split.Train.Users.ToExternal(4);
+            var top = r.Recommend(user, text, 10);
+            for (int j = 0; j < top.Count; j++)
+            {
+                var why = r.Explain(user, top[j].ItemId, text);
+                Assert.Equal(j + 1, why.Rank);
+                Assert.Equal(top[j].Score, why.Score, 3);
+                Assert.Equal(top[j].Probability, why.Probability, 4);
+                Assert.Equal(named.Contains(top[j].ItemIndex), why.Concept!.WordBonus > 0);
+                Assert.Equal(why.Score - r.Explain(user, top[j].ItemId).Score, why.LayerAttributions["concept"], 3);
+            }
+            // The bonus is β_w standard deviations of the user's scores: at 0 the ranking is the index's own.
+            concepts.WordSteeringWeight = 0;
+            var query = concepts.Steer(r.HierarchicalUserVector(user), concept);
+            Assert.Equal(r.HierarchicalIndex.Rank(query, 10), concepts.Rank(r.HierarchicalIndex, query, concept, 10));
+        }
+        finally
+        {
+            concepts.WordSteeringWeight = saved;
+        }
+    }
+
+    [Fact]
+    public void WithTheSimilarityFilterOff_ARejectionRemovesWhatItsWordsName_AndOtherwiseFallsBack()
+    {
+        var (_, r, _) = ConceptFixture.Fitted.Value;
+        var c = r.Concepts!;
+        var saved = (c.NegativeThreshold, c.NegativeFallbackThreshold);
+        try
+        {
+            c.NegativeThreshold = float.PositiveInfinity;
+            c.NegativeFallbackThreshold = 0.3f;
+            var english = c.Filter(r.Describe("dislikes romance"));
+            Assert.True(english.RejectedByText > 0);                      // the item texts name "romance": the guard alone
+            Assert.True(float.IsPositiveInfinity(english.NegativeThreshold));
+            var chinese = c.Filter(r.Describe("讨厌爱情电影"));
+            Assert.Equal(0, chinese.RejectedByText);                     // no item text names it: the fallback θ⁻
+            Assert.Equal(0.3f, chinese.NegativeThreshold);
+            Assert.True(chinese.IsActive);
+            Assert.True(float.IsPositiveInfinity(c.Filter(r.Describe("讨厌爱情电影"), negativeThreshold: float.PositiveInfinity).NegativeThreshold)); // an explicit θ⁻ is kept
+            c.NegativeFallbackThreshold = float.PositiveInfinity;
+            Assert.False(c.Filter(r.Describe("讨厌爱情电影")).IsActive);
+        }
+        finally
+        {
+            (c.NegativeThreshold, c.NegativeFallbackThreshold) = saved;
+        }
+    }
+
+    [Fact]
     public void RecommendByInterest_RanksByTheSelfSupervisedInterest()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
@@ -162,6 +236,9 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.NotNull(loaded.Concepts);
         Assert.Equal(r.Concepts!.SteeringWeight, loaded.Concepts!.SteeringWeight);
         Assert.Equal(r.Concepts.PositiveThreshold, loaded.Concepts.PositiveThreshold);
+        Assert.Equal(r.Concepts.WordSteeringWeight, loaded.Concepts.WordSteeringWeight);
+        Assert.Equal(r.Concepts.ColdWordSteeringWeight, loaded.Concepts.ColdWordSteeringWeight);
+        Assert.Equal(r.Concepts.NegativeFallbackThreshold, loaded.Concepts.NegativeFallbackThreshold);
         string user = split.Train.Users.ToExternal(1), text = "喜欢悬疑电影，讨厌爱情电影";
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), loaded.Recommend(user, text, 10).Select(x => x.ItemId));
         Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
@@ -169,7 +246,7 @@ public sealed class ConceptRecommenderTests : IDisposable
 
         // A concept folder written before the port is refused, not half-loaded.
         string manifest = Path.Combine(folder, "concepts", "concept.json");
-        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"Version\":2", "\"Version\":1"));
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"Version\":{ConceptModel.FormatVersion}", "\"Version\":1"));
         // Re-sealed, so the checksums pass and the version check is what refuses it.
         HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
         HierRec.Serialization.FolderChecksums.Write(folder);
@@ -185,6 +262,8 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.False(double.IsNaN(report.InterestValidationNdcg));
         Assert.False(double.IsNaN(report.UnfilteredValidationNdcg));
         Assert.Contains(report.SteeringWeight, new[] { 0f, 0.1f, 0.2f, 0.35f, 0.5f, 0.75f, 1f });
+        Assert.Contains(report.WordSteeringWeight, ConceptTrainer.WordWeights);
+        Assert.Contains(report.ColdWordSteeringWeight, ConceptTrainer.WordWeights);
         Assert.NotNull(report.Bert);
     }
 
