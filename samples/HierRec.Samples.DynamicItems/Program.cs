@@ -8,9 +8,13 @@
 //    context])) on interactions the base model never saw, and the last 20 % is the stream.
 // 2. Scenario: replay one day of a user's stream hour by hour; each hour print the top 10's categories, and
 //    feed the hour's interactions to Update, so both the time of day and new events move the list.
-// 3. With --evaluate: prequential evaluation over the stream in daily chunks (recommend first, then learn) of the static
-//    model, the dynamic representation without updates, with updates, and with updates but no context; the hit rate of
-//    items first seen in the stream against MostPopular; and latency of both serving stages on one core.
+//    Then a new item appearing: the new item of the stream with the most interactions in its first three days, where
+//    it stands for a user who takes it up, before the stream and after the stream up to that moment was learnt from,
+//    with and without a place kept for new items (MovieLens-100K; the synthetic data has no new items).
+// 3. With --evaluate (--seed N for the initialisations): prequential evaluation over the stream in daily chunks
+//    (recommend first, then learn) of the static model, the dynamic representation without updates, with updates, and
+//    the ablations; the hit rate on new items and the share of lists showing one, against MostPopular; and latency of
+//    both serving stages on one core.
 using System.Diagnostics;
 using HierRec;
 using HierRec.Data;
@@ -23,6 +27,8 @@ using Spectre.Console;
 string dataset = "synthetic", dataRoot = "../shared/data";
 bool evaluate = false;
 string evaluateOn = "test";
+ulong seed = 1; // of every initialisation (the time split is fixed)
+double keptMargin = double.PositiveInfinity; // the kept place's margin in the evaluation's "one place kept" row
 for (int a = 0; a < args.Length; a++)
 {
     string next = a + 1 < args.Length ? args[a + 1] : "";
@@ -32,7 +38,9 @@ for (int a = 0; a < args.Length; a++)
         case "--data": dataRoot = next; a++; break;
         case "--evaluate": evaluate = true; break;
         case "--evaluate-on": evaluateOn = next; a++; break; // "validation": every cut 10 % earlier, the stream ends at 80 %
-        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate, --evaluate-on test|validation).");
+        case "--seed": seed = ulong.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
+        case "--kept-margin": keptMargin = double.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate, --evaluate-on test|validation, --seed N).");
     }
 }
 
@@ -62,7 +70,7 @@ AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: base {basePart.Interactions.Count
 
 HierarchicalRecommender baseModel = null!;
 DynamicRecommender dynamic = null!;
-var dynamicOptions = new DynamicOptions();
+var dynamicOptions = new DynamicOptions { Seed = seed };
 AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
     .Start(ctx =>
     {
@@ -78,8 +86,9 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         baseModel = HierarchicalRecommender.Fit(basePart, dynamicPart, new RecommenderOptions
         {
             Model = new HierarchicalOptions { Dimension = 64 },
-            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6 },
-            DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000 },
+            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6, Seed = seed },
+            DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000, Seed = seed },
+            Seed = seed,
         }, FineTunerExtensions.Synchronous(p => { Tick(); baseTask.MaxValue = Math.Max(1, p.TotalSteps); baseTask.Value = p.Step; }));
         baseTask.Value = baseTask.MaxValue;
         var dynamicTask = ctx.AddTask("Fitting the dynamic item layers", maxValue: 1);
@@ -93,7 +102,11 @@ var titles = data.ItemFeatures.TextColumns.Contains("title") ? data.ItemFeatures
 string Name(int item) => $"{titles?[item] ?? data.Items.ToExternal(item)} [{string.Join(", ", genres[item].Where(g => !g.Contains('/')).Take(2))}]";
 
 if (evaluate) Prequential();
-else Scenario();
+else
+{
+    Scenario();
+    NewItemScenario();
+}
 AnsiConsole.MarkupLine($"Total {total.Elapsed.TotalSeconds:F0} s");
 return 0;
 
@@ -136,6 +149,49 @@ void Scenario()
     }
 }
 
+// Step 2b: a new item appearing. The item new in the stream that gathers the most interactions in its first three days;
+// a user who takes it up late in that burst; where it stands in their list before the stream, and after the
+// interactions up to that moment were observed and learnt from (new items and trending items are candidate sources).
+void NewItemScenario()
+{
+    var before = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
+    var burst = stream.Where(x => !before.Contains(x.Item)).GroupBy(x => x.Item)
+        .Select(g => (Item: g.Key, First: g.Min(x => x.Timestamp), Events: g.OrderBy(x => x.Timestamp).ToList()))
+        .Select(g => (g.Item, g.First, Burst: g.Events.Where(x => x.Timestamp < g.First + 3 * 86_400).ToList()))
+        .Where(g => g.Burst.Count >= 2).OrderByDescending(g => g.Burst.Count).ThenBy(g => g.Item).FirstOrDefault();
+    AnsiConsole.MarkupLine("\n[bold]A new item appearing[/]");
+    if (burst.Burst is null)
+    {
+        AnsiConsole.MarkupLine("No item of this stream is new with two or more interactions in its first three days (run with --dataset ml-100k to see one).");
+        return;
+    }
+    var late = burst.Burst[^1];
+    var dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions); // a fresh one: the hour-by-hour replay above moved the other on
+    var kept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1 });
+    string user = data.Users.ToExternal(late.User);
+    var context = RequestContext.AtUnixTime(late.Timestamp);
+    string Place(IReadOnlyList<DynamicRecommendation> list)
+    {
+        int at = list.Select(r => r.ItemIndex).ToList().IndexOf(burst.Item);
+        return at < 0 ? "not among the candidates" : at < 10 ? $"#{at + 1}: in the top 10" : $"#{at + 1} of {list.Count} candidates";
+    }
+    AnsiConsole.MarkupLine(Markup.Escape($"{Name(burst.Item)}: first interaction {DateTimeOffset.FromUnixTimeSeconds(burst.First):yyyy-MM-dd HH:mm}, "
+        + $"{burst.Burst.Count} interactions in its first three days; user {user} takes it up at {DateTimeOffset.FromUnixTimeSeconds(late.Timestamp):yyyy-MM-dd HH:mm}."));
+    AnsiConsole.MarkupLine(Markup.Escape($"  Before the stream (the item has no interaction yet): {Place(dynamic.Recommend(user, context, 1000))}."));
+    var upTo = stream.Where(x => x.Timestamp < late.Timestamp && !(x.User == late.User && x.Item == late.Item)).ToList();
+    foreach (var day in upTo.GroupBy(x => x.Timestamp / 86_400).OrderBy(g => g.Key))
+    {
+        dynamic.Update(day.ToList());
+        kept.Update(day.ToList());
+    }
+    var after = dynamic.Recommend(user, context, 1000);
+    AnsiConsole.MarkupLine(Markup.Escape($"  After the {upTo.Count} interactions up to that moment were observed and learnt from ({burst.Burst.Count - 1} of them with the item): {Place(after)}."));
+    // With the last place kept for a new item (DynamicOptions.NewItemPlaces = 1): the best-scored new candidate takes it.
+    var withPlace = kept.Recommend(user, context, 10);
+    AnsiConsole.MarkupLine(Markup.Escape($"  With one place kept for a new item: {(withPlace.Any(r => r.ItemIndex == burst.Item) ? Place(withPlace) : "not in the top 10")}; the last place holds {Name(withPlace[^1].ItemIndex)}."));
+    AnsiConsole.MarkupLine(Markup.Escape($"  User {user}'s top 10 then (one place kept): {string.Join("; ", withPlace.Select(r => (r.ItemIndex == burst.Item ? "→ " : "") + Name(r.ItemIndex)))}"));
+}
+
 // Step 3: prequential evaluation.
 void Prequential()
 {
@@ -144,19 +200,36 @@ void Prequential()
     var withUpdates = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions);
     var noContext = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseContext = false });
     var noItemDynamics = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseItemDynamics = false });
+    var staticTrained = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { TrainOnStreamCandidates = false });
+    var noBias = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { ItemDynamicsBias = false });
+    var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin });
     var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
     var popularity = new double[data.ItemCount];
-    foreach (var x in basePart.Interactions.Concat(dynamicPart.Interactions)) popularity[x.Item]++;
+    var firstSeen = new long[data.ItemCount]; // 0: never interacted with
+    var itemTimes = Enumerable.Range(0, data.ItemCount).Select(_ => new List<long>()).ToArray();
+    foreach (var x in basePart.Interactions.Concat(dynamicPart.Interactions))
+    {
+        popularity[x.Item]++;
+        itemTimes[x.Item].Add(x.Timestamp);
+        if (firstSeen[x.Item] == 0 || x.Timestamp < firstSeen[x.Item]) firstSeen[x.Item] = x.Timestamp;
+    }
     string[] names = ["static (E_i, history-aware x_u)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context",
-        "dynamic S_i + Update, no item dynamics", "MostPopular (updated daily)"];
+        "dynamic S_i + Update, no item dynamics", "dynamic S_i + Update, re-ranker trained on static candidates only", "dynamic S_i + Update, no feature bias b(f_i)", "dynamic S_i + Update, one place kept for a new item", "MostPopular (updated daily)",
+        "diagnostic: the new items alone, most interactions in the last 3 days first"];
     var ndcg = new double[names.Length];
     var recall = new double[names.Length];
-    int cases = 0, coldCases = 0;
+    int cases = 0, coldCases = 0, windowCases = 0;
     var coldHits = new double[names.Length];
+    var windowHits = new double[names.Length];
+    var exposed = new double[names.Length];
     long updated = 0;
     var updateTime = TimeSpan.Zero;
+    long window = (long)dynamicOptions.NewItemWindow.TotalSeconds;
     foreach (var day in days)
     {
+        long dayStart = day.Min(x => x.Timestamp);
+        // "New" as the candidate source defines it: never interacted with, or first within the window.
+        bool IsNew(int item) => firstSeen[item] == 0 || firstSeen[item] >= dayStart - window;
         foreach (var group in day.GroupBy(x => x.User))
         {
             string user = data.Users.ToExternal(group.Key);
@@ -172,17 +245,28 @@ void Prequential()
             lists[2] = withUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[3] = noContext.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[4] = noItemDynamics.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[5] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            lists[5] = staticTrained.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[6] = noBias.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[7] = keptPlace.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[8] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            lists[9] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i) && IsNew(i))
+                .OrderByDescending(i => itemTimes[i].Count(t => t >= dayStart - 3 * 86_400)).ThenBy(i => i).Take(10).ToArray();
             for (int m = 0; m < names.Length; m++)
             {
                 ndcg[m] += RankingMetrics.Ndcg(lists[m], relevant, 10);
                 recall[m] += RankingMetrics.Recall(lists[m], relevant, 10);
+                exposed[m] += lists[m].Any(IsNew) ? 1 : 0;
             }
             cases++;
             foreach (int item in relevant.Where(i => !known.Contains(i)))
             {
                 coldCases++;
                 for (int m = 0; m < names.Length; m++) coldHits[m] += lists[m].Contains(item) ? 1 : 0;
+            }
+            foreach (int item in relevant.Where(IsNew))
+            {
+                windowCases++;
+                for (int m = 0; m < names.Length; m++) windowHits[m] += lists[m].Contains(item) ? 1 : 0;
             }
         }
         // Then learn: the day's interactions become history (and training data for the updating models).
@@ -192,12 +276,24 @@ void Prequential()
         updateTime += report.Elapsed;
         noContext.Update(day);
         noItemDynamics.Update(day);
-        foreach (var x in day) { popularity[x.Item]++; known.Add(x.Item); }
+        staticTrained.Update(day);
+        noBias.Update(day);
+        keptPlace.Update(day);
+        foreach (var x in day)
+        {
+            popularity[x.Item]++;
+            itemTimes[x.Item].Add(x.Timestamp);
+            known.Add(x.Item);
+            if (firstSeen[x.Item] == 0 || x.Timestamp < firstSeen[x.Item]) firstSeen[x.Item] = x.Timestamp;
+        }
     }
-    AnsiConsole.MarkupLine($"[bold]Prequential evaluation on the {evaluateOn} stream[/]");
-    var results = new Table().AddColumns($"prequential, {days.Count} daily chunks, {cases} (user, day) cases", "NDCG@10", "Recall@10", $"hit rate on items new in the stream ({coldCases} cases)");
+    AnsiConsole.MarkupLine($"[bold]Prequential evaluation on the {evaluateOn} stream[/] (seed {seed})");
+    string Rate(double hits, int of) => of == 0 ? "-" : (hits / of).ToString("P2");
+    var results = new Table().AddColumns($"prequential, {days.Count} daily chunks, {cases} (user, day) cases", "NDCG@10", "Recall@10",
+        $"hit rate: first interactions with an item ({coldCases})", $"hit rate: items new within {dynamicOptions.NewItemWindow.TotalDays:F0} days ({windowCases})",
+        "top-10 lists with a new item");
     for (int m = 0; m < names.Length; m++)
-        results.AddRow(names[m], (ndcg[m] / cases).ToString("F4"), (recall[m] / cases).ToString("F4"), coldCases == 0 ? "-" : (coldHits[m] / coldCases).ToString("P2"));
+        results.AddRow(names[m], (ndcg[m] / cases).ToString("F4"), (recall[m] / cases).ToString("F4"), Rate(coldHits[m], coldCases), Rate(windowHits[m], windowCases), Rate(exposed[m], cases));
     AnsiConsole.Write(results);
     AnsiConsole.MarkupLine($"Update throughput: {updated} interactions in {updateTime.TotalSeconds:F1} s = {updated / Math.Max(1e-9, updateTime.TotalSeconds):F0} interactions/s (with replay)");
 

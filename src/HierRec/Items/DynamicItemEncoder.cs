@@ -16,7 +16,7 @@ namespace HierRec.Items;
 public sealed class DynamicItemEncoder : nn.Module
 {
     /// <summary>Creates the encoder for D-wide vectors and up to <paramref name="maxHistory"/> history items.</summary>
-    public DynamicItemEncoder(int dimension, int maxHistory, Generator generator, int heads = 2, int itemFeatures = 0) : base(nameof(DynamicItemEncoder))
+    public DynamicItemEncoder(int dimension, int maxHistory, Generator generator, int heads = 2, int itemFeatures = 0, bool featureBias = false) : base(nameof(DynamicItemEncoder))
     {
         ArgumentOutOfRangeException.ThrowIfNegative(itemFeatures);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
@@ -48,7 +48,40 @@ public sealed class DynamicItemEncoder : nn.Module
                 ItemFeatures.bias!.zero_();
             }
             register_module("item_features", ItemFeatures);
+            if (featureBias)
+            {
+                BiasHidden = Layers.Linear(itemFeatures, BiasWidth, generator);
+                BiasOutput = Layers.Linear(BiasWidth, 1, generator);
+                using (torch.no_grad())
+                {
+                    BiasOutput.weight!.zero_(); // an untrained bias adds nothing
+                    BiasOutput.bias!.zero_();
+                }
+                register_module("bias_hidden", BiasHidden);
+                register_module("bias_output", BiasOutput);
+            }
         }
+    }
+
+    private const int BiasWidth = 16;
+
+    /// <summary>
+    /// The first layer of the feature bias b(f_i), a small MLP of the candidate's dynamic features added to its score,
+    /// whatever the user: what a new item gathering interactions fast, or an old one fading, is worth to anyone (a dot
+    /// product ⟨x_u, W f_i⟩ cannot say that); null without it.
+    /// </summary>
+    public Linear? BiasHidden { get; }
+
+    /// <summary>The output layer of the feature bias (zero at initialisation), or null.</summary>
+    public Linear? BiasOutput { get; }
+
+    /// <summary>b(f_i) for (B, N, F) candidate features → (B, N), or null without a feature bias or features.</summary>
+    public Tensor? FeatureBias(Tensor? candidateFeatures)
+    {
+        if (candidateFeatures is null || BiasHidden is null || BiasOutput is null) return null;
+        using var scope = torch.NewDisposeScope();
+        using var hidden = nn.functional.relu(BiasHidden.forward(candidateFeatures));
+        return BiasOutput.forward(hidden).squeeze(2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Width of the per-candidate dynamic features (0: none).</summary>
@@ -122,13 +155,18 @@ public sealed class DynamicItemEncoder : nn.Module
         return ((candidates + g * a).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
-    /// <summary>r = ⟨u, S_i⟩ for each request's candidates: users (B, D), dynamic (B, N, D) → (B, N).</summary>
-    public static Tensor Score(Tensor users, Tensor dynamic)
+    /// <summary>
+    /// r = ⟨u, S_i⟩ (+ b(f_i) when <paramref name="bias"/> is given) for each request's candidates: users (B, D),
+    /// dynamic (B, N, D), bias (B, N) → (B, N).
+    /// </summary>
+    public static Tensor Score(Tensor users, Tensor dynamic, Tensor? bias = null)
     {
         ArgumentNullException.ThrowIfNull(users);
         ArgumentNullException.ThrowIfNull(dynamic);
         using var column = users.unsqueeze(2);          // (B, D, 1)
         using var product = dynamic.bmm(column);         // (B, N, 1)
-        return product.squeeze(2);
+        var score = product.squeeze(2);
+        if (bias is null) return score;
+        using (score) return score + bias;
     }
 }

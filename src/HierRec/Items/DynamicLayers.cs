@@ -22,7 +22,8 @@ internal sealed class DynamicLayers : nn.Module
     public static DynamicLayers Create(int dimension, DynamicOptions options, ContextSchema schema, ulong seed, Device device)
     {
         using var generator = new Generator(seed);
-        var items = new DynamicItemEncoder(dimension, options.MaxHistory, generator, itemFeatures: options.UseItemDynamics ? DynamicRecommender.ItemFeatureCount : 0);
+        var items = new DynamicItemEncoder(dimension, options.MaxHistory, generator, itemFeatures: options.UseItemDynamics ? DynamicRecommender.ItemFeatureCount : 0,
+            featureBias: options.UseItemDynamics && options.ItemDynamicsBias);
         var context = options.UseContext ? new ContextEncoder(dimension, schema, generator) : null;
         var layers = new DynamicLayers(items, context);
         if (device.type != DeviceType.CPU) layers.to(device); // where the base's item vectors are

@@ -6,8 +6,8 @@ namespace HierRec.Items;
 /// <summary>Persistence: one folder with the base recommender, written atomically and checked on load.</summary>
 public sealed partial class DynamicRecommender
 {
-    /// <summary>Format version of saved dynamic folders: 2 since the TorchSharp port.</summary>
-    public const int FormatVersion = 2;
+    /// <summary>Format version of saved dynamic folders: 2 since the TorchSharp port, 3 with the feature bias (2 still loads, without it).</summary>
+    public const int FormatVersion = 3;
 
     private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes, long[][] ItemTimes);
 
@@ -49,11 +49,12 @@ public sealed partial class DynamicRecommender
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         AtomicFile.Recover(folder);
-        var manifest = ManifestJson.Read<Manifest>(folder, "dynamic.json", "DynamicRecommender", "hierrec-dynamic", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2);
+        var manifest = ManifestJson.Read<Manifest>(folder, "dynamic.json", "DynamicRecommender", "hierrec-dynamic", FormatVersion, m => (m.Format, m.Version), firstTorchVersion: 2, oldestReadable: 2);
         string manifestPath = Path.Combine(folder, "dynamic.json");
         if (FolderChecksums.Present(folder)) FolderChecksums.Verify(folder);
         var c = new ManifestChecks(manifestPath);
         if (manifest.Options is null) throw c.Error("Options", "is missing.");
+        if (manifest.Version < 3) manifest = manifest with { Options = manifest.Options with { ItemDynamicsBias = false } }; // written before the feature bias existed
         var baseRecommender = HierarchicalRecommender.LoadCore(Path.Combine(folder, "base"), device, verified: FolderChecksums.Present(folder)); // covered by this folder's checksums
         int d = baseRecommender.Model.Options.Dimension;
         var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);

@@ -78,6 +78,7 @@ public sealed partial class DynamicRecommender
     private (int Steps, double Loss) Train(Snapshot s, List<Example> examples, int epochs, float learningRate, IProgress<TrainingProgress>? progress, CancellationToken ct)
     {
         if (epochs == 0 || examples.Count == 0) return (0, double.NaN);
+        _trainingStreams.Clear(); // the item times changed since the last call
         var loop = new LoopOptions
         {
             Epochs = epochs, LearningRate = learningRate, WeightDecay = 0.01, WarmupFraction = 0, Decay = false, ClipNorm = 5,
@@ -89,11 +90,12 @@ public sealed partial class DynamicRecommender
     }
 
     /// <summary>
-    /// Softmax of ⟨x_u, S_i⟩ over the example's static candidates, the very list the first stage would serve, with the
-    /// interacted item as the target: examples whose item is not among the candidates are skipped (the re-ranker cannot
-    /// change them, and training on them would teach it to prefer what the first stage ranks low). With
-    /// <see cref="DynamicOptions.Negatives"/> below the candidate count, that many other candidates are sampled.
-    /// Returns null when no example of the batch qualifies.
+    /// Softmax of ⟨x_u, S_i⟩ over the example's candidates, the very list the first stage would serve at the example's
+    /// time (the static top <see cref="DynamicOptions.Candidates"/>, plus the new and trending items of the stream as of
+    /// that hour with <see cref="DynamicOptions.TrainOnStreamCandidates"/>), with the interacted item as the target:
+    /// examples whose item is not among the candidates are skipped (the re-ranker cannot change them, and training on
+    /// them would teach it to prefer what the first stage ranks low). With <see cref="DynamicOptions.Negatives"/> below
+    /// the candidate count, that many other candidates are sampled. Returns null when no example of the batch qualifies.
     /// </summary>
     private Tensor? Loss(Snapshot s, Example[] batch, Rng rng)
     {
@@ -102,8 +104,10 @@ public sealed partial class DynamicRecommender
         for (int r = 0; r < batch.Length; r++)
         {
             var e = batch[r];
-            var pool = _base.HierarchicalIndex.Rank(vectors[r], Options.Candidates, new RankOptions { Filter = e.History.Length > 0 ? ItemFilter.Exclude(e.History) : null })
-                .Select(c => c.ItemIndex).ToArray();
+            var ranked = _base.HierarchicalIndex.Rank(vectors[r], Options.Candidates, new RankOptions { Filter = e.History.Length > 0 ? ItemFilter.Exclude(e.History) : null })
+                .Select(c => c.ItemIndex).ToList();
+            if (Options.TrainOnStreamCandidates) AddStreamCandidates(TrainingStream(e.Time), vectors[r], e.History, ranked, null);
+            var pool = ranked.ToArray();
             if (Array.IndexOf(pool, e.Item) < 0) continue;
             var others = pool.Where(i => i != e.Item).ToArray();
             if (others.Length > Options.Negatives)
@@ -121,9 +125,21 @@ public sealed partial class DynamicRecommender
         var ctx = s.Context?.Encode(contexts);
         var features = CandidateFeatures(s, candidates, rows.Select(x => batch[x.Row].Time).ToArray());
         var (dynamic, _) = s.Items.Forward(Gather(candidates), _items, histories, ctx, features);
-        var logits = DynamicItemEncoder.Score(Users(rows.Select(x => vectors[x.Row]).ToArray()), dynamic); // (B, N), target column 0
+        var logits = DynamicItemEncoder.Score(Users(rows.Select(x => vectors[x.Row]).ToArray()), dynamic, s.Items.FeatureBias(features)); // (B, N), target column 0
         return nn.functional.cross_entropy(logits, torch.zeros(b, dtype: ScalarType.Int64, device: logits.device));
     }
+
+    /// <summary>
+    /// The stream's candidates for a training example at <paramref name="time"/>, as of the start of its hour (so no
+    /// interaction at or after the example is seen), cached per hour for the current <see cref="Train"/> call.
+    /// </summary>
+    private StreamSnapshot TrainingStream(long time)
+    {
+        long hour = time - ((time % 3600) + 3600) % 3600;
+        return _trainingStreams.GetOrAdd(hour, StreamAt);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, StreamSnapshot> _trainingStreams = new();
 
     private Snapshot Clone(Snapshot s, long version)
     {

@@ -251,7 +251,7 @@ public sealed class DynamicRecommenderTests : IDisposable
         }
         string manifest = Path.Combine(folder, "dynamic.json");
         string json = File.ReadAllText(manifest);
-        File.WriteAllText(manifest, json.Replace("\"Version\":2", "\"Version\":1"));
+        File.WriteAllText(manifest, json.Replace($"\"Version\":{DynamicRecommender.FormatVersion}", "\"Version\":1"));
         Assert.Contains("before HierRec moved to TorchSharp", Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message);
         File.WriteAllText(manifest, "[]");
         Assert.Contains("dynamic.json", Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message);
@@ -271,5 +271,53 @@ public sealed class DynamicRecommenderTests : IDisposable
         Assert.Equal(top.Count, top.Select(r => r.ItemIndex).Distinct().Count());
         Assert.DoesNotContain(top, r => sourced.HistoryOf(user).Contains(r.ItemIndex));
         Assert.Throws<ArgumentOutOfRangeException>(() => DynamicFixture.Fit(new DynamicOptions { NewItemCandidates = -1 }));
+    }
+
+    [Fact]
+    public void AKeptPlace_GivesTheLastPlaceToTheBestNewCandidate_AndLeavesTheRestAsRanked()
+    {
+        var (data, basePart, tune, _, _) = DynamicFixture.Base.Value;
+        var seen = basePart.Interactions.Concat(tune.Interactions).ToList();
+        long clock = seen.Max(x => x.Timestamp);
+        var first = seen.GroupBy(x => x.Item).ToDictionary(g => g.Key, g => g.Min(x => x.Timestamp));
+        // A window that makes about a tenth of the catalogue new.
+        long window = clock - first.Values.OrderDescending().ElementAt(first.Count / 10) + 1;
+        var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemWindow = TimeSpan.FromSeconds(window) };
+        var plain = DynamicFixture.Fit(options);
+        var kept = DynamicFixture.Fit(options with { NewItemPlaces = 1 });
+        // "New" as of the latest observed interaction: never interacted with, or first within the window.
+        bool IsNew(int item) => !first.TryGetValue(item, out long t) || t >= clock - (long)options.NewItemWindow.TotalSeconds;
+        int withNew = 0;
+        for (int u = 0; u < 20; u++)
+        {
+            string user = data.Users.ToExternal(u);
+            var context = RequestContext.AtUnixTime(clock + 3600);
+            var a = plain.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            var b = kept.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            Assert.Equal(a[..9], b[..9]);                                  // the same model ranks the first nine
+            if (a.Any(IsNew)) Assert.Equal(a, b);                          // a new item made it on its score: nothing kept
+            else
+            {
+                Assert.True(IsNew(b[9]), $"user {user}: the kept place holds item {b[9]}, which is not new");
+                withNew++;
+            }
+        }
+        Assert.True(withNew > 0);
+        Assert.Throws<ArgumentOutOfRangeException>(() => DynamicFixture.Fit(options with { NewItemPlaces = -1 }));
+    }
+
+    [Fact]
+    public void TheFeatureBias_StartsAtZero_AndIsLearnt()
+    {
+        using var generator = new TorchSharp.torch.Generator(1);
+        var fresh = new DynamicItemEncoder(16, 8, generator, itemFeatures: 5, featureBias: true);
+        using var features = TorchSharp.torch.rand(2, 3, 5, generator: generator);
+        using var bias = fresh.FeatureBias(features)!;
+        Assert.Equal([2L, 3L], bias.shape);
+        Assert.Equal(0f, bias.abs().max().item<float>());
+        Assert.Null(new DynamicItemEncoder(16, 8, generator, itemFeatures: 5).FeatureBias(features));
+        var fitted = DynamicFixture.Fit();
+        Assert.True(fitted.Current.Items.BiasOutput!.weight!.abs().max().item<float>() > 0);
+        Assert.Null(DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, ItemDynamicsBias = false }).Current.Items.BiasOutput);
     }
 }
