@@ -307,6 +307,24 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void AFolderOfFormat2_WithoutTheFeatureBias_StillLoads_AndServesTheSame()
+    {
+        var dyn = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, ItemDynamicsBias = false });
+        string folder = Path.Combine(_dir, "dyn-v2");
+        dyn.Save(folder);
+        string manifest = Path.Combine(folder, "dynamic.json");
+        File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"Version\":{DynamicRecommender.FormatVersion}", "\"Version\":2").Replace("\"ItemDynamicsBias\":false,", ""));
+        Assert.DoesNotContain("ItemDynamicsBias", File.ReadAllText(manifest)); // as a version 2 writer left it
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        var loaded = DynamicRecommender.Load(folder);
+        Assert.False(loaded.Options.ItemDynamicsBias); // the default is true; a version 2 folder had no bias
+        var (data, _, _, _, _) = DynamicFixture.Base.Value;
+        var context = RequestContext.AtUnixTime(1_600_050_000);
+        string user = data.Users.ToExternal(5);
+        Assert.Equal(dyn.Recommend(user, context, 10).Select(r => r.ItemId), loaded.Recommend(user, context, 10).Select(r => r.ItemId));
+    }
+
+    [Fact]
     public void TheFeatureBias_StartsAtZero_AndIsLearnt()
     {
         using var generator = new TorchSharp.torch.Generator(1);
