@@ -101,13 +101,8 @@ public sealed partial class HierarchicalRecommender
         var scores = new float[index.Count];
         index.Score(served, scores);
         // Word steering lifts the items whose text names a word of the description, as Recommend ranks them.
-        float wordBonus = 0;
-        IReadOnlyCollection<int> named = [];
-        if (concept is not null && Concepts!.WordSteeringWeight > 0 && (named = Concepts.Named(concept)).Count > 0)
-        {
-            wordBonus = ConceptModel.WordBonus(scores, Concepts.WordSteeringWeight);
-            foreach (int j in named) scores[j] += wordBonus;
-        }
+        IReadOnlyCollection<int> named = concept is not null && Concepts!.WordSteeringWeight > 0 ? Concepts.Named(concept) : [];
+        float wordBonus = ConceptModel.Lift(scores, named, Concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
         var serving = _model.Scorer.Serving;
         double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));

@@ -193,13 +193,19 @@ public sealed class ConceptModel
     /// <summary>
     /// The word-steering bonus β_w σ for a query whose scores over the whole catalogue are <paramref name="scores"/>.
     /// </summary>
-    public static float WordBonus(ReadOnlySpan<float> scores, float weight)
+    public static float WordBonus(ReadOnlySpan<float> scores, float weight) => weight == 0 ? 0 : weight * ScoreStatistics.StandardDeviation(scores);
+
+    /// <summary>
+    /// Word steering applied to a query's exact <paramref name="scores"/> over the catalogue, in place: the
+    /// <paramref name="named"/> items (<see cref="Named"/>) gain <see cref="WordBonus"/> at <paramref name="weight"/>.
+    /// Returns the bonus (0 when nothing is named). Ranking and explanations share it.
+    /// </summary>
+    internal static float Lift(Span<float> scores, IReadOnlyCollection<int> named, float weight)
     {
-        if (weight == 0 || scores.Length < 2) return 0;
-        float mean = TensorPrimitives.Sum(scores) / scores.Length;
-        double sq = 0;
-        foreach (float v in scores) sq += (v - mean) * (double)(v - mean);
-        return weight * (float)Math.Sqrt(sq / scores.Length);
+        if (named.Count == 0 || weight == 0) return 0;
+        float bonus = WordBonus(scores, weight);
+        foreach (int i in named) if ((uint)i < (uint)scores.Length) scores[i] += bonus;
+        return bonus;
     }
 
     /// <summary>
@@ -212,6 +218,7 @@ public sealed class ConceptModel
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(concept);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         options ??= new RankOptions();
         float weight = wordWeight ?? WordSteeringWeight;
@@ -219,34 +226,8 @@ public sealed class ConceptModel
         if (named.Count == 0) return index.Rank(query, k, options);
         var scores = new float[index.Count];
         index.Score(query, scores);
-        float bonus = WordBonus(scores, weight);
-        foreach (int i in named) if ((uint)i < (uint)scores.Length) scores[i] += bonus;
-        return TopOf(scores, k, options);
-    }
-
-    /// <summary>The top k of exact <paramref name="scores"/> under <paramref name="options"/> (filter, minimum, temperature), as the index ranks.</summary>
-    internal static RankedItem[] TopOf(float[] scores, int k, RankOptions options)
-    {
-        double invT = 1.0 / options.Temperature, max = double.NegativeInfinity;
-        foreach (float v in scores) max = Math.Max(max, v * invT);
-        double z = 0;
-        foreach (float v in scores) z += Math.Exp(v * invT - max);
-        var heap = new PriorityQueue<int, (float Score, int Item)>(Comparer<(float Score, int Item)>.Create((a, b) =>
-            a.Score != b.Score ? a.Score.CompareTo(b.Score) : b.Item.CompareTo(a.Item))); // the root is the worst kept
-        for (int i = 0; i < scores.Length; i++)
-        {
-            if (scores[i] < options.MinScore || options.Filter is { } f && !f.Allows(i)) continue;
-            if (heap.Count < k) heap.Enqueue(i, (scores[i], i));
-            else if (heap.TryPeek(out _, out var worst) && (scores[i] > worst.Score || scores[i] == worst.Score && i < worst.Item))
-                heap.EnqueueDequeue(i, (scores[i], i));
-        }
-        var result = new RankedItem[heap.Count];
-        for (int r = result.Length - 1; r >= 0; r--)
-        {
-            int i = heap.Dequeue();
-            result[r] = new RankedItem(i, scores[i], (float)Math.Clamp(Math.Exp(scores[i] * invT - max) / z, 0, 1));
-        }
-        return result;
+        Lift(scores, named, weight);
+        return ScoreStatistics.Top(scores, k, options);
     }
 
     /// <summary>Splits and encodes a description.</summary>

@@ -28,11 +28,12 @@ public sealed partial class DynamicRecommender
         var candidates = _base.HierarchicalIndex.Rank(user, Options.Candidates, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null });
         var ids = candidates.Select(c => c.ItemIndex).ToList();
         var staticScores = candidates.Select(c => c.Score).ToList();
-        AddStreamCandidates(user, history, ids, staticScores);
+        var stream = StreamItems(); // one snapshot for the request's candidates and its kept places
+        AddStreamCandidates(stream, user, history, ids, staticScores);
         candidateTime = clock.Elapsed;
         clock.Restart();
         var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), [.. ids]);
-        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).ToArray(), ids, scores, k);
+        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).ToArray(), ids, scores, k, stream.NewFilter);
         rerankTime = clock.Elapsed;
         if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
         {
@@ -48,19 +49,17 @@ public sealed partial class DynamicRecommender
     /// The top <paramref name="k"/> of <paramref name="ranked"/> (candidate positions, best first), with the last
     /// <see cref="DynamicOptions.NewItemPlaces"/> places given to the best-ranked new items when fewer are already in it.
     /// </summary>
-    private int[] KeepPlacesForNewItems(int[] ranked, List<int> ids, float[] scores, int k)
+    private int[] KeepPlacesForNewItems(int[] ranked, List<int> ids, float[] scores, int k, ItemFilter isNew)
     {
         var top = ranked.Take(k).ToList();
         int places = Math.Min(Options.NewItemPlaces, k - 1);
         if (places <= 0 || ranked.Length <= k) return [.. top];
         // Any new candidate: restricting the place to new items already gathering interactions measured no better
         // (validation stream, MovieLens-100K: 17.9 % of new items' interactions hit against 19.4 %).
-        var isNew = StreamItems().NewFilter;
         int missing = places - top.Count(j => isNew.Allows(ids[j]));
         if (missing <= 0) return [.. top];
         // Within NewItemPlaceMargin standard deviations of the candidates' scores below the k-th score.
-        double mean = scores.Average(), sd = Math.Sqrt(scores.Average(v => (v - mean) * (v - mean)));
-        double floor = scores[ranked[k - 1]] - Options.NewItemPlaceMargin * sd;
+        double floor = scores[ranked[k - 1]] - Options.NewItemPlaceMargin * HierRec.Ranking.ScoreStatistics.StandardDeviation(scores);
         var extra = ranked.Skip(k).Where(j => isNew.Allows(ids[j]) && scores[j] >= floor).Take(missing).ToArray();
         if (extra.Length == 0) return [.. top];
         // Replace the lowest-ranked items that are not new themselves.
@@ -142,14 +141,8 @@ public sealed partial class DynamicRecommender
 
     /// <summary>
     /// The second and third candidate sources (<see cref="DynamicOptions.NewItemCandidates"/>,
-    /// <see cref="DynamicOptions.TrendingCandidates"/>) as of the latest observed interaction, appended to the static
-    /// candidates without repeats or seen items.
-    /// </summary>
-    private void AddStreamCandidates(float[] user, int[] history, List<int> ids, List<float> staticScores) =>
-        AddStreamCandidates(StreamItems(), user, history, ids, staticScores);
-
-    /// <summary>
-    /// Appends <paramref name="stream"/>'s candidates: new items (half those gathering interactions fastest, half the best
+    /// <see cref="DynamicOptions.TrendingCandidates"/>), appended to the static candidates without repeats or seen items:
+    /// appends <paramref name="stream"/>'s candidates: new items (half those gathering interactions fastest, half the best
     /// by ⟨x_u, E_i⟩), then the most trending items,
     /// skipping items already among <paramref name="ids"/> or in <paramref name="history"/>. Serving and training
     /// (<see cref="Loss"/>, with the stream as of each example's time) both take their candidates from here.
