@@ -187,7 +187,7 @@ public sealed class ConceptModel
     {
         ArgumentNullException.ThrowIfNull(concept);
         if (ItemWords is null) return [];
-        return ItemWords.Mentioning(string.Join(' ', concept.Clauses.Where(c => !c.Negative).Select(c => c.Content)));
+        return ItemWords.Mentioning(Encoder.Parser.Cues.WithGlossary(string.Join(' ', concept.Clauses.Where(c => !c.Negative).Select(c => c.Content))));
     }
 
     /// <summary>
@@ -243,7 +243,7 @@ public sealed class ConceptModel
         ArgumentNullException.ThrowIfNull(concept);
         float negative = negativeThreshold ?? NegativeThreshold;
         var rejected = string.Join(' ', concept.Clauses.Where(c => c.Negative).Select(c => c.Content));
-        var mentioned = ItemWords is null || rejected.Length == 0 ? null : ItemWords.Mentioning(rejected);
+        var mentioned = ItemWords is null || rejected.Length == 0 ? null : ItemWords.Mentioning(Encoder.Parser.Cues.WithGlossary(rejected));
         if (negativeThreshold is null && float.IsPositiveInfinity(negative) && mentioned is not { Count: > 0 }) negative = NegativeFallbackThreshold;
         return new ConceptFilter(_normalizedItems, Dimension, Centered(concept.Positive), Centered(concept.Negative),
             positiveThreshold ?? PositiveThreshold, negative, mentioned);

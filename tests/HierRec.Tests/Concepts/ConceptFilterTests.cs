@@ -83,4 +83,22 @@ public sealed class ItemWordsTests
         Assert.Empty(words.Mentioning("东京"));                                 // scripts without spaces are left to the concept similarity
         Assert.Empty(words.Mentioning("a an of"));
     }
+
+    [Fact]
+    public void TheGlossary_LetsAChineseDescriptionNameTheWordsOfAnEnglishCatalogue()
+    {
+        var words = HierRec.Concepts.ItemWords.FromTexts(["Sleepless in Seattle (Comedy|Romance)", "Heat (Crime|Thriller)", "Alien (Horror|Sci-Fi)",
+            "Babe (Children's|Comedy)", "Fargo (Crime|Drama)", "Toy Story (Animation)", "Jaws (Action|Horror)", "Big (Drama)"]);
+        var cues = HierRec.Concepts.ConceptCues.Default;
+        Assert.Equal("爱情片", new HierRec.Concepts.ConceptCues { Glossary = new Dictionary<string, string>() }.WithGlossary("爱情片")); // off: unchanged
+        Assert.Equal([0], words.Mentioning(cues.WithGlossary("爱情片")).Order());          // a substring: 爱情 inside 爱情片
+        Assert.Equal([2], words.Mentioning(cues.WithGlossary("科幻电影")).Order());        // 科幻 → sci-fi: "Sci" of "Sci-Fi"
+        Assert.Equal([0, 3], words.Mentioning(cues.WithGlossary("喜剧")).Order());
+        Assert.Empty(words.Mentioning(cues.WithGlossary("那个导演")));                     // not in the glossary: nothing named
+        Assert.Equal("小丑", cues.WithGlossary("小丑"));
+        var own = new HierRec.Concepts.ConceptCues { Glossary = new Dictionary<string, string>(HierRec.Concepts.ConceptCues.DefaultGlossary) { ["熊"] = "babe", ["big"] = "heat" } };
+        Assert.Equal([3], words.Mentioning(own.WithGlossary("熊")).Order());                 // a catalogue's own entries
+        Assert.Equal([1, 7], words.Mentioning(own.WithGlossary("big")).Order());             // a Latin key matches a whole word...
+        Assert.Empty(words.Mentioning(own.WithGlossary("bigger")));                          // ...not inside another
+    }
 }

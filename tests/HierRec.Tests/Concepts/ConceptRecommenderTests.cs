@@ -149,7 +149,8 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.NotEmpty(named);
         // Items named by "mystery" (titles may say it too), none by the rejected clause's "romance" alone.
         Assert.True(named.Count(i => genres[i].Contains("mystery")) >= 0.8 * named.Count, $"{named.Count(i => genres[i].Contains("mystery"))} of {named.Count} named items are tagged mystery");
-        Assert.Empty(concepts.Named(r.Describe("喜欢悬疑电影")));                // no item text of this catalogue is Chinese
+        Assert.Equal(named.Order(), concepts.Named(r.Describe("喜欢悬疑电影")).Order()); // the glossary reads 悬疑 as "mystery suspense"
+        Assert.Empty(concepts.Named(r.Describe("喜欢那个导演")));               // no glossary entry, no Chinese item text: nothing named
         float saved = concepts.WordSteeringWeight;
         try
         {
@@ -197,13 +198,16 @@ public sealed class ConceptRecommenderTests : IDisposable
             var english = c.Filter(r.Describe("dislikes romance"));
             Assert.True(english.RejectedByText > 0);                      // the item texts name "romance": the guard alone
             Assert.True(float.IsPositiveInfinity(english.NegativeThreshold));
-            var chinese = c.Filter(r.Describe("讨厌爱情电影"));
+            var glossed = c.Filter(r.Describe("讨厌爱情电影"));             // the glossary reads 爱情 as "romance romantic"
+            Assert.Equal(english.RejectedByText, glossed.RejectedByText);
+            Assert.True(float.IsPositiveInfinity(glossed.NegativeThreshold));
+            var chinese = c.Filter(r.Describe("讨厌那个导演"));
             Assert.Equal(0, chinese.RejectedByText);                     // no item text names it: the fallback θ⁻
             Assert.Equal(0.3f, chinese.NegativeThreshold);
             Assert.True(chinese.IsActive);
-            Assert.True(float.IsPositiveInfinity(c.Filter(r.Describe("讨厌爱情电影"), negativeThreshold: float.PositiveInfinity).NegativeThreshold)); // an explicit θ⁻ is kept
+            Assert.True(float.IsPositiveInfinity(c.Filter(r.Describe("讨厌那个导演"), negativeThreshold: float.PositiveInfinity).NegativeThreshold)); // an explicit θ⁻ is kept
             c.NegativeFallbackThreshold = float.PositiveInfinity;
-            Assert.False(c.Filter(r.Describe("讨厌爱情电影")).IsActive);
+            Assert.False(c.Filter(r.Describe("讨厌那个导演")).IsActive);
         }
         finally
         {
@@ -244,8 +248,20 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
         Assert.Equal(r.Describe(text).Positive, loaded.Describe(text).Positive);
 
-        // A concept folder written before the port is refused, not half-loaded.
+        Assert.Equal(r.Concepts.Encoder.Parser.Cues.Glossary, loaded.Concepts.Encoder.Parser.Cues.Glossary);
+
+        // A folder saved before the glossary (its cues without one) loads with the default glossary.
         string manifest = Path.Combine(folder, "concepts", "concept.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!;
+        Assert.True(json["Cues"]!.AsObject().Remove("Glossary"));
+        File.WriteAllText(manifest, json.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        var older = HierarchicalRecommender.Load(folder);
+        Assert.Equal(ConceptCues.DefaultGlossary.Count, older.Concepts!.Encoder.Parser.Cues.Glossary.Count);
+        Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), older.Recommend(user, text, 10).Select(x => x.ItemId));
+
+        // A concept folder written before the port is refused, not half-loaded.
         File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"Version\":{ConceptModel.FormatVersion}", "\"Version\":1"));
         // Re-sealed, so the checksums pass and the version check is what refuses it.
         HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
