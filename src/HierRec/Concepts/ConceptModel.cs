@@ -125,7 +125,7 @@ public sealed class ConceptModel
 
     /// <summary>
     /// The θ⁻ a rejection falls back to when <see cref="NegativeThreshold"/> is +∞ and no item text names its words (a
-    /// Chinese rejection of an English catalogue, or any rejection without <see cref="ItemWords"/>): a rejection is never
+    /// Chinese rejection of an English catalogue in words the glossary lacks, or any rejection without <see cref="ItemWords"/>): a rejection is never
     /// a no-op. +∞: no fallback. Set by calibration (<see cref="ConceptOptions.NegativeFallbackQuantile"/>).
     /// </summary>
     public float NegativeFallbackThreshold { get; set; } = float.PositiveInfinity;
@@ -171,7 +171,7 @@ public sealed class ConceptModel
     /// every item whose text says Mystery, through <see cref="ItemWords"/>) get β_w σ_u added to their score, where σ_u
     /// is the standard deviation of the user's scores over the catalogue: at 1, a named item gains one spread of the
     /// user's scores. 0: off (and always off without <see cref="ItemWords"/>, or for a description whose words no item
-    /// text names, such as a Chinese description of an English catalogue). Chosen on validation by
+    /// text names, even through <see cref="ConceptCues.Glossary"/>). Chosen on validation by
     /// <see cref="ConceptTrainer"/>: the largest weight whose NDCG@10 is no lower than without a description.
     /// </summary>
     public float WordSteeringWeight { get; set; }

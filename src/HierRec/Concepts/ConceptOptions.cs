@@ -106,7 +106,7 @@ public sealed record ConceptOptions
     /// <summary>
     /// What a rejection means when calibration switches the negative similarity filter off (θ⁻ = +∞, because it cost
     /// validation NDCG): the lexical guard still removes the items whose text names the rejected words, and a rejection
-    /// whose words no item text names (a Chinese description of an English catalogue, or a catalogue without texts)
+    /// whose words no item text names (a Chinese description of an English catalogue in words beyond <see cref="ConceptCues.Glossary"/>, or a catalogue without texts)
     /// falls back to this quantile of sim(C⁻, P_i) over the validation descriptions, so a "dislikes romance" still
     /// removes the items most like romance (the top 10 % at 0.9). The report says when it applied
     /// (<see cref="ConceptReport.NegativeFilterFallback"/>). Null: no fallback (reported as well). Default 0.9.

@@ -9,8 +9,9 @@ namespace HierRec.Concepts;
 /// a description that rejects "romance" also removes every item whose own text says "romance", whatever the concept
 /// similarity says. Words are letters-only runs of at least 3, lower-cased, accents stripped, a plural "s" / "ies"
 /// reduced; words in more than 30 % of the item texts (the genre words of a one-genre catalogue, "the", "film") are
-/// too common to mean a rejection and are left out. Scripts without spaces (Chinese) are not indexed: for them the
-/// concept similarity alone filters.
+/// too common to mean a rejection and are left out. Scripts without spaces (Chinese) are not indexed: a Chinese
+/// description reaches the words of a catalogue through <see cref="ConceptCues.Glossary"/>, and beyond it the concept
+/// similarity alone filters.
 /// </summary>
 public sealed class ItemWords
 {
