@@ -72,11 +72,19 @@ public sealed record ConceptOptions
     public ConceptCues? Cues { get; init; }
 
     /// <summary>
-    /// The validation NDCG@10 the filter may cost, as a share of the best measured: θ is the largest, θ⁻ the smallest
+    /// The validation NDCG@10 the negative filter may cost, as a share of the best measured: θ⁻ is the smallest
     /// candidate whose filtered validation NDCG@10 stays within it and which removes at most
-    /// <see cref="MaxPositiveRemoval"/> of the validation positives. Default 0.02.
+    /// <see cref="MaxPositiveRemoval"/> of the validation positives (a rejection is the user's own word, worth a little
+    /// accuracy). Default 0.02.
     /// </summary>
     public double FilterTolerance { get; init; } = 0.02;
+
+    /// <summary>
+    /// The same for the positive filter: θ is the largest candidate within it of the best. Default 0: the positive
+    /// filter removes what a description did not name, which steering already ranks lower, so by default it is on only
+    /// at a θ that costs no validation NDCG@10 (often off: θ = −∞).
+    /// </summary>
+    public double PositiveFilterTolerance { get; init; }
 
     /// <summary>
     /// A fixed steering weight β (the query becomes x_u + β |x_u| Ĉ⁺); null chooses it on validation data from
@@ -133,6 +141,7 @@ public sealed record ConceptOptions
         if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");
         if (MaxPositiveRemoval is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxPositiveRemoval), MaxPositiveRemoval, "Must be in [0, 1].");
         if (FilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(FilterTolerance), FilterTolerance, "Must be in [0, 1).");
+        if (PositiveFilterTolerance is < 0 or >= 1 || double.IsNaN(PositiveFilterTolerance)) throw new ArgumentOutOfRangeException(nameof(PositiveFilterTolerance), PositiveFilterTolerance, "Must be in [0, 1).");
         if (NegativeFallbackQuantile is double q && !(q > 0 && q < 1)) throw new ArgumentOutOfRangeException(nameof(NegativeFallbackQuantile), q, "ConceptOptions.NegativeFallbackQuantile must be in (0, 1), or null.");
     }
 }

@@ -16,7 +16,7 @@ namespace HierRec.Concepts;
 /// (softmax over ⟨I_u, P_i⟩). (2) Alignment: the concept C_u of the positive clauses of the user's description must
 /// identify the user's I_u among the batch (InfoNCE) and retrieve an item of the history, so that a description alone
 /// can retrieve items; and the encoder reading an item's text must retrieve that item (<see cref="ConceptOptions.ItemTextWeight"/>). (3) The steering of text cold start and (4) of known users, and the filter thresholds θ, θ⁻, are
-/// chosen on validation data (<see cref="ConceptOptions.FilterTolerance"/>).
+/// chosen on validation data (<see cref="ConceptOptions.FilterTolerance"/>, <see cref="ConceptOptions.PositiveFilterTolerance"/>).
 /// Each phase runs on <see cref="TrainingLoop"/> (constant rate, clipping at 5), stops early on validation NDCG@10 and
 /// keeps its best epoch.
 /// </summary>
@@ -323,12 +323,12 @@ public static class ConceptTrainer
         }
 
         // Among candidates removing at most MaxPositiveRemoval of the positives (the switched-off filter always qualifies),
-        // the most aggressive whose NDCG@10 is within FilterTolerance of the best of them.
-        float Choose(IEnumerable<(float Theta, double Ndcg, double Removed)> scored, bool largest)
+        // the most aggressive whose NDCG@10 is within the tolerance of the best of them.
+        float Choose(IEnumerable<(float Theta, double Ndcg, double Removed)> scored, bool largest, double tolerance)
         {
             var allowed = scored.Where(s => s.Removed <= o.MaxPositiveRemoval).ToArray();
             double best = allowed.Max(s => s.Ndcg);
-            var good = allowed.Where(s => s.Ndcg >= (1 - o.FilterTolerance) * best).Select(s => s.Theta);
+            var good = allowed.Where(s => s.Ndcg >= (1 - tolerance) * best).Select(s => s.Theta);
             return largest ? good.Max() : good.Min();
         }
 
@@ -377,13 +377,13 @@ public static class ConceptTrainer
         if (float.IsNaN(theta))
         {
             var candidates = Quantiles(false, [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
-            theta = Choose(candidates.Select(t => Score(t, t, float.PositiveInfinity)).Append(Score(float.NegativeInfinity, float.NegativeInfinity, float.PositiveInfinity)), largest: true);
+            theta = Choose(candidates.Select(t => Score(t, t, float.PositiveInfinity)).Append(Score(float.NegativeInfinity, float.NegativeInfinity, float.PositiveInfinity)), largest: true, o.PositiveFilterTolerance);
         }
         float thetaNeg = fixedNegative;
         if (float.IsNaN(thetaNeg))
         {
             var candidates = Quantiles(true, [0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]);
-            thetaNeg = Choose(candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)), largest: false);
+            thetaNeg = Choose(candidates.Select(t => Score(t, theta, t)).Append(Score(float.PositiveInfinity, theta, float.PositiveInfinity)), largest: false, o.FilterTolerance);
         }
         // θ⁻ = +∞ leaves the lexical guard (what the rejection's own words name); the fallback θ⁻ serves the descriptions
         // whose rejected words no item text names (all of them without item texts), so a rejection is never a no-op.

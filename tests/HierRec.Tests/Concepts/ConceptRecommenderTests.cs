@@ -270,6 +270,16 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void AFilterTolerance_OutOfRange_IsRefusedByName()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var copy = HierarchicalRecommender.Load(SaveTo(r, "tolerance"));
+        foreach (var bad in new[] { -0.1, 1.0, double.NaN })
+            Assert.Equal("PositiveFilterTolerance", Assert.Throws<ArgumentOutOfRangeException>(() => copy.FitConcepts(split.Train, split.Validation,
+                new Dictionary<string, IReadOnlyList<string>>(), new ConceptOptions { PositiveFilterTolerance = bad })).ParamName);
+    }
+
+    [Fact]
     public void Training_ReportsThePhases_AndChoosesThresholdsOnValidation()
     {
         var (_, _, report) = ConceptFixture.Fitted.Value;
