@@ -126,6 +126,16 @@ public sealed record ConceptOptions
 
     internal void Validate()
     {
+        // NaN passes every comparison below, so it is refused first, by name.
+        foreach (var (name, value) in new (string, double)[]
+        {
+            (nameof(LearningRate), LearningRate), (nameof(Temperature), Temperature), (nameof(ItemLossWeight), ItemLossWeight), (nameof(ItemTextWeight), ItemTextWeight),
+            (nameof(MaskShare), MaskShare), (nameof(CropShare), CropShare), (nameof(ReorderShare), ReorderShare), (nameof(MaxPositiveRemoval), MaxPositiveRemoval),
+            (nameof(FilterTolerance), FilterTolerance), (nameof(PositiveFilterTolerance), PositiveFilterTolerance),
+            (nameof(SteeringWeight), SteeringWeight ?? 0), (nameof(WordSteeringWeight), WordSteeringWeight ?? 0),
+            (nameof(PositiveThreshold), PositiveThreshold ?? 0), (nameof(NegativeThreshold), NegativeThreshold ?? 0),
+        })
+            if (double.IsNaN(value)) throw new ArgumentOutOfRangeException(name, value, $"ConceptOptions.{name} is NaN.");
         ArgumentOutOfRangeException.ThrowIfNegative(InterestEpochs, nameof(InterestEpochs));
         ArgumentOutOfRangeException.ThrowIfNegative(AlignmentEpochs, nameof(AlignmentEpochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Patience, nameof(Patience));
@@ -141,7 +151,7 @@ public sealed record ConceptOptions
         if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");
         if (MaxPositiveRemoval is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(MaxPositiveRemoval), MaxPositiveRemoval, "Must be in [0, 1].");
         if (FilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(FilterTolerance), FilterTolerance, "Must be in [0, 1).");
-        if (PositiveFilterTolerance is < 0 or >= 1 || double.IsNaN(PositiveFilterTolerance)) throw new ArgumentOutOfRangeException(nameof(PositiveFilterTolerance), PositiveFilterTolerance, "Must be in [0, 1).");
+        if (PositiveFilterTolerance is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(PositiveFilterTolerance), PositiveFilterTolerance, "Must be in [0, 1).");
         if (NegativeFallbackQuantile is double q && !(q > 0 && q < 1)) throw new ArgumentOutOfRangeException(nameof(NegativeFallbackQuantile), q, "ConceptOptions.NegativeFallbackQuantile must be in (0, 1), or null.");
     }
 }

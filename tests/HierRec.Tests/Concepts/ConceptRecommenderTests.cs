@@ -270,13 +270,20 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
-    public void AFilterTolerance_OutOfRange_IsRefusedByName()
+    public void AnOptionOutOfRangeOrNaN_IsRefusedByName()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
         var copy = HierarchicalRecommender.Load(SaveTo(r, "tolerance"));
         foreach (var bad in new[] { -0.1, 1.0, double.NaN })
             Assert.Equal("PositiveFilterTolerance", Assert.Throws<ArgumentOutOfRangeException>(() => copy.FitConcepts(split.Train, split.Validation,
                 new Dictionary<string, IReadOnlyList<string>>(), new ConceptOptions { PositiveFilterTolerance = bad })).ParamName);
+        // NaN used to pass the range checks of every floating-point option.
+        foreach (var (name, options) in new (string, ConceptOptions)[]
+        {
+            ("FilterTolerance", new() { FilterTolerance = double.NaN }), ("LearningRate", new() { LearningRate = float.NaN }),
+            ("MaskShare", new() { MaskShare = double.NaN }), ("SteeringWeight", new() { SteeringWeight = float.NaN }),
+        })
+            Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(() => copy.FitConcepts(split.Train, split.Validation, new Dictionary<string, IReadOnlyList<string>>(), options)).ParamName);
     }
 
     [Fact]
