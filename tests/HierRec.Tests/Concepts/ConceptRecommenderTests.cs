@@ -186,6 +186,35 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void AChineseWord_ThatTheGlossaryReads_CarriesTheWordSteeringBonusInItsAttribution()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var concepts = r.Concepts!;
+        float saved = concepts.WordSteeringWeight;
+        try
+        {
+            const string text = "喜欢悬疑电影";
+            string user = split.Train.Users.ToExternal(6);
+            var named = concepts.Named(r.Describe(text));
+            Assert.NotEmpty(named);                                                   // 悬疑 → "mystery suspense"
+            concepts.WordSteeringWeight = 2;
+            var top = r.Recommend(user, text, 10);
+            var hit = top.First(t => named.Contains(t.ItemIndex));                     // at β_w 2 named items lead
+            var on = r.Explain(user, hit.ItemId, text);
+            Assert.True(on.Concept!.WordBonus > 0);
+            var word = Assert.Single(on.Concept.WordAttributions!, w => w.Token.Contains("悬疑"));
+            concepts.WordSteeringWeight = 0;
+            var off = r.Explain(user, hit.ItemId, text);
+            var wordOff = Assert.Single(off.Concept!.WordAttributions!, w => w.Token.Contains("悬疑"));
+            Assert.Equal(on.Concept.WordBonus, word.Weight - wordOff.Weight, 3);        // deleting the word deletes its lift
+        }
+        finally
+        {
+            concepts.WordSteeringWeight = saved;
+        }
+    }
+
+    [Fact]
     public void WithTheSimilarityFilterOff_ARejectionRemovesWhatItsWordsName_AndOtherwiseFallsBack()
     {
         var (_, r, _) = ConceptFixture.Fitted.Value;
