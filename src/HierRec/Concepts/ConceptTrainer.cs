@@ -347,6 +347,7 @@ public static class ConceptTrainer
         }
 
         double unfiltered = Ndcg(null, null, noFilter: true);
+        double steered = double.NaN; // NDCG@10 at the chosen β, without word steering or filter
         if (o.SteeringWeight is float fixedBeta) beta = fixedBeta;
         else
         {
@@ -356,7 +357,7 @@ public static class ConceptTrainer
                 beta = b;
                 scored.Add((b, b == 0 ? unfiltered : Ndcg(null, null, noFilter: true)));
             }
-            beta = scored.MaxBy(s => s.Ndcg).Beta;
+            (beta, steered) = scored.MaxBy(s => s.Ndcg);
         }
         // β_w: a description should visibly bring what it names, so the largest weight whose NDCG@10 is no lower than
         // without a description (and within FilterTolerance of the best weight's); 0 when none is.
@@ -367,7 +368,7 @@ public static class ConceptTrainer
             foreach (float w in WordWeights)
             {
                 word = w;
-                scored.Add((w, Ndcg(null, null, noFilter: true)));
+                scored.Add((w, w == 0 && !double.IsNaN(steered) ? steered : Ndcg(null, null, noFilter: true))); // β_w 0 is the β trial already run
             }
             wordTrials = scored.Select(s => (s.Word, s.Ndcg)).ToList();
             double best = scored.Max(s => s.Ndcg);

@@ -33,7 +33,7 @@ public sealed partial class DynamicRecommender
         candidateTime = clock.Elapsed;
         clock.Restart();
         var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), [.. ids]);
-        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]).ToArray(), ids, scores, k, stream.NewFilter);
+        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]), ids, scores, k, stream.NewFilter);
         rerankTime = clock.Elapsed;
         if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
         {
@@ -46,14 +46,15 @@ public sealed partial class DynamicRecommender
     }
 
     /// <summary>
-    /// The top <paramref name="k"/> of <paramref name="ranked"/> (candidate positions, best first), with the last
+    /// The top <paramref name="k"/> of <paramref name="order"/> (candidate positions, best first), with the last
     /// <see cref="DynamicOptions.NewItemPlaces"/> places given to the best-ranked new items when fewer are already in it.
     /// </summary>
-    private int[] KeepPlacesForNewItems(int[] ranked, List<int> ids, float[] scores, int k, ItemFilter isNew)
+    private int[] KeepPlacesForNewItems(IOrderedEnumerable<int> order, List<int> ids, float[] scores, int k, ItemFilter isNew)
     {
-        var top = ranked.Take(k).ToList();
         int places = Math.Min(Options.NewItemPlaces, k - 1);
-        if (places <= 0 || ranked.Length <= k) return [.. top];
+        if (places <= 0 || ids.Count <= k) return order.Take(k).ToArray(); // the usual case: a partial sort of the top k only
+        var ranked = order.ToArray();
+        var top = ranked.Take(k).ToList();
         // Any new candidate: restricting the place to new items already gathering interactions measured no better
         // (validation stream, MovieLens-100K: 17.9 % of new items' interactions hit against 19.4 %).
         int missing = places - top.Count(j => isNew.Allows(ids[j]));
@@ -130,7 +131,7 @@ public sealed partial class DynamicRecommender
         var bias = s.Items.FeatureBias(features);
         float score = DynamicItemEncoder.Score(userRow, dynamic, bias).item<float>();
         float without = ctx is null ? score : DynamicItemEncoder.Score(userRow, s.Items.Forward(cand, _items, [history], null, features).Vectors, bias).item<float>();
-        float staticScore = System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));
+        float staticScore = StaticScore(user, item);
         var w = weights is null ? [] : TorchInterop.ToFloats(weights);
         int t = weights is null ? 0 : (int)weights.shape[2], shown = Math.Min(history.Length, s.Items.MaxHistory);
         var historyAttention = weights is null ? [] : Enumerable.Range(0, shown)
@@ -141,29 +142,34 @@ public sealed partial class DynamicRecommender
 
     /// <summary>
     /// The second and third candidate sources (<see cref="DynamicOptions.NewItemCandidates"/>,
-    /// <see cref="DynamicOptions.TrendingCandidates"/>), appended to the static candidates without repeats or seen items:
-    /// appends <paramref name="stream"/>'s candidates: new items (half those gathering interactions fastest, half the best
-    /// by ⟨x_u, E_i⟩), then the most trending items,
-    /// skipping items already among <paramref name="ids"/> or in <paramref name="history"/>. Serving and training
-    /// (<see cref="Loss"/>, with the stream as of each example's time) both take their candidates from here.
+    /// <see cref="DynamicOptions.TrendingCandidates"/>): appends <paramref name="stream"/>'s new items (half those
+    /// gathering interactions fastest, half the best by ⟨x_u, E_i⟩), then its most trending items, skipping items already
+    /// among <paramref name="ids"/> or in <paramref name="history"/>. Serving and training (<see cref="Loss"/>, with the
+    /// stream as of each example's time) both take their candidates from here.
     /// </summary>
     private void AddStreamCandidates(StreamSnapshot stream, float[] user, int[] history, List<int> ids, List<float>? staticScores)
     {
         if (Options.NewItemCandidates == 0 && Options.TrendingCandidates == 0) return;
         var taken = new HashSet<int>(ids);
         taken.UnionWith(history);
-        if (Options.NewItemCandidates > 0 && stream.New.Length > 0)
+        // Up to limit items of source (best first) not yet taken; returns how many.
+        int Append(int[] source, int limit)
         {
-            // Half the places go to the new items gathering interactions fastest (most within the trending window)...
-            int fast = 0;
-            foreach (int i in stream.NewTrending)
+            int added = 0;
+            foreach (int i in source)
             {
-                if (fast == Options.NewItemCandidates / 2) break;
+                if (added == limit) break;
                 if (!taken.Add(i)) continue;
                 ids.Add(i);
                 staticScores?.Add(StaticScore(user, i));
-                fast++;
+                added++;
             }
+            return added;
+        }
+        if (Options.NewItemCandidates > 0 && stream.New.Length > 0)
+        {
+            // Half the places go to the new items gathering interactions fastest (most within the trending window)...
+            int fast = Append(stream.NewTrending, Options.NewItemCandidates / 2);
             // ...the rest to the new items closest to the user, by the ranker's own scan restricted to the new items (the
             // same SIMD pass and scores as the static candidates).
             var onlyNew = new RankOptions { Filter = ItemFilter.All(stream.NewFilter, ItemFilter.Exclude(taken)) };
@@ -174,15 +180,7 @@ public sealed partial class DynamicRecommender
                 taken.Add(r.ItemIndex);
             }
         }
-        int added = 0;
-        foreach (int i in stream.Trending)
-        {
-            if (added == Options.TrendingCandidates) break;
-            if (!taken.Add(i)) continue;
-            ids.Add(i);
-            staticScores?.Add(StaticScore(user, i));
-            added++;
-        }
+        Append(stream.Trending, Options.TrendingCandidates);
     }
 
     private float StaticScore(float[] user, int item) => System.Numerics.Tensors.TensorPrimitives.Dot(user, _base.ItemRows.Slice(item * _dimension, _dimension));

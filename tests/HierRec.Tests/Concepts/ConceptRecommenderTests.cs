@@ -40,6 +40,14 @@ public sealed class ConceptRecommenderTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>Runs <paramref name="restore"/> at the end of the test's scope: the shared fixture's settings a test changed go back.</summary>
+    private static Restorer Restoring(Action restore) => new(restore);
+
+    private sealed class Restorer(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
+
     [Fact]
     public void Describe_GivesBothSides_WithTokenWeightsThatSumToOne()
     {
@@ -89,20 +97,14 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.True(strict.IsActive);
         r.Concepts.PositiveThreshold = 0f;
         r.Concepts.NegativeThreshold = 0.2f;
-        try
+        using var restore = Restoring(() => (r.Concepts.PositiveThreshold, r.Concepts.NegativeThreshold) = (ConceptFixture.Fitted.Value.Report.PositiveThreshold, ConceptFixture.Fitted.Value.Report.NegativeThreshold));
+        for (int u = 0; u < 20; u++)
         {
-            for (int u = 0; u < 20; u++)
-            {
-                string user = split.Train.Users.ToExternal(u);
-                var seen = r.Context.Histories[u].ToHashSet();
-                var top = r.Recommend(user, text, 10);
-                Assert.All(top, t => Assert.True(strict.Allows(t.ItemIndex)));
-                Assert.DoesNotContain(top, t => seen.Contains(t.ItemIndex));
-            }
-        }
-        finally
-        {
-            (r.Concepts.PositiveThreshold, r.Concepts.NegativeThreshold) = (ConceptFixture.Fitted.Value.Report.PositiveThreshold, ConceptFixture.Fitted.Value.Report.NegativeThreshold);
+            string user = split.Train.Users.ToExternal(u);
+            var seen = r.Context.Histories[u].ToHashSet();
+            var top = r.Recommend(user, text, 10);
+            Assert.All(top, t => Assert.True(strict.Allows(t.ItemIndex)));
+            Assert.DoesNotContain(top, t => seen.Contains(t.ItemIndex));
         }
     }
 
@@ -152,37 +154,31 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(named.Order(), concepts.Named(r.Describe("喜欢悬疑电影")).Order()); // the glossary reads 悬疑 as "mystery suspense"
         Assert.Empty(concepts.Named(r.Describe("喜欢那个导演")));               // no glossary entry, no Chinese item text: nothing named
         float saved = concepts.WordSteeringWeight;
-        try
+        using var restore = Restoring(() => concepts.WordSteeringWeight = saved);
+        double Share(float weight)
         {
-            double Share(float weight)
-            {
-                concepts.WordSteeringWeight = weight;
-                return Enumerable.Range(0, 30).Average(u => r.Recommend(split.Train.Users.ToExternal(u), text, 10).Count(t => named.Contains(t.ItemIndex)) / 10.0);
-            }
-            double off = Share(0), on = Share(3);
-            Assert.True(on > off, $"named items' share of the top 10: {on:P0} with β_w 3, {off:P0} without");
+            concepts.WordSteeringWeight = weight;
+            return Enumerable.Range(0, 30).Average(u => r.Recommend(split.Train.Users.ToExternal(u), text, 10).Count(t => named.Contains(t.ItemIndex)) / 10.0);
+        }
+        double off = Share(0), on = Share(3);
+        Assert.True(on > off, $"named items' share of the top 10: {on:P0} with β_w 3, {off:P0} without");
 
-            // The lifted ranking is exact: Explain's score, rank and concept part agree with what Recommend served.
-            string user = split.Train.Users.ToExternal(4);
-            var top = r.Recommend(user, text, 10);
-            for (int j = 0; j < top.Count; j++)
-            {
-                var why = r.Explain(user, top[j].ItemId, text);
-                Assert.Equal(j + 1, why.Rank);
-                Assert.Equal(top[j].Score, why.Score, 3);
-                Assert.Equal(top[j].Probability, why.Probability, 4);
-                Assert.Equal(named.Contains(top[j].ItemIndex), why.Concept!.WordBonus > 0);
-                Assert.Equal(why.Score - r.Explain(user, top[j].ItemId).Score, why.LayerAttributions["concept"], 3);
-            }
-            // The bonus is β_w standard deviations of the user's scores: at 0 the ranking is the index's own.
-            concepts.WordSteeringWeight = 0;
-            var query = concepts.Steer(r.HierarchicalUserVector(user), concept);
-            Assert.Equal(r.HierarchicalIndex.Rank(query, 10), concepts.Rank(r.HierarchicalIndex, query, concept, 10));
-        }
-        finally
+        // The lifted ranking is exact: Explain's score, rank and concept part agree with what Recommend served.
+        string user = split.Train.Users.ToExternal(4);
+        var top = r.Recommend(user, text, 10);
+        for (int j = 0; j < top.Count; j++)
         {
-            concepts.WordSteeringWeight = saved;
+            var why = r.Explain(user, top[j].ItemId, text);
+            Assert.Equal(j + 1, why.Rank);
+            Assert.Equal(top[j].Score, why.Score, 3);
+            Assert.Equal(top[j].Probability, why.Probability, 4);
+            Assert.Equal(named.Contains(top[j].ItemIndex), why.Concept!.WordBonus > 0);
+            Assert.Equal(why.Score - r.Explain(user, top[j].ItemId).Score, why.LayerAttributions["concept"], 3);
         }
+        // The bonus is β_w standard deviations of the user's scores: at 0 the ranking is the index's own.
+        concepts.WordSteeringWeight = 0;
+        var query = concepts.Steer(r.HierarchicalUserVector(user), concept);
+        Assert.Equal(r.HierarchicalIndex.Rank(query, 10), concepts.Rank(r.HierarchicalIndex, query, concept, 10));
     }
 
     [Fact]
@@ -191,27 +187,21 @@ public sealed class ConceptRecommenderTests : IDisposable
         var (split, r, _) = ConceptFixture.Fitted.Value;
         var concepts = r.Concepts!;
         float saved = concepts.WordSteeringWeight;
-        try
-        {
-            const string text = "喜欢悬疑电影";
-            string user = split.Train.Users.ToExternal(6);
-            var named = concepts.Named(r.Describe(text));
-            Assert.NotEmpty(named);                                                   // 悬疑 → "mystery suspense"
-            concepts.WordSteeringWeight = 2;
-            var top = r.Recommend(user, text, 10);
-            var hit = top.First(t => named.Contains(t.ItemIndex));                     // at β_w 2 named items lead
-            var on = r.Explain(user, hit.ItemId, text);
-            Assert.True(on.Concept!.WordBonus > 0);
-            var word = Assert.Single(on.Concept.WordAttributions!, w => w.Token.Contains("悬疑"));
-            concepts.WordSteeringWeight = 0;
-            var off = r.Explain(user, hit.ItemId, text);
-            var wordOff = Assert.Single(off.Concept!.WordAttributions!, w => w.Token.Contains("悬疑"));
-            Assert.Equal(on.Concept.WordBonus, word.Weight - wordOff.Weight, 3);        // deleting the word deletes its lift
-        }
-        finally
-        {
-            concepts.WordSteeringWeight = saved;
-        }
+        using var restore = Restoring(() => concepts.WordSteeringWeight = saved);
+        const string text = "喜欢悬疑电影";
+        string user = split.Train.Users.ToExternal(6);
+        var named = concepts.Named(r.Describe(text));
+        Assert.NotEmpty(named);                                                   // 悬疑 → "mystery suspense"
+        concepts.WordSteeringWeight = 2;
+        var top = r.Recommend(user, text, 10);
+        var hit = top.First(t => named.Contains(t.ItemIndex));                     // at β_w 2 named items lead
+        var on = r.Explain(user, hit.ItemId, text);
+        Assert.True(on.Concept!.WordBonus > 0);
+        var word = Assert.Single(on.Concept.WordAttributions!, w => w.Token.Contains("悬疑"));
+        concepts.WordSteeringWeight = 0;
+        var off = r.Explain(user, hit.ItemId, text);
+        var wordOff = Assert.Single(off.Concept!.WordAttributions!, w => w.Token.Contains("悬疑"));
+        Assert.Equal(on.Concept.WordBonus, word.Weight - wordOff.Weight, 3);        // deleting the word deletes its lift
     }
 
     [Fact]
@@ -220,28 +210,22 @@ public sealed class ConceptRecommenderTests : IDisposable
         var (_, r, _) = ConceptFixture.Fitted.Value;
         var c = r.Concepts!;
         var saved = (c.NegativeThreshold, c.NegativeFallbackThreshold);
-        try
-        {
-            c.NegativeThreshold = float.PositiveInfinity;
-            c.NegativeFallbackThreshold = 0.3f;
-            var english = c.Filter(r.Describe("dislikes romance"));
-            Assert.True(english.RejectedByText > 0);                      // the item texts name "romance": the guard alone
-            Assert.True(float.IsPositiveInfinity(english.NegativeThreshold));
-            var glossed = c.Filter(r.Describe("讨厌爱情电影"));             // the glossary reads 爱情 as "romance romantic"
-            Assert.Equal(english.RejectedByText, glossed.RejectedByText);
-            Assert.True(float.IsPositiveInfinity(glossed.NegativeThreshold));
-            var chinese = c.Filter(r.Describe("讨厌那个导演"));
-            Assert.Equal(0, chinese.RejectedByText);                     // no item text names it: the fallback θ⁻
-            Assert.Equal(0.3f, chinese.NegativeThreshold);
-            Assert.True(chinese.IsActive);
-            Assert.True(float.IsPositiveInfinity(c.Filter(r.Describe("讨厌那个导演"), negativeThreshold: float.PositiveInfinity).NegativeThreshold)); // an explicit θ⁻ is kept
-            c.NegativeFallbackThreshold = float.PositiveInfinity;
-            Assert.False(c.Filter(r.Describe("讨厌那个导演")).IsActive);
-        }
-        finally
-        {
-            (c.NegativeThreshold, c.NegativeFallbackThreshold) = saved;
-        }
+        using var restore = Restoring(() => (c.NegativeThreshold, c.NegativeFallbackThreshold) = saved);
+        c.NegativeThreshold = float.PositiveInfinity;
+        c.NegativeFallbackThreshold = 0.3f;
+        var english = c.Filter(r.Describe("dislikes romance"));
+        Assert.True(english.RejectedByText > 0);                      // the item texts name "romance": the guard alone
+        Assert.True(float.IsPositiveInfinity(english.NegativeThreshold));
+        var glossed = c.Filter(r.Describe("讨厌爱情电影"));             // the glossary reads 爱情 as "romance romantic"
+        Assert.Equal(english.RejectedByText, glossed.RejectedByText);
+        Assert.True(float.IsPositiveInfinity(glossed.NegativeThreshold));
+        var chinese = c.Filter(r.Describe("讨厌那个导演"));
+        Assert.Equal(0, chinese.RejectedByText);                     // no item text names it: the fallback θ⁻
+        Assert.Equal(0.3f, chinese.NegativeThreshold);
+        Assert.True(chinese.IsActive);
+        Assert.True(float.IsPositiveInfinity(c.Filter(r.Describe("讨厌那个导演"), negativeThreshold: float.PositiveInfinity).NegativeThreshold)); // an explicit θ⁻ is kept
+        c.NegativeFallbackThreshold = float.PositiveInfinity;
+        Assert.False(c.Filter(r.Describe("讨厌那个导演")).IsActive);
     }
 
     [Fact]
