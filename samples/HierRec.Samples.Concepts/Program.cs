@@ -138,6 +138,13 @@ for (int i = 0; i < 10; i++)
     table.AddRow((i + 1).ToString(), Cell(plain, i), Cell(steered, i), Cell(newcomer, i));
 AnsiConsole.Write(table);
 string Cell(IReadOnlyList<Recommendation> list, int i) => i < list.Count ? Markup.Escape(titles(list[i].ItemIndex)) : "";
+if (newcomer.Count > 0)
+{
+    // The newcomer known only by the description gets an explanation too: what everyone likes, and what the words asked for.
+    var whyNew = recommender.ExplainFromDescription(describe, newcomer[0].ItemId);
+    AnsiConsole.MarkupLine(Markup.Escape($"Why the newcomer's #1: {ExplanationText.ToSentence(whyNew, TitleOfId)} (parts: "
+        + string.Join(", ", whyNew.LayerAttributions.Select(p => $"{p.Key} {p.Value:+0.000;-0.000}")) + ")"));
+}
 
 // Step 4b: a rejected genre disappearing. The genre the user's own top 10 carries most is rejected in words, in English
 // and in Chinese, with the next most frequent one asked for.
@@ -336,6 +343,10 @@ void Evaluate()
     var wordDeletion = AttributionCheck.WordDeletion(recommender, describedSample, remove: 2);
     AnsiConsole.MarkupLine($"Word deletion ({wordDeletion.Users} descriptions, 2 words deleted): mean steering drop top-attributed {wordDeletion.MeanDropTopAttributed:F4}, "
         + $"top-attention {wordDeletion.MeanDropTopAttention:F4}, random {wordDeletion.MeanDropRandom:F4}; top-attributed beats random for {wordDeletion.ShareTopBeatsRandom:P1} of descriptions");
+    // And for text cold start's words (ExplainFromDescription): the score drop of the newcomer's top item.
+    var coldDeletion = AttributionCheck.ColdWordDeletion(recommender, describedSample.Select(p => p.Item2), remove: 2);
+    AnsiConsole.MarkupLine($"Text-cold-start word deletion ({coldDeletion.Users} descriptions, 2 words deleted): mean score drop top-attributed {coldDeletion.MeanDropTopAttributed:F4}, "
+        + $"top-attention {coldDeletion.MeanDropTopAttention:F4}, random {coldDeletion.MeanDropRandom:F4}; top-attributed beats random for {coldDeletion.ShareTopBeatsRandom:P1} of descriptions");
 }
 
 static int[][] Lists(Dataset d)

@@ -32,6 +32,88 @@ public sealed partial class HierarchicalRecommender
     public Explanation ExplainForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, string itemId, string? description = null) =>
         ExplainBatch("(new user)", NewUserBatch(profile, friendIds, recentItemIds, out _), itemId, description);
 
+    /// <summary>
+    /// As <see cref="Explain"/> for text cold start: why <see cref="RecommendFromDescription"/> ranks <paramref name="itemId"/>
+    /// where it does for someone known only by <paramref name="description"/>. Score, P(i|u) and Rank are those of that
+    /// ranking (Rank counts only the items the description's filter keeps). Its two signed parts are in
+    /// LayerAttributions: "popular", what the vector of a user with nothing known gives the item (x_∅, what everyone
+    /// likes; 0 when the cold-start steering ranks by the description alone), and "concept", the rest (steering towards
+    /// C⁺ and word steering's lift); they sum to the raw score. The description's words carry leave-one-out
+    /// attributions: the score minus the score with the word deleted. A text-only newcomer has no user layers, no
+    /// history and no friends, so LayerContributions and those lists are empty.
+    /// </summary>
+    public Explanation ExplainFromDescription(string description, string itemId)
+    {
+        ArgumentNullException.ThrowIfNull(description);
+        ArgumentNullException.ThrowIfNull(itemId);
+        using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.Explain");
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var concepts = RequireConcepts();
+            int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
+            var concept = concepts.Describe(description);
+            var scores = ColdScores(concept, out float wordBonus, out var named);
+            var serving = _model.Scorer.Serving;
+            double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
+            int catalogueRank = 1 + scores.Count(s => s > scores[item]);
+            var filter = concepts.Filter(concept);
+            int rank = 1;
+            for (int j = 0; j < scores.Length; j++)
+            {
+                if (j == item || filter.IsActive && !filter.Allows(j)) continue;
+                if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
+            }
+            // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score.
+            bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
+            double popular = steeredAlone ? 0 : ColdScoreOf(EmptyUserVector(), item);
+            double conceptPart = scores[item] - popular;
+            var words = concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
+            {
+                int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
+                if (at < 0) return new TokenWeight(w.Token, 0);
+                var without = ColdScores(concepts.Describe(concept.Description.Remove(at, w.Token.Length)), out _, out _);
+                return new TokenWeight(w.Token, scores[item] - without[item]);
+            }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
+            var conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
+                concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
+                !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0);
+            var attributions = new Dictionary<string, double> { ["popular"] = popular, ["concept"] = conceptPart };
+            float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
+            return new Explanation("(new user)", itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank,
+                new Dictionary<string, double>(), attributions, [], [], [], [], conceptExplanation, catalogueRank);
+        }
+        finally
+        {
+            HierRecTelemetry.Stage("explain", "explain", start);
+        }
+    }
+
+    /// <summary>
+    /// The scores <see cref="RecommendFromDescription"/> ranks by, over the whole catalogue: the cold-start query served
+    /// (fused, with nothing known), then word steering's lift at <see cref="ConceptModel.ColdWordSteeringWeight"/>.
+    /// </summary>
+    private float[] ColdScores(ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named)
+    {
+        var concepts = RequireConcepts();
+        var scores = new float[_served.Count];
+        _served.Score(Compose(concepts.SteerNewUser(EmptyUserVector(), concept), []), scores);
+        named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
+        wordBonus = ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
+        return scores;
+    }
+
+    /// <summary>The score <see cref="RecommendFromDescription"/> gives item <paramref name="item"/> (dense index) for <paramref name="description"/>, before the serving transform.</summary>
+    internal double ColdScore(string description, int item) => ColdScores(RequireConcepts().Describe(description), out _, out _)[item];
+
+    /// <summary>One item's served score for hierarchical query <paramref name="query"/> of a user with nothing known.</summary>
+    private double ColdScoreOf(float[] query, int item)
+    {
+        var scores = new float[_served.Count];
+        _served.Score(Compose(query, []), scores);
+        return scores[item];
+    }
+
     private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description, bool fused = true)
     {
         using var activity = HierRecTelemetry.ActivitySource.StartActivity("HierRec.Explain");

@@ -65,6 +65,45 @@ public static class AttributionCheck
         });
     }
 
+    /// <summary>
+    /// The deletion test for text cold start's words: for each description, take <see cref="HierarchicalRecommender.RecommendFromDescription"/>'s
+    /// top-1 item and <see cref="HierarchicalRecommender.ExplainFromDescription"/>'s word attributions, delete the
+    /// <paramref name="remove"/> words with the largest attributions from the description, the most attended ones or as
+    /// many random ones, and compare how much that item's score falls. Descriptions of fewer than
+    /// <paramref name="remove"/> + 2 attributed words are skipped.
+    /// </summary>
+    public static DeletionTestResult ColdWordDeletion(HierarchicalRecommender recommender, IEnumerable<string> descriptions, int remove = 2, ulong seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(recommender);
+        ArgumentNullException.ThrowIfNull(descriptions);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(remove);
+        if (recommender.Concepts is null) throw new InvalidOperationException("No concept model: call FitConcepts first.");
+        return Run(descriptions, remove, seed, description =>
+        {
+            var best = recommender.RecommendFromDescription(description, 1);
+            if (best.Count == 0) return null;
+            var why = recommender.ExplainFromDescription(description, best[0].ItemId).Concept;
+            if (why?.WordAttributions is not { } words || words.Count < remove + 2) return null;
+            var parts = words.Select(w => w.Token).Distinct().ToArray();
+            return new Trial<string>(parts,
+                words.OrderByDescending(w => w.Weight).Select(w => w.Token),
+                why.PositiveTokens.OrderByDescending(w => w.Weight).Select(w => w.Token).Where(parts.Contains),
+                kept => recommender.ColdScore(Without(description, parts.Where(p => !kept.Contains(p))), best[0].ItemIndex));
+        });
+    }
+
+    /// <summary>The description with the first occurrence of each of <paramref name="gone"/> deleted.</summary>
+    private static string Without(string description, IEnumerable<string> gone)
+    {
+        string text = description;
+        foreach (var word in gone)
+        {
+            int at = text.IndexOf(word, StringComparison.Ordinal);
+            if (at >= 0) text = text.Remove(at, word.Length);
+        }
+        return text;
+    }
+
     /// <summary>One case of a deletion test: the parts, in attribution and attention order, and the score with some of them kept.</summary>
     private sealed record Trial<T>(T[] Parts, IEnumerable<T> ByAttribution, IEnumerable<T> ByAttention, Func<T[], double> ScoreKeeping);
 
@@ -124,22 +163,12 @@ public static class AttributionCheck
             var item = rows.AsSpan(best[0].ItemIndex * d, d).ToArray();
             double Steering(string text) =>
                 System.Numerics.Tensors.TensorPrimitives.Dot(concepts.Steer(user, concepts.Describe(text)), item) - System.Numerics.Tensors.TensorPrimitives.Dot(user, item);
-            string Without(IEnumerable<string> gone)
-            {
-                string text = description;
-                foreach (var word in gone)
-                {
-                    int at = text.IndexOf(word, StringComparison.Ordinal);
-                    if (at >= 0) text = text.Remove(at, word.Length);
-                }
-                return text;
-            }
             double full = Steering(description);
             var shuffled = words.Select(w => w.Token).ToArray();
             rng.Shuffle(shuffled.AsSpan());
-            double dTop = full - Steering(Without(words.OrderByDescending(w => w.Weight).Take(remove).Select(w => w.Token)));
-            double dAttention = full - Steering(Without(why.PositiveTokens.OrderByDescending(w => w.Weight).Take(remove).Select(w => w.Token)));
-            double dRandom = full - Steering(Without(shuffled.Take(remove)));
+            double dTop = full - Steering(Without(description, words.OrderByDescending(w => w.Weight).Take(remove).Select(w => w.Token)));
+            double dAttention = full - Steering(Without(description, why.PositiveTokens.OrderByDescending(w => w.Weight).Take(remove).Select(w => w.Token)));
+            double dRandom = full - Steering(Without(description, shuffled.Take(remove)));
             top += dTop;
             attention += dAttention;
             random += dRandom;

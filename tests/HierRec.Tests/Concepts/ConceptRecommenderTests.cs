@@ -125,6 +125,46 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void ExplainFromDescription_AgreesWithTheTextColdStartRanking_AndItsPartsSumToTheScore()
+    {
+        var (_, r, _) = ConceptFixture.Fitted.Value;
+        var concepts = r.Concepts!;
+        float savedWeight = concepts.ColdWordSteeringWeight, savedBeta = concepts.ColdSteeringWeight;
+        using var restore = Restoring(() => (concepts.ColdWordSteeringWeight, concepts.ColdSteeringWeight) = (savedWeight, savedBeta));
+        const string text = "likes mystery, dislikes romance";
+        var named = concepts.Named(r.Describe(text));
+        foreach (var (beta, wordWeight) in new[] { (savedBeta, savedWeight), (0.5f, 1f), (float.PositiveInfinity, 2f) })
+        {
+            (concepts.ColdSteeringWeight, concepts.ColdWordSteeringWeight) = (beta, wordWeight);
+            var top = r.RecommendFromDescription(text, 10);
+            for (int j = 0; j < top.Count; j++)
+            {
+                var why = r.ExplainFromDescription(text, top[j].ItemId);
+                Assert.Equal(j + 1, why.Rank);
+                Assert.Equal(top[j].Score, why.Score, 4);
+                Assert.Equal(top[j].Probability, why.Probability, 5);
+                Assert.Equal(why.Score, why.LayerAttributions["popular"] + why.LayerAttributions["concept"], 4);
+                Assert.True(why.Concept!.PassesFilter);
+                Assert.Equal(why.LayerAttributions["concept"], why.Concept.SteeringScore, 6);
+                Assert.Equal(wordWeight > 0 && named.Contains(top[j].ItemIndex), why.Concept.WordBonus > 0);
+                if (float.IsPositiveInfinity(beta)) Assert.Equal(0, why.LayerAttributions["popular"]); // the description alone ranks
+                Assert.Empty(why.HistoryAttributions);
+                Assert.Empty(why.LayerContributions);
+            }
+        }
+        // A word the items' text names carries word steering's lift in its attribution: deleting it deletes the lift.
+        (concepts.ColdSteeringWeight, concepts.ColdWordSteeringWeight) = (0.5f, 2f);
+        var hit = r.RecommendFromDescription("likes mystery", 10).First(t => named.Contains(t.ItemIndex));
+        var on = r.ExplainFromDescription("likes mystery", hit.ItemId);
+        concepts.ColdWordSteeringWeight = 0;
+        var off = r.ExplainFromDescription("likes mystery", hit.ItemId);
+        Assert.True(on.Concept!.WordBonus > 0);
+        Assert.Equal(on.Concept.WordBonus, on.Concept.WordAttributions!.Single(w => w.Token == "mystery").Weight - off.Concept!.WordAttributions!.Single(w => w.Token == "mystery").Weight, 3);
+        Assert.Contains("your description", HierRec.Explanations.ExplanationText.ToSentence(on));
+        Assert.Throws<KeyNotFoundException>(() => r.ExplainFromDescription(text, "no such item"));
+    }
+
+    [Fact]
     public void Explain_WithADescription_ReportsTheConcept_AndTheSteeringPartOfTheScore()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;

@@ -53,6 +53,24 @@ public sealed class ExplanationTests
         Assert.Contains("你的描述", html);
     }
 
+    /// <summary>A text-only newcomer's explanation, as ExplainFromDescription builds it: no user layers, "popular" and "concept" parts.</summary>
+    private static Explanation FromDescription(string description, params TokenWeightPair[] words) => new("(new user)", "i9", 2.0f, 0.01, 1,
+        new Dictionary<string, double>(), new Dictionary<string, double> { ["popular"] = 0.5, ["concept"] = 1.5 }, [], [], [], [],
+        new ConceptExplanation(description, [], words.Select(w => new HierRec.Concepts.TokenWeight(w.Word, w.Weight)).ToArray(), [], 0.7, null, true, 1.5,
+            words.Select(w => new HierRec.Concepts.TokenWeight(w.Word, w.Weight)).ToArray()), 4);
+
+    [Fact]
+    public void Sentence_ForATextOnlyNewcomer_NamesTheDescriptionAndWhatMostPeopleLike_InEitherLanguage()
+    {
+        Assert.Equal("Recommended mainly for your description (75%): you asked for \"mystery\" and \"films\"; also what most people like (25%).",
+            ExplanationText.ToSentence(FromDescription("likes mystery films", W("mystery", 1.2), W("films", 0.1), W("likes", -0.05))));
+        Assert.Equal("主要因为你的描述（75%）：你想要“悬疑”；其次是大多数人喜欢的（25%）。",
+            ExplanationText.ToSentence(FromDescription("喜欢悬疑电影", W("悬疑", 1.2), W("喜欢", -0.1))));
+        string html = ExplanationText.ToHtml("推荐", [FromDescription("喜欢悬疑电影", W("悬疑", 1.2), W("喜欢", -0.1))]);
+        Assert.Contains("大多数人喜欢的", html);
+        Assert.Equal(2, html.Split("<svg").Length - 1); // shares and words; no history or friends
+    }
+
     [Fact]
     public void Html_IsSelfContained_AndEscapesNames()
     {
@@ -89,9 +107,23 @@ public sealed class ExplanationTests
             $"top-attributed friends {friends.MeanDropTopAttributed:F4} vs random {friends.MeanDropRandom:F4}");
         var described = users.Take(60).Select((u, i) => (u, i % 2 == 0 ? "likes mystery detective stories and haunted manors" : "loves pirate ships, treasure maps and jungle temples")).ToArray();
         var words = AttributionCheck.WordDeletion(r, described);
-        Assert.True(words.Users >= 30, $"{words.Users} descriptions tested");
+        Assert.True(words.Users >= 30, $"{words.Users} descriptions tested; drops {words.MeanDropTopAttributed:F4} {words.MeanDropRandom:F4}");
         Assert.True(words.MeanDropTopAttributed > words.MeanDropRandom,
             $"top-weighted word {words.MeanDropTopAttributed:F4} vs random word {words.MeanDropRandom:F4}");
+    }
+
+    [Fact]
+    public void TextColdStartWordAttributions_PassTheirDeletionTest()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var tastes = HierRec.Evaluation.TagDescriptions.Tastes(split.Train);
+        var english = HierRec.Evaluation.TagDescriptions.English;
+        var descriptions = tastes.Where(t => t is { Liked.Count: >= 2 }).Take(150)
+            .Select((t, i) => string.Format(english[1 + i % 3].LikesOnly, t!.Liked[0], t.Liked[1])).ToArray(); // phrasings of four words or more
+        var words = AttributionCheck.ColdWordDeletion(r, descriptions);
+        Assert.True(words.Users >= 30, $"{words.Users} descriptions tested; drops {words.MeanDropTopAttributed:F4} {words.MeanDropRandom:F4}");
+        Assert.True(words.MeanDropTopAttributed > words.MeanDropRandom,
+            $"top-attributed words {words.MeanDropTopAttributed:F4} vs random words {words.MeanDropRandom:F4}");
     }
 
     [Fact]
