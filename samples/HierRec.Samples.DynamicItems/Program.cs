@@ -213,7 +213,7 @@ void Prequential()
         itemTimes[x.Item].Add(x.Timestamp);
         if (firstSeen[x.Item] == 0 || x.Timestamp < firstSeen[x.Item]) firstSeen[x.Item] = x.Timestamp;
     }
-    string[] names = ["static (E_i, history-aware x_u)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context",
+    string[] names = ["static (E_i, history-aware x_u)", "static as served (collaborative and sequential dimensions, observed history)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context",
         "dynamic S_i + Update, no item dynamics", "dynamic S_i + Update, re-ranker trained on static candidates only", "dynamic S_i + Update, no feature bias b(f_i)", "dynamic S_i + Update, one place kept for a new item", "MostPopular (updated daily)",
         "diagnostic: the new items alone, most interactions in the last 3 days first"];
     var ndcg = new double[names.Length];
@@ -241,15 +241,16 @@ void Prequential()
             var seen = history.ToHashSet();
             var lists = new int[names.Length][];
             lists[0] = noUpdates.RecommendStatic(user, 10).Select(r => r.ItemIndex).ToArray();
-            lists[1] = noUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[2] = withUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[3] = noContext.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[4] = noItemDynamics.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[5] = staticTrained.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[6] = noBias.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[7] = keptPlace.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[8] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
-            lists[9] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i) && IsNew(i))
+            lists[1] = noUpdates.RecommendStatic(user, 10, served: true).Select(r => r.ItemIndex).ToArray();
+            lists[2] = noUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[3] = withUpdates.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[4] = noContext.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[5] = noItemDynamics.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[6] = staticTrained.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[7] = noBias.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[8] = keptPlace.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[9] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            lists[10] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i) && IsNew(i))
                 .OrderByDescending(i => itemTimes[i].Count(t => t >= dayStart - 3 * 86_400)).ThenBy(i => i).Take(10).ToArray();
             for (int m = 0; m < names.Length; m++)
             {

@@ -99,6 +99,17 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>
+    /// The top <paramref name="k"/> for known user <paramref name="user"/> (dense) as this recommender serves them, on the
+    /// observed <paramref name="history"/> (most recent first; excluded) instead of the training one: x_u encoded from it,
+    /// fused with the collaborative and sequential dimensions of that history.
+    /// </summary>
+    internal Recommendation[] RecommendWithHistory(int user, int[] history, int k)
+    {
+        var x = UserVectorsWithHistories([user], [history])[0];
+        return RankQuery(x, history, k, null, spreadOf: x);
+    }
+
+    /// <summary>
     /// x_u of known users (dense indices), without gradients, in batches of 256; encoded with <paramref name="histories"/>
     /// (most recent first) instead of their training histories when given. The one path every user vector takes.
     /// </summary>

@@ -69,12 +69,18 @@ public sealed partial class DynamicRecommender
         return [.. top];
     }
 
-    /// <summary>The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen items excluded).</summary>
-    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k = 10)
+    /// <summary>
+    /// The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen
+    /// items excluded). With <paramref name="served"/>, ranked instead as the base recommender serves (with its
+    /// collaborative and sequential dimensions), on the observed history; both scores are then that served score.
+    /// </summary>
+    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k = 10, bool served = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         int u = UserIndex(userId);
         var history = _histories[u];
+        if (served)
+            return _base.RecommendWithHistory(u, history, k).Select(r => new DynamicRecommendation(r.ItemId, r.ItemIndex, r.Score, r.Score)).ToArray();
         var user = _base.UserVectorsWithHistories([u], [history])[0];
         return _base.HierarchicalIndex.Rank(user, k, new RankOptions { Filter = history.Length > 0 ? ItemFilter.Exclude(history) : null })
             .Select(c => new DynamicRecommendation(_base.ItemMap.ToExternal(c.ItemIndex), c.ItemIndex, c.Score, c.Score)).ToArray();

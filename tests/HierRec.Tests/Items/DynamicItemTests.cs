@@ -88,6 +88,26 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void TheServedStaticRanking_IsTheBaseRecommendersOwn_OnTheObservedHistory()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, _, model) = DynamicFixture.Base.Value;
+        string user = data.Users.ToExternal(9);
+        // On the training history it is exactly what the base recommender serves (fused dimensions included).
+        var own = model.RecommendWithHistory(9, model.Context.Histories[9], 10);
+        var served = model.Recommend(user, 10);
+        Assert.Equal(served.Select(r => r.ItemId), own.Select(r => r.ItemId));
+        for (int i = 0; i < 10; i++) Assert.Equal(served[i].Score, own[i].Score, 1e-3f);
+        // On the observed history (the dynamic fit observed the tuning period): those items are excluded.
+        var seen = dyn.HistoryOf(user).ToHashSet();
+        var top = dyn.RecommendStatic(user, 10, served: true);
+        Assert.Equal(10, top.Count);
+        Assert.DoesNotContain(top, r => seen.Contains(r.ItemIndex));
+        for (int i = 1; i < top.Count; i++) Assert.True(top[i - 1].Score >= top[i].Score);
+        Assert.Equal(model.RecommendWithHistory(9, dyn.HistoryOf(user).ToArray(), 10).Select(r => r.ItemId), top.Select(r => r.ItemId));
+    }
+
+    [Fact]
     public void TwoStageServing_ReRanksTheStaticCandidates_AndDependsOnTheContext()
     {
         var dyn = DynamicFixture.Fit();
