@@ -44,6 +44,8 @@ public sealed record ConceptCues
         ["蓝调"] = "blues", ["布鲁斯"] = "blues", ["雷鬼"] = "reggae", ["灵魂乐"] = "soul", ["独立"] = "indie", ["另类"] = "alternative",
         ["舞曲"] = "dance", ["氛围"] = "ambient", ["实验"] = "experimental", ["原声"] = "soundtrack", ["配乐"] = "soundtrack score",
         ["歌剧"] = "opera", ["福音"] = "gospel", ["拉丁"] = "latin", ["后摇"] = "post-rock", ["硬核"] = "hardcore", ["工业"] = "industrial",
+        // longer words that contain a genre name but are not that genre (the longest match wins; "" names nothing)
+        ["电子游戏"] = "video game games", ["电子书"] = "e-book ebook", ["自然而然"] = "", ["流行病"] = "epidemic", ["实验室"] = "laboratory lab",
     };
 
     /// <summary>The defaults.</summary>
@@ -85,8 +87,9 @@ public sealed record ConceptCues
 
     /// <summary>
     /// Phrases and the catalogue words they stand for (space-separated), looked up in a clause's content before the
-    /// lexical guard and word steering read it: a key without Latin letters matches as a substring (Chinese has no
-    /// spaces), a Latin key as a whole word, case-insensitively. The default maps common Chinese genre names of films,
+    /// lexical guard and word steering read it: keys without Latin letters are matched longest first, left to right
+    /// (Chinese has no spaces: 电子游戏, video games, is read as itself, not as 电子, electronic; a key mapped to "" names
+    /// nothing and only keeps its parts from matching), a Latin key as a whole word, case-insensitively. The default maps common Chinese genre names of films,
     /// music and books to their English words (爱情 → romance, 科幻 → sci-fi science fiction, 摇滚 → rock); extend it for
     /// a catalogue's own vocabulary (<c>Glossary = new Dictionary&lt;string, string&gt;(ConceptCues.DefaultGlossary) { ["赛博朋克"] = "cyberpunk" }</c>)
     /// or set it empty to turn it off. Words a catalogue does not contain name nothing.
@@ -102,17 +105,33 @@ public sealed record ConceptCues
         ArgumentNullException.ThrowIfNull(text);
         if (Glossary is not { Count: > 0 } || text.Length == 0) return text;
         StringBuilder? sb = null;
-        foreach (var (phrase, words) in Glossary)
+        var added = new HashSet<string>(StringComparer.Ordinal);
+        void Add(string words)
         {
-            if (string.IsNullOrEmpty(phrase) || string.IsNullOrEmpty(words) || !Contains(text, phrase)) continue;
-            (sb ??= new StringBuilder(text)).Append(' ').Append(words);
+            if (words.Length > 0 && added.Add(words)) (sb ??= new StringBuilder(text)).Append(' ').Append(words);
+        }
+        foreach (var (phrase, words) in Glossary)
+            if (!string.IsNullOrEmpty(phrase) && words is not null && IsLatin(phrase) && ContainsWord(text, phrase)) Add(words);
+        // The other keys: forward maximum matching, the longest key at each position, then past it.
+        int longest = Glossary.Keys.Where(k => !string.IsNullOrEmpty(k) && !IsLatin(k)).Select(k => k.Length).DefaultIfEmpty(0).Max();
+        for (int at = 0; at < text.Length && longest > 0;)
+        {
+            int matched = 0;
+            for (int n = Math.Min(longest, text.Length - at); n > 0 && matched == 0; n--)
+                if (text.Substring(at, n) is var key && !IsLatin(key) && Glossary.TryGetValue(key, out var words) && words is not null)
+                {
+                    Add(words);
+                    matched = n;
+                }
+            at += Math.Max(1, matched);
         }
         return sb?.ToString() ?? text;
     }
 
-    private static bool Contains(string text, string phrase)
+    private static bool IsLatin(string phrase) => phrase.Any(c => c < 0x3000 && char.IsLetter(c));
+
+    private static bool ContainsWord(string text, string phrase)
     {
-        if (!phrase.Any(c => c < 0x3000 && char.IsLetter(c))) return text.Contains(phrase, StringComparison.Ordinal);
         for (int at = text.IndexOf(phrase, StringComparison.OrdinalIgnoreCase); at >= 0; at = text.IndexOf(phrase, at + 1, StringComparison.OrdinalIgnoreCase))
         {
             bool startOk = at == 0 || !char.IsLetterOrDigit(text[at - 1]);

@@ -100,5 +100,15 @@ public sealed class ItemWordsTests
         Assert.Equal([3], words.Mentioning(own.WithGlossary("熊")).Order());                 // a catalogue's own entries
         Assert.Equal([1, 7], words.Mentioning(own.WithGlossary("big")).Order());             // a Latin key matches a whole word...
         Assert.Empty(words.Mentioning(own.WithGlossary("bigger")));                          // ...not inside another
+        // The longest key wins: a word that contains a genre name but is not that genre names nothing of it.
+        var music = HierRec.Concepts.ItemWords.FromTexts(["Kraftwerk (electronic)", "Zelda (video game)", "Walden (nature)", "Bach (classical)"]);
+        Assert.Equal([0], music.Mentioning(cues.WithGlossary("喜欢电子音乐")).Order());
+        Assert.Equal([1], music.Mentioning(cues.WithGlossary("喜欢电子游戏")).Order());          // 电子游戏 is video games, not 电子 electronic
+        Assert.Equal([0, 1], music.Mentioning(cues.WithGlossary("电子游戏和电子乐")).Order());    // both, each where it stands
+        Assert.Empty(music.Mentioning(cues.WithGlossary("自然而然地喜欢")));                    // "" names nothing, and hides 自然
+        Assert.Equal([2], music.Mentioning(cues.WithGlossary("喜欢大自然")).Order());
+        Assert.Equal([0, 2], words.Mentioning(cues.WithGlossary("喜欢科幻和爱情")).Order());     // several keys in one text
+        var overlap = new HierRec.Concepts.ConceptCues { Glossary = new Dictionary<string, string> { ["古典"] = "classical", ["典"] = "walden" } };
+        Assert.Equal([3], music.Mentioning(overlap.WithGlossary("古典")).Order());             // the longer key at a position takes it whole
     }
 }
