@@ -55,15 +55,8 @@ public sealed partial class HierarchicalRecommender
             var concept = concepts.Describe(description);
             var scores = ColdScores(concept, out float wordBonus, out var named);
             var serving = _model.Scorer.Serving;
-            double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
-            int catalogueRank = 1 + scores.Count(s => s > scores[item]);
             var filter = concepts.Filter(concept);
-            int rank = 1;
-            for (int j = 0; j < scores.Length; j++)
-            {
-                if (j == item || filter.IsActive && !filter.Allows(j)) continue;
-                if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
-            }
+            var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature);
             // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score.
             bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
             double popular = steeredAlone ? 0 : ColdScoreOf(EmptyUserVector(), item);
@@ -80,7 +73,7 @@ public sealed partial class HierarchicalRecommender
                 !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0);
             var attributions = new Dictionary<string, double> { ["popular"] = popular, ["concept"] = conceptPart };
             float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
-            return new Explanation("(new user)", itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank,
+            return new Explanation("(new user)", itemId, shown, probability, rank,
                 new Dictionary<string, double>(), attributions, [], [], [], [], conceptExplanation, catalogueRank);
         }
         finally
@@ -101,6 +94,24 @@ public sealed partial class HierarchicalRecommender
         named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
         wordBonus = ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
         return scores;
+    }
+
+    /// <summary>
+    /// Where <paramref name="item"/> stands among <paramref name="scores"/> (the whole catalogue): the rank the user is
+    /// shown (the <paramref name="hidden"/> items, seen or filtered out, do not count; ties go to the lower item index, as
+    /// the ranker orders them), the catalogue-wide rank, and P(i|u), the softmax at <paramref name="temperature"/>.
+    /// </summary>
+    private static (int Rank, int CatalogueRank, double Probability) Placing(float[] scores, int item, Func<int, bool> hidden, float temperature)
+    {
+        double max = scores.Max() / temperature, sum = scores.Sum(s => Math.Exp(s / temperature - max));
+        int catalogueRank = 1 + scores.Count(s => s > scores[item]);
+        int rank = 1;
+        for (int j = 0; j < scores.Length; j++)
+        {
+            if (j == item || hidden(j)) continue;
+            if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
+        }
+        return (rank, catalogueRank, Math.Exp(scores[item] / temperature - max) / sum);
     }
 
     /// <summary>The score <see cref="RecommendFromDescription"/> gives item <paramref name="item"/> (dense index) for <paramref name="description"/>, before the serving transform.</summary>
@@ -187,18 +198,9 @@ public sealed partial class HierarchicalRecommender
         float wordBonus = ConceptModel.Lift(scores, named, Concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
         var serving = _model.Scorer.Serving;
-        double max = scores.Max() / serving.Temperature, sum = scores.Sum(s => Math.Exp(s / serving.Temperature - max));
-        // The catalogue-wide rank, and the rank the user is shown: seen items and items the description filters out do
-        // not count, and ties go to the lower item index, as the ranker orders them.
-        int catalogueRank = 1 + scores.Count(s => s > scores[item]);
         var seen = batch.Histories[0].ToHashSet();
         var shownFilter = concept is null ? null : Concepts!.Filter(concept);
-        int rank = 1;
-        for (int j = 0; j < scores.Length; j++)
-        {
-            if (j == item || seen.Contains(j) || shownFilter is { IsActive: true } f && !f.Allows(j)) continue;
-            if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
-        }
+        var (rank, catalogueRank, probability) = Placing(scores, item, j => seen.Contains(j) || shownFilter is { IsActive: true } f && !f.Allows(j), serving.Temperature);
         var names = _model.Options.LayerNames;
         var contributions = Rows(encoded.Contributions)[0];
         var shares = names.Select((n, l) => (n, (double)contributions[l])).ToDictionary(p => p.n, p => p.Item2);
@@ -280,7 +282,7 @@ public sealed partial class HierarchicalRecommender
                 !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus);
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
-        return new Explanation(userId, itemId, shown, Math.Exp(scores[item] / serving.Temperature - max) / sum, rank, shares, layerAttributions,
+        return new Explanation(userId, itemId, shown, probability, rank, shares, layerAttributions,
             historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
             friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative, sequential);
     }
