@@ -69,12 +69,15 @@ public sealed partial class DynamicRecommender
         return [.. top];
     }
 
+    /// <summary>The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen items excluded).</summary>
+    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k = 10) => RecommendStatic(userId, k, served: false);
+
     /// <summary>
-    /// The first stage alone: the top <paramref name="k"/> by ⟨x_u, E_i⟩, x_u encoded from the observed history (seen
-    /// items excluded). With <paramref name="served"/>, ranked instead as the base recommender serves (with its
-    /// collaborative and sequential dimensions), on the observed history; both scores are then that served score.
+    /// As <see cref="RecommendStatic(string, int)"/>; with <paramref name="served"/>, ranked instead as the base
+    /// recommender serves (with its collaborative and sequential dimensions), on the observed history, both scores then
+    /// being that served score.
     /// </summary>
-    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k = 10, bool served = false)
+    public IReadOnlyList<DynamicRecommendation> RecommendStatic(string userId, int k, bool served)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         int u = UserIndex(userId);
