@@ -142,6 +142,22 @@ app.MapGet("/users/{id}/explanations/{itemId}", IResult (string id, string itemI
         : TypedResults.Ok(why);
 }).WithName("Explain");
 
+// GET /explanations/{itemId}?description=…: why a newcomer known only by that description (POST /recommendations with a
+// description alone) is shown the item; JSON, or the HTML page with Accept: text/html.
+app.MapGet("/explanations/{itemId}", IResult (string itemId, HttpRequest http, RecommenderPool pool, string? description) =>
+{
+    if (Check(null, description) is { } invalid) return invalid;
+    if (string.IsNullOrWhiteSpace(description)) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["a description is required."] });
+    if (pool.TryGet() is not { } model) return NotReady();
+    if (!model.HasItem(itemId)) return TypedResults.Problem($"Unknown item '{itemId}'.", statusCode: 404, title: "Unknown item");
+    if (model.Concepts is null) return NoConcepts();
+    var why = model.ExplainFromDescription(description, itemId);
+    bool html = http.Headers.Accept.Any(a => a is not null && a.Contains("text/html", StringComparison.OrdinalIgnoreCase));
+    return html
+        ? TypedResults.Content(ExplanationText.ToHtml($"Why {itemId} for \"{description}\"", [why]), "text/html; charset=utf-8", Encoding.UTF8)
+        : TypedResults.Ok(why);
+}).WithName("ExplainForDescription");
+
 // POST /interactions: observed events, queued for the background learner (the dynamic recommender's Update, when the
 // service has one); the request never waits for learning.
 app.MapPost("/interactions", Results<Accepted<InteractionsAccepted>, ValidationProblem, ProblemHttpResult> (IReadOnlyList<InteractionEvent> events, InteractionQueue queue, RecommenderPool pool) =>

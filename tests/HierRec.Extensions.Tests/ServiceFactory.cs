@@ -47,3 +47,14 @@ public class WebApplicationFactoryWithDynamic : ServiceFactory
         builder.UseSetting("dynamic", TestModel.DynamicFolder.Value);
     }
 }
+
+/// <summary>As <see cref="ServiceFactory"/>, serving the model of <see cref="TestModel.ConceptFolder"/> (with concepts).</summary>
+public class WebApplicationFactoryWithConcepts : ServiceFactory
+{
+    protected override void Configure(IWebHostBuilder builder)
+    {
+        base.Configure(builder);
+        builder.UseSetting("HierRec:Models:default:Path", TestModel.ConceptFolder.Value);
+        builder.UseSetting("HierRec:Models:default:WatchForChanges", "false");
+    }
+}

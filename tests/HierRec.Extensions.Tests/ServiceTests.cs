@@ -40,6 +40,9 @@ public sealed class ServiceTests : IClassFixture<ServiceFactory>
     [InlineData("/users/nobody/explanations/{item}", 404, null)]
     [InlineData("/users/{user}/recommendations?time=1700000000", 400, null)]
     [InlineData("/users/{user}/explanations/no-such-item", 404, null)]
+    [InlineData("/explanations/{item}", 400, "description")]
+    [InlineData("/explanations/{item}?description=likes+mystery", 400, null)]
+    [InlineData("/explanations/no-such-item?description=likes+mystery", 404, null)]
     public async Task BadRequests_AreProblemDetails_NeverA500(string path, int status, string? field)
     {
         var client = await _factory.ReadyClient();
@@ -204,5 +207,42 @@ public sealed class DynamicServiceTests : IClassFixture<DynamicServiceTests.Fact
         Assert.True(why.GetProperty("layerAttributions").TryGetProperty("context", out _));
         Assert.True(why.GetProperty("layerAttributions").TryGetProperty("behaviour", out _));
         Assert.Equal(JsonValueKind.Object, why.GetProperty("dynamic").ValueKind);
+    }
+}
+
+/// <summary>The sample service over a model with concepts: a newcomer served from a description alone, and why.</summary>
+public sealed class ConceptServiceTests : IClassFixture<ConceptServiceTests.Factory>
+{
+    public sealed class Factory : WebApplicationFactoryWithConcepts;
+
+    private readonly Factory _factory;
+
+    public ConceptServiceTests(Factory factory) => _factory = factory;
+
+    [Fact]
+    public async Task ANewcomerKnownByADescription_GetsItsList_AndEachItemsExplanation()
+    {
+        var client = await _factory.ReadyClient();
+        foreach (var description in new[] { "likes mystery and adventure, dislikes romance", "喜欢悬疑电影，讨厌爱情电影" })
+        {
+            var posted = await client.PostAsJsonAsync("/recommendations", new { description, k = 3 });
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+            var items = JsonDocument.Parse(await posted.Content.ReadAsStringAsync()).RootElement.GetProperty("items").EnumerateArray().ToArray();
+            Assert.Equal(3, items.Length);
+            for (int j = 0; j < items.Length; j++)
+            {
+                string item = items[j].GetProperty("itemId").GetString()!;
+                var why = JsonDocument.Parse(await client.GetStringAsync($"/explanations/{item}?description={Uri.EscapeDataString(description)}")).RootElement;
+                Assert.Equal(item, why.GetProperty("itemId").GetString());
+                Assert.Equal(j + 1, why.GetProperty("rank").GetInt32());                       // the position the newcomer was shown
+                Assert.Equal(items[j].GetProperty("score").GetSingle(), why.GetProperty("score").GetSingle(), 3);
+                Assert.True(why.GetProperty("layerAttributions").TryGetProperty("popular", out _));
+                Assert.True(why.GetProperty("layerAttributions").TryGetProperty("concept", out _));
+            }
+            var request = new HttpRequestMessage(HttpMethod.Get, $"/explanations/{items[0].GetProperty("itemId").GetString()}?description={Uri.EscapeDataString(description)}");
+            request.Headers.Accept.ParseAdd("text/html");
+            var page = await (await client.SendAsync(request)).Content.ReadAsStringAsync();
+            Assert.Contains(description.Any(c => c >= '\u4E00') ? "<html lang=\"zh\">" : "<html lang=\"en\">", page);
+        }
     }
 }

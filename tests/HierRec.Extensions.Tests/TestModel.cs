@@ -35,6 +35,24 @@ public static class TestModel
         return folder;
     });
 
+    /// <summary>The same model with a concept model fitted on tag-derived descriptions, saved to its own folder.</summary>
+    public static readonly Lazy<string> ConceptFolder = new(() =>
+    {
+        var (split, _, folder) = Saved.Value;
+        var r = HierarchicalRecommender.Load(folder);
+        var tastes = HierRec.Evaluation.TagDescriptions.Tastes(split.Train);
+        var descriptions = Enumerable.Range(0, split.Train.UserCount).Where(u => tastes[u] is not null)
+            .ToDictionary(u => split.Train.Users.ToExternal(u), u => HierRec.Evaluation.TagDescriptions.Phrasings(tastes[u]!));
+        r.FitConcepts(split.Train, split.Validation, descriptions, new HierRec.Concepts.ConceptOptions
+        {
+            InterestEpochs = 2, AlignmentEpochs = 3, BatchSize = 32,
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
+        });
+        string to = Path.Combine(Path.GetTempPath(), "hierrec-ext-concepts-" + Guid.NewGuid().ToString("N"));
+        r.Save(to);
+        return to;
+    });
+
     /// <summary>A fresh copy of the saved folder under a fresh parent (so watchers see only this test's changes).</summary>
     public static string Copy()
     {
