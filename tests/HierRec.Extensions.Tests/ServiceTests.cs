@@ -211,18 +211,12 @@ public sealed class DynamicServiceTests : IClassFixture<DynamicServiceTests.Fact
 }
 
 /// <summary>The sample service over a model with concepts: a newcomer served from a description alone, and why.</summary>
-public sealed class ConceptServiceTests : IClassFixture<ConceptServiceTests.Factory>
+public sealed class ConceptServiceTests(WebApplicationFactoryWithConcepts factory) : IClassFixture<WebApplicationFactoryWithConcepts>
 {
-    public sealed class Factory : WebApplicationFactoryWithConcepts;
-
-    private readonly Factory _factory;
-
-    public ConceptServiceTests(Factory factory) => _factory = factory;
-
     [Fact]
     public async Task ANewcomerKnownByADescription_GetsItsList_AndEachItemsExplanation()
     {
-        var client = await _factory.ReadyClient();
+        var client = await factory.ReadyClient();
         foreach (var description in new[] { "likes mystery and adventure, dislikes romance", "喜欢悬疑电影，讨厌爱情电影" })
         {
             var posted = await client.PostAsJsonAsync("/recommendations", new { description, k = 3 });
