@@ -59,15 +59,9 @@ public sealed partial class HierarchicalRecommender
             var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature);
             // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score.
             bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
-            double popular = steeredAlone ? 0 : ColdScoreOf(EmptyUserVector(), item);
+            double popular = steeredAlone ? 0 : ServedWithNothingKnown(EmptyUserVector())[item];
             double conceptPart = scores[item] - popular;
-            var words = concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
-            {
-                int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
-                if (at < 0) return new TokenWeight(w.Token, 0);
-                var without = ColdScores(concepts.Describe(concept.Description.Remove(at, w.Token.Length)), out _, out _);
-                return new TokenWeight(w.Token, scores[item] - without[item]);
-            }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
+            var words = LeaveOneOutWords(concept, scores[item], without => ColdScores(without, out _, out _)[item]);
             var conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
                 !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0);
@@ -89,8 +83,7 @@ public sealed partial class HierarchicalRecommender
     private float[] ColdScores(ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named)
     {
         var concepts = RequireConcepts();
-        var scores = new float[_served.Count];
-        _served.Score(Compose(concepts.SteerNewUser(EmptyUserVector(), concept), []), scores);
+        var scores = ServedWithNothingKnown(concepts.SteerNewUser(EmptyUserVector(), concept));
         named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
         wordBonus = ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
         return scores;
@@ -117,13 +110,26 @@ public sealed partial class HierarchicalRecommender
     /// <summary>The score <see cref="RecommendFromDescription"/> gives item <paramref name="item"/> (dense index) for <paramref name="description"/>, before the serving transform.</summary>
     internal double ColdScore(string description, int item) => ColdScores(RequireConcepts().Describe(description), out _, out _)[item];
 
-    /// <summary>One item's served score for hierarchical query <paramref name="query"/> of a user with nothing known.</summary>
-    private double ColdScoreOf(float[] query, int item)
+    /// <summary>The served scores of the whole catalogue for hierarchical query <paramref name="query"/> of a user with nothing known.</summary>
+    private float[] ServedWithNothingKnown(float[] query)
     {
         var scores = new float[_served.Count];
         _served.Score(Compose(query, []), scores);
-        return scores[item];
+        return scores;
     }
+
+    /// <summary>
+    /// Leave-one-out word attributions of a description (its up to <see cref="MaxAttributedWords"/> highest-weighted
+    /// positive words): <paramref name="full"/> minus <paramref name="without"/> of the description with that word
+    /// deleted, largest magnitude first. Explain and ExplainFromDescription differ only in what they score.
+    /// </summary>
+    private TokenWeight[] LeaveOneOutWords(ConceptVector concept, double full, Func<ConceptVector, double> without) =>
+        concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
+        {
+            int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
+            return at < 0 ? new TokenWeight(w.Token, 0)
+                : new TokenWeight(w.Token, full - without(RequireConcepts().Describe(concept.Description.Remove(at, w.Token.Length))));
+        }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
 
     private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description, bool fused = true)
     {
@@ -269,14 +275,11 @@ public sealed partial class HierarchicalRecommender
             // Per-item word attributions, leave-one-out: the steering part of this item's score minus the same with the
             // word deleted from the description (attention weights say how the concept was pooled, not what it did here).
             double steering = layerAttributions["concept"];
-            var wordAttributions = concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
+            var wordAttributions = LeaveOneOutWords(concept, steering, without =>
             {
-                int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
-                if (at < 0) return new TokenWeight(w.Token, 0);
-                var without = Concepts.Describe(concept.Description.Remove(at, w.Token.Length));
                 double bonusWithout = wordBonus > 0 && Concepts.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
-                return new TokenWeight(w.Token, steering - (Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout));
-            }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
+                return Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout;
+            });
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
                 !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus);
