@@ -197,11 +197,11 @@ public sealed class HierarchicalModel : nn.Module
             mask[r] = users[r] >= 0 ? 1f : 0f;
         }
         var device = behaviour.device;
-        return behaviour + UserIds.forward(torch.tensor(ids, device: device)) * torch.tensor(mask, [users.Count, 1], device: device);
+        return behaviour.Plus(UserIds.forward(torch.tensor(ids, device: device)) * torch.tensor(mask, [users.Count, 1], device: device));
     }
 
     /// <summary>The vectors the behaviour layer reads for items: the item vectors plus the history embeddings, if any.</summary>
-    public Tensor HistoryVectors(Tensor items) => HistoryItems is null ? items.alias() : items + HistoryItems.weight!;
+    public Tensor HistoryVectors(Tensor items) => HistoryItems is null ? items.alias() : items.Plus(HistoryItems.weight!);
 
     /// <summary>Scores (B, N) of users (B, D) against items (N, D) with <see cref="Scorer"/>'s logits: what the losses read.</summary>
     public Tensor Logits(Tensor users, Tensor items) => Scorer.Logits(users, items);

@@ -63,7 +63,7 @@ public sealed class BprMf : nn.Module, IScoringModel
             var qj = model.Items.index_select(0, torch.tensor(j, device: device));
             var loss = BprTraining.Loss(BprTraining.RowDot(pu, qi), BprTraining.RowDot(pu, qj));
             if (l2 == 0) return loss;
-            return loss + (pu.square().sum() + qi.square().sum() + qj.square().sum()) * (0.5 * l2 / u.Length);
+            return loss.Plus(pu.Squared().sum().Plus(qi.Squared().sum()).Plus(qj.Squared().sum()).Times(0.5 * l2 / u.Length));
         });
         var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
         model.BestEpoch = report.BestEpoch;

@@ -55,7 +55,7 @@ public sealed class Ease : IScoringModel
             foreach (int i in x.Row(u)) dense[(long)u * n + i] = 1f;
         var xt = torch.tensor(dense, [x.Users, n]);                          // (users, items)
         var g = xt.t().matmul(xt);                                            // (items, items) Gram matrix
-        using (var lam = lambda.ToScalar()) g.diagonal().add_(lam); // kept alive across the call (see NoCollection: implicit Scalars and the finalizer)
+        g.diagonal().PlusInPlace(lambda);
         progress?.Report(TrainingProgress.PhaseStarted(phase, $"Cholesky factorisation of the {n} × {n} matrix"));
         var l = torch.linalg.cholesky(g);
         progress?.Report(TrainingProgress.PhaseStarted(phase, "inverse from the factor, B = I − P · diag(1 / diag(P))"));

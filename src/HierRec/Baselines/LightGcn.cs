@@ -68,12 +68,12 @@ public sealed class LightGcn : nn.Module, IScoringModel
             var device = model.Embedding.device;
             var final = model.Propagate();
             var ui = torch.tensor(u, device: device);
-            var ii = torch.tensor(i, device: device) + nu;
-            var ji = torch.tensor(j, device: device) + nu;
+            var ii = torch.tensor(i, device: device).Plus((long)nu);
+            var ji = torch.tensor(j, device: device).Plus((long)nu);
             var eu = final.index_select(0, ui);
             var loss = BprTraining.Loss(BprTraining.RowDot(eu, final.index_select(0, ii)), BprTraining.RowDot(eu, final.index_select(0, ji)));
             var e0 = model.Embedding;
-            return loss + (e0.index_select(0, ui).square().sum() + e0.index_select(0, ii).square().sum()) * (reg / u.Length);
+            return loss.Plus(e0.index_select(0, ui).Squared().sum().Plus(e0.index_select(0, ii).Squared().sum()).Times(reg / u.Length));
         }, beforeValidation: model.Refresh);
         try
         {
@@ -96,9 +96,9 @@ public sealed class LightGcn : nn.Module, IScoringModel
         for (int l = 0; l < _layers; l++)
         {
             e = _graph.Propagate(e);
-            sum = sum + e;
+            sum = sum.Plus(e);
         }
-        return (sum / (_layers + 1)).MoveToOuterDisposeScope();
+        return sum.Over(_layers + 1).MoveToOuterDisposeScope();
     }
 
     private void Refresh()

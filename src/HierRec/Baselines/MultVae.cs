@@ -96,9 +96,8 @@ public sealed class MultVae : nn.Module, IScoringModel
 
     private Tensor? _dense;
 
-    // Explicit Scalars, kept alive by these fields: TorchSharp frees an implicit one (x * 0.5) in its finalizer without
-    // keeping it alive across the native call that reads it, and a Mult-VAE run crashed that way mid-epoch (mul_Scalar).
-    private static readonly Scalar Half = 0.5.ToScalar(), NoiseScale = 0.01.ToScalar(), One = 1.0.ToScalar();
+    // Kept alive by these fields (see Scalars): a Mult-VAE run crashed mid-epoch in mul_Scalar with an implicit one.
+    private static readonly Scalar Half = Scalars.Constant(0.5), NoiseScale = Scalars.Constant(0.01), One = Scalars.Constant(1.0);
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
@@ -116,7 +115,7 @@ public sealed class MultVae : nn.Module, IScoringModel
         int half = Options.Latent / 2;
         var mu = h.narrow(1, 0, half);
         var logVar = h.narrow(1, half, half);
-        var z = noise is null ? mu : mu + noise * logVar.mul(Half).exp();
+        var z = noise is null ? mu : mu.Plus(noise * logVar.mul(Half).exp());
         return (_dec2.forward(_dec1.forward(z).tanh()), mu, logVar);
     }
 
@@ -162,10 +161,9 @@ public sealed class MultVae : nn.Module, IScoringModel
                     var noise = torch.randn(b, o.Latent / 2, device: device).mul(NoiseScale);
                     var (logits, mu, logVar) = model.Forward(rows, noise);
                     double beta = o.AnnealSteps > 0 ? Math.Min(o.AnnealCap, (double)update / o.AnnealSteps) : o.AnnealCap;
-                    using var klScale = (-0.5 * beta).ToScalar(); // disposed after its last use, so never finalized mid-call
-                    var kl = (logVar.add(One) - mu.square() - logVar.exp()).sum(1).mean().mul(klScale);
+                    var kl = (logVar.add(One, One) - mu.Squared() - logVar.exp()).sum(1).mean().Times(-0.5 * beta);
                     var ce = -(logits.log_softmax(1) * rows).sum(1).mean();
-                    return ce + kl;
+                    return ce.Plus(kl);
                 };
             }
         }

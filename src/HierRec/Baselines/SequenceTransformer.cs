@@ -23,8 +23,8 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
 {
     private const float Masked = -1e9f;
 
-    // An explicit Scalar kept alive by the field (see MultVae: implicit Scalars can be finalized mid-call).
-    private static readonly Scalar MaskedScalar = Masked.ToScalar();
+    // Kept alive by the field (see Scalars: implicit Scalars can be finalized mid-call).
+    private static readonly Scalar MaskedScalar = Scalars.Constant(Masked);
     private readonly Embedding _itemEmbedding, _positionEmbedding;
     private readonly LayerNorm _norm;
     private readonly Dropout _dropout;
@@ -97,10 +97,10 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
     private protected Tensor Encode(Tensor ids)
     {
         long b = ids.shape[0], t = ids.shape[1];
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: ids.device);
-        var x = _dropout.forward(_norm.forward(_itemEmbedding.forward(ids) + _positionEmbedding.forward(positions)));
-        var bias = ids.eq(0).to_type(ScalarType.Float32).mul(MaskedScalar).view(b, 1, 1, t);       // padded keys
-        if (Causal) bias = bias + torch.ones(t, t, device: ids.device).triu(1).mul(MaskedScalar).view(1, 1, t, t); // future keys
+        var positions = Scalars.Arange(t, ids.device);
+        var x = _dropout.forward(_norm.forward(_itemEmbedding.forward(ids).Plus(_positionEmbedding.forward(positions))));
+        var bias = ids.EqualTo(0).to_type(ScalarType.Float32).mul(MaskedScalar).view(b, 1, 1, t);       // padded keys
+        if (Causal) bias = bias.Plus(torch.ones(t, t, device: ids.device).triu(1).mul(MaskedScalar).view(1, 1, t, t)); // future keys
         foreach (var layer in _layers) x = layer.forward(x, bias);
         return x;
     }

@@ -120,7 +120,7 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
         var x = torch.tensor(hidden, [b, t, h], device: device).to_type(Query.weight!.dtype);
         var v = Value.forward(x);                                                                     // (B, T, D)
         var (attended, _) = MaskedAttention.Attend(Query.forward(x), Key.forward(x), v, 1, torch.tensor(keyMask, [b, t], device: device));
-        var z = attended + v;                                                                          // (B, T, D)
+        var z = attended.Plus(v);                                                                          // (B, T, D)
         var (pooled, weights) = Pooling.PoolWithWeights(z, torch.tensor(poolMask, [b, t], device: device)); // (B, D), (B, T)
         return (Output.forward(pooled).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope(), tokenIds);
     }

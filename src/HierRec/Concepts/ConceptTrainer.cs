@@ -93,7 +93,7 @@ public static class ConceptTrainer
                 if (options.ItemTextWeight == 0 || textItems.Length == 0) return loss;
                 var sample = Enumerable.Range(0, batch.Length).Select(_ => textItems[r.NextInt(textItems.Length)]).ToArray();
                 var c = encoder.Encode(sample.Select(i => data.ItemTexts[i]).ToArray());
-                return loss + nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)) * options.ItemTextWeight;
+                return loss.Plus(nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)).Times(options.ItemTextWeight));
             },
             data.ValidationItems is null ? null : () => Validate(data, index, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive));
         encoder.eval();
@@ -222,7 +222,7 @@ public static class ConceptTrainer
         var unit = nn.functional.normalize(z, p: 2, dim: 1);
         var contrastive = InfoNce(unit[..b], unit[b..], o.Temperature);
         if (o.ItemLossWeight == 0) return contrastive;
-        return contrastive + nn.functional.cross_entropy(z.matmul(items.t()), Longs(hidden, z.device)) * o.ItemLossWeight;
+        return contrastive.Plus(nn.functional.cross_entropy(z.matmul(items.t()), Longs(hidden, z.device)).Times(o.ItemLossWeight));
     }
 
     private static Tensor AlignmentLoss(ConceptEncoder encoder, Tensor items, Tensor targets, int[] users, List<string> texts, int[] historyItems, ConceptOptions o)
@@ -231,16 +231,16 @@ public static class ConceptTrainer
         var t = targets.index_select(0, Longs(users, c.device));                  // (B, D), constant
         var loss = InfoNce(nn.functional.normalize(c, p: 2, dim: 1), t, o.Temperature, symmetric: false);
         if (o.ItemLossWeight == 0) return loss;
-        return loss + nn.functional.cross_entropy(c.matmul(items.t()), Longs(historyItems, c.device)) * o.ItemLossWeight;
+        return loss.Plus(nn.functional.cross_entropy(c.matmul(items.t()), Longs(historyItems, c.device)).Times(o.ItemLossWeight));
     }
 
     /// <summary>InfoNCE with in-batch negatives: row r of <paramref name="a"/> must pick row r of <paramref name="b"/> (and back when symmetric).</summary>
     private static Tensor InfoNce(Tensor a, Tensor b, float temperature, bool symmetric = true)
     {
-        var diagonal = torch.arange(a.shape[0], dtype: ScalarType.Int64, device: a.device);
-        var logits = a.matmul(b.t()) / temperature;
+        var diagonal = Scalars.Arange(a.shape[0], a.device);
+        var logits = a.matmul(b.t()).Over(temperature);
         var forward = nn.functional.cross_entropy(logits, diagonal);
-        return symmetric ? (forward + nn.functional.cross_entropy(logits.t(), diagonal)) * 0.5 : forward;
+        return symmetric ? forward.Plus(nn.functional.cross_entropy(logits.t(), diagonal)).Times(0.5) : forward;
     }
 
     /// <summary>The word-steering weights calibration tries (<see cref="ConceptModel.WordSteeringWeight"/>).</summary>

@@ -83,12 +83,12 @@ public sealed class InterestEncoder : nn.Module, IEncoder<int[]>
         using var scope = torch.NewDisposeScope();
         using var packed = RaggedBatch.Pack(histories, MaxHistory, items.device, idLimit: (int)items.shape[0], what: "item");
         long t = packed.Width;
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: items.device);
-        var hist = items.detach().index_select(0, packed.Ids.flatten()).reshape(b, t, Dimension) + Recency.forward(positions); // (B, T, D)
+        var positions = Scalars.Arange(t, items.device);
+        var hist = items.detach().index_select(0, packed.Ids.flatten()).reshape(b, t, Dimension).Plus(Recency.forward(positions)); // (B, T, D)
         var q = Query.expand(b, 1, Dimension);
         var (attended, _) = MaskedAttention.Attend(q, Key.forward(hist).tanh(), hist, 1, packed.Mask);
-        var z = attended.squeeze(1) + BertPooling.MaskedMean(hist, packed.Mask);
-        return (z + Final.forward(Hidden.forward(z).tanh())).MoveToOuterDisposeScope();
+        var z = attended.squeeze(1).Plus(BertPooling.MaskedMean(hist, packed.Mask));
+        return z.Plus(Final.forward(Hidden.forward(z).tanh())).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>

@@ -52,7 +52,7 @@ public sealed class AttentionFusion : nn.Module<IReadOnlyList<Tensor>, FusionRes
         using var scope = torch.NewDisposeScope();
         var stacked = torch.stack(layers.ToArray(), 1);                                   // (B, L, D)
         var keys = Projection.forward(stacked).tanh();                          // (B, L, A)
-        var scores = keys.matmul(Query) + LayerBias;                            // (B, L)
+        var scores = keys.matmul(Query).Plus(LayerBias);                            // (B, L)
         var alpha = scores.softmax(1);                                          // (B, L)
         var fused = alpha.unsqueeze(1).bmm(stacked).squeeze(1);                 // (B, D)
         return new FusionResult(fused.MoveToOuterDisposeScope(), alpha.detach().clone().MoveToOuterDisposeScope());

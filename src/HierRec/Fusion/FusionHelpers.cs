@@ -28,7 +28,7 @@ internal static class FusionHelpers
         using var scope = torch.NewDisposeScope();
         var v = values.detach();
         var sum = v.sum(1, keepdim: true);
-        var uniform = torch.full_like(v, 1.0 / v.shape[1]);
-        return torch.where(sum > 0, v / sum.clamp_min(1e-30), uniform).MoveToOuterDisposeScope();
+        var uniform = Scalars.FullLike(v, 1.0 / v.shape[1]);
+        return torch.where(sum.GreaterThan(0), v / sum.AtLeast(1e-30), uniform).MoveToOuterDisposeScope();
     }
 }

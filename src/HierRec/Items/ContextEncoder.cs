@@ -87,7 +87,7 @@ public sealed class ContextEncoder : nn.Module, IEncoder<RequestContext>
             var ids = new long[b];
             for (int r = 0; r < b; r++)
                 ids[r] = inputs[r]?.Fields is { } fields && fields.TryGetValue(name, out var v) && v is not null && index.TryGetValue(v, out int id) ? id : 0;
-            result = result + table.forward(torch.tensor(ids, device: device));
+            result = result.Plus(table.forward(torch.tensor(ids, device: device)));
         }
         return result.MoveToOuterDisposeScope();
     }

@@ -32,7 +32,7 @@ public sealed class DynamicItemEncoder : nn.Module
         Value = Layers.Linear(dimension, dimension, generator);
         Position = Layers.Embedding(maxHistory + 1, dimension, 0.01, generator); // last slot marks the context token
         Gate = Layers.Linear(2 * dimension, dimension, generator);
-        using (torch.no_grad()) Gate.bias!.fill_(-3f);
+        using (torch.no_grad()) Gate.bias!.FillInPlace(-3.0);
         register_module("query", Query);
         register_module("key", Key);
         register_module("value", Value);
@@ -135,24 +135,24 @@ public sealed class DynamicItemEncoder : nn.Module
         if (candidateFeatures is not null)
         {
             var map = ItemFeatures ?? throw new InvalidOperationException("This encoder was built without item features.");
-            candidates = candidates + map.forward(candidateFeatures);
+            candidates = candidates.Plus(map.forward(candidateFeatures));
         }
         using var packed = HierRec.Modules.RaggedBatch.Pack(histories, MaxHistory, device, idLimit: (int)items.shape[0], what: "item");
         long t = packed.Width;
         var keys = items.detach().index_select(0, packed.Ids.flatten()).reshape(b, t, d);       // (B, T, D)
         var mask = packed.Mask;
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: device).expand(b, t);
+        var positions = Scalars.Arange(t, device).expand(b, t);
         if (context is not null)
         {
             keys = torch.cat([keys, context.unsqueeze(1)], 1);                                    // (B, T+1, D)
             mask = torch.cat([mask, torch.ones(b, 1, device: device)], 1);
-            positions = torch.cat([positions, torch.full(b, 1, MaxHistory, dtype: ScalarType.Int64, device: device)], 1);
+            positions = torch.cat([positions, Scalars.Full([b, 1], MaxHistory, ScalarType.Int64, device)], 1);
         }
         if (mask.sum().item<float>() == 0) return (candidates.alias().MoveToOuterDisposeScope(), null); // nothing to attend to: the static vectors
-        keys = keys + Position.forward(positions);
+        keys = keys.Plus(Position.forward(positions));
         var (a, weights) = MaskedAttention.Attend(Query.forward(candidates), Key.forward(keys), Value.forward(keys), Heads, mask); // (B, N, D)
         var g = Gate.forward(torch.cat([candidates, a], 2)).sigmoid();
-        return ((candidates + g * a).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
+        return (candidates.Plus(g * a).MoveToOuterDisposeScope(), weights.MoveToOuterDisposeScope());
     }
 
     /// <summary>
@@ -167,6 +167,6 @@ public sealed class DynamicItemEncoder : nn.Module
         using var product = dynamic.bmm(column);         // (B, N, 1)
         var score = product.squeeze(2);
         if (bias is null) return score;
-        using (score) return score + bias;
+        using (score) return score.Plus(bias);
     }
 }

@@ -110,7 +110,7 @@ public sealed class ItemTextEncoder : nn.Module
         }
         var stacked = parts.Length == 1 ? parts[0] : torch.cat(parts, 0);                    // rows in bucket order
         var order = torch.tensor(_buckets.SelectMany(x => x.Items).ToArray(), device: device);
-        var rows = torch.empty_like(order).index_put_(torch.arange(order.shape[0], dtype: ScalarType.Int64, device: device), order); // item → row
+        var rows = torch.empty_like(order).index_put_(Scalars.Arange(order.shape[0], device), order); // item → row
         return stacked.index_select(0, rows).MoveToOuterDisposeScope();                       // back to item order
     }
 

@@ -139,7 +139,7 @@ public sealed class ItemTower : nn.Module
             var source = TextEncoder is not null && !IsBaked ? TextEncoder.forward()
                 : _text ?? throw new InvalidOperationException("Set ItemTower.TextVectors (the cached BERT item vectors) or attach a text encoder first.");
             var text = TextProjection.forward(source);
-            result = result is null ? text : result + text;
+            result = result is null ? text : result.Plus(text);
         }
         var vectors = _warm is null && TextProjection is null ? result!.alias() : result!; // never hand out the parameter itself
         return vectors.MoveToOuterDisposeScope();

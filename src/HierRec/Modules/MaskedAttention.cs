@@ -6,9 +6,9 @@ namespace HierRec.Modules;
 /// <summary>Multi-head scaled dot-product attention over padded keys, returning the weights for explanations.</summary>
 public static class MaskedAttention
 {
-    // Explicit Scalars (see the README on TorchSharp 0.107's implicit-Scalar finalizer race): the masking value is kept
-    // alive by this field, the scale by a using. A dynamic-item Update crashed in this masked_fill with the implicit one.
-    private static readonly Scalar Masked = (-1e9).ToScalar();
+    // Kept alive by this field (see Scalars: TorchSharp 0.107's implicit-Scalar finalizer race). A dynamic-item Update
+    // crashed in this masked_fill with an implicit one.
+    private static readonly Scalar Masked = Scalars.Constant(-1e9);
 
     /// <summary>
     /// q (B, Q, C), k and v (B, T, C) with C = heads · d side by side, mask (B, T) 1 for valid keys. Returns the (B, Q, C)
@@ -31,10 +31,9 @@ public static class MaskedAttention
         var qh = q.reshape(b, tq, heads, d).transpose(1, 2);                      // (B, h, Q, d)
         var kh = k.reshape(b, tk, heads, d).transpose(1, 2);                      // (B, h, T, d)
         var vh = v.reshape(b, tk, heads, vc / heads).transpose(1, 2);             // (B, h, T, dv)
-        using var scale = Math.Sqrt(d).ToScalar();
-        var scores = qh.matmul(kh.transpose(2, 3)).div_(scale);                   // (B, h, Q, T)
-        var invalid = mask.detach().eq(0).unsqueeze(1).unsqueeze(1);              // (B, 1, 1, T)
-        var any = mask.detach().sum(1).gt(0).to_type(scores.dtype).reshape(b, 1, 1, 1);   // rows with a valid key
+        var scores = qh.matmul(kh.transpose(2, 3)).OverInPlace(Math.Sqrt(d));                // (B, h, Q, T)
+        var invalid = mask.detach().EqualTo(0).unsqueeze(1).unsqueeze(1);              // (B, 1, 1, T)
+        var any = mask.detach().sum(1).GreaterThan(0).to_type(scores.dtype).reshape(b, 1, 1, 1);   // rows with a valid key
         var probs = scores.masked_fill(invalid, Masked).softmax(-1) * any;        // padding exactly 0; empty rows 0, no NaN
         var output = probs.matmul(vh).transpose(1, 2).reshape(b, tq, vc);        // (B, Q, C)
         var weights = probs.detach().mean([1]);                                    // (B, Q, T)

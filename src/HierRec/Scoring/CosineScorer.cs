@@ -30,7 +30,7 @@ public sealed class CosineScorer : IServableScorer
     {
         ScorerChecks.Matrix(users, items);
         using var scope = torch.NewDisposeScope();
-        return ScorerChecks.Normalize(users).matmul(ScorerChecks.Normalize(items).t()).div_(Temperature).MoveToOuterDisposeScope();
+        return ScorerChecks.Normalize(users).matmul(ScorerChecks.Normalize(items).t()).OverInPlace(Temperature).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -38,7 +38,7 @@ public sealed class CosineScorer : IServableScorer
     {
         ScorerChecks.Pairs(users, items);
         using var scope = torch.NewDisposeScope();
-        return ScorerChecks.RowDot(ScorerChecks.Normalize(users), ScorerChecks.Normalize(items)).div_(Temperature).MoveToOuterDisposeScope();
+        return ScorerChecks.RowDot(ScorerChecks.Normalize(users), ScorerChecks.Normalize(items)).OverInPlace(Temperature).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>

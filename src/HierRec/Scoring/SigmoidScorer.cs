@@ -39,7 +39,7 @@ public sealed class SigmoidScorer : nn.Module, IServableScorer
     {
         ScorerChecks.Matrix(users, items);
         using var dot = users.matmul(items.t());
-        return dot + Bias;
+        return dot.Plus(Bias);
     }
 
     /// <summary>The logits of row-aligned pairs, (B).</summary>
@@ -47,7 +47,7 @@ public sealed class SigmoidScorer : nn.Module, IServableScorer
     {
         ScorerChecks.Pairs(users, items);
         using var dot = ScorerChecks.RowDot(users, items);
-        return dot + Bias;
+        return dot.Plus(Bias);
     }
 
     /// <inheritdoc/>

@@ -33,7 +33,7 @@ public sealed class SoftmaxScorer : IServableScorer
     {
         ScorerChecks.Matrix(users, items);
         using var dot = users.matmul(items.t());
-        return dot.div(Temperature);
+        return dot.Over(Temperature);
     }
 
     /// <inheritdoc/>
@@ -41,7 +41,7 @@ public sealed class SoftmaxScorer : IServableScorer
     {
         ScorerChecks.Pairs(users, items);
         using var dot = ScorerChecks.RowDot(users, items);
-        return dot.div(Temperature);
+        return dot.Over(Temperature);
     }
 
     /// <summary>Log-probabilities (B, N), for losses.</summary>

@@ -40,8 +40,8 @@ public sealed class AttentionPooling : nn.Module<Tensor, Tensor, Tensor>
         if (hidden.dim() != 3 || hidden.shape[2] != Hidden)
             throw new ArgumentException($"AttentionPooling({Hidden}) needs (batch, length, {Hidden}); got {TorchInterop.ShapeString(hidden.shape)}.", nameof(hidden));
         using var scope = torch.NewDisposeScope();
-        var scores = hidden.matmul(Query).div_(Math.Sqrt(Hidden));                      // (B, T)
-        scores = scores.masked_fill(mask.detach().eq(0), float.NegativeInfinity);
+        var scores = hidden.matmul(Query).OverInPlace(Math.Sqrt(Hidden));                      // (B, T)
+        scores = scores.FilledWhere(mask.detach().EqualTo(0), double.NegativeInfinity);
         var weights = scores.softmax(-1).nan_to_num(0);                                  // (B, T); empty rows → 0
         var pooled = weights.unsqueeze(1).bmm(hidden).squeeze(1);                        // (B, H)
         return (pooled.MoveToOuterDisposeScope(), weights.detach().MoveToOuterDisposeScope());

@@ -51,9 +51,9 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long t = inputIds.shape[1];
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: inputIds.device); // (T)
-        var x = WordEmbeddings.forward(inputIds) + TokenTypeEmbeddings.forward(tokenTypeIds)
-            + PositionEmbeddings.forward(positions);                                        // (B, T, H)
+        var positions = Scalars.Arange(t, inputIds.device); // (T)
+        var x = WordEmbeddings.forward(inputIds).Plus(TokenTypeEmbeddings.forward(tokenTypeIds))
+            .Plus(PositionEmbeddings.forward(positions));                                   // (B, T, H)
         return Dropout.forward(LayerNorm.forward(x)).MoveToOuterDisposeScope();
     }
 }

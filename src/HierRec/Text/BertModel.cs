@@ -162,8 +162,8 @@ public sealed partial class BertModel : nn.Module<BertBatch, BertModelOutput>
     internal static Tensor MaskBias(Tensor mask)
     {
         using var m = mask.to_type(ScalarType.Float32);
-        using var inverted = 1 - m;
-        using var scaled = inverted * float.MinValue;
+        using var inverted = m.SubtractedFrom(1);
+        using var scaled = inverted.Times(float.MinValue);
         return scaled.unsqueeze(1).unsqueeze(2);
     }
 

@@ -24,7 +24,7 @@ public static class BertPooling
         using var scope = torch.NewDisposeScope();
         var m = mask.detach().to_type(hidden.dtype);                 // (B, T)
         var summed = (hidden * m.unsqueeze(-1)).sum(1);               // (B, H)
-        var count = m.sum(1, keepdim: true).clamp_min(1);             // (B, 1)
+        var count = m.sum(1, keepdim: true).AtLeast(1L);             // (B, 1)
         return (summed / count).MoveToOuterDisposeScope();
     }
 

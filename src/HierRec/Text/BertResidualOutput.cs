@@ -32,6 +32,6 @@ public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor h, Tensor residual)
     {
         using var scope = torch.NewDisposeScope();
-        return LayerNorm.forward(Dropout.forward(Dense.forward(h)) + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(Dropout.forward(Dense.forward(h)).Plus(residual)).MoveToOuterDisposeScope();
     }
 }

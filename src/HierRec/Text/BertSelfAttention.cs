@@ -65,7 +65,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         }
         else
         {
-            var scores = q.matmul(k.transpose(-1, -2)).div_(Math.Sqrt(HeadSize)).add_(maskBias); // (B, heads, T, T)
+            var scores = q.matmul(k.transpose(-1, -2)).OverInPlace(Math.Sqrt(HeadSize)).PlusInPlace(maskBias); // (B, heads, T, T)
             probabilities = scores.softmax(-1);
             var dropped = dropout > 0 ? nn.functional.dropout(probabilities, dropout, true) : probabilities;
             context = dropped.matmul(v);

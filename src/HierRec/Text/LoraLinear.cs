@@ -71,7 +71,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     {
         using var _ = torch.no_grad();
         var a = LoraA;
-        return a is null ? Weight.detach().clone() : Weight + LoraB!.matmul(a) * LoraScale;
+        return a is null ? Weight.detach().clone() : Weight.Plus(LoraB!.matmul(a).Times(LoraScale));
     }
 
     /// <summary>Folds the adapter into the weight (W += α/r · B A) and removes it; the output is unchanged.</summary>
@@ -81,7 +81,7 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         var b = LoraB!;
         using (torch.no_grad())
         using (var delta = b.matmul(a))
-            Weight.add_(delta, alpha: LoraScale);
+            Weight.PlusScaledInPlace(delta, LoraScale);
         ConditionallyRegisterParameter("lora_A", null);
         ConditionallyRegisterParameter("lora_B", null);
         a.Dispose();
@@ -97,6 +97,6 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
         if (a is null) return y;
         using var down = nn.functional.linear(x, a);
         using var up = nn.functional.linear(down, LoraB!);
-        return y.add_(up, alpha: LoraScale);
+        return y.PlusScaledInPlace(up, LoraScale);
     }
 }

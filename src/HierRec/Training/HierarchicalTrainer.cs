@@ -153,7 +153,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
                 for (int k = 0; k < o.SampledNegatives; k++) { int j = sampler.Next(rng); if (slot.TryAdd(j, candidates.Count)) candidates.Add(j); }
                 var candVectors = items.index_select(0, torch.tensor(candidates.ToArray(), device: device));
                 var logQ = torch.tensor(candidates.Select(c => -MathF.Log(sampler.Probability((int)c))).ToArray(), device: device);
-                return MultiTargetNll((model.Logits(users, candVectors) + logQ).log_softmax(1), targets, t => slot[t]);
+                return MultiTargetNll(model.Logits(users, candVectors).Plus(logQ).log_softmax(1), targets, t => slot[t]);
             }
             default:
             {

@@ -81,16 +81,16 @@ public sealed class BehaviourEncoder : nn.Module<BehaviourInput, LayerOutput>
         using var scope = torch.NewDisposeScope();
         using var packed = RaggedBatch.Pack(input.Histories, MaxHistory, items.device, idLimit: (int)items.shape[0], what: "item");
         long t = packed.Width;
-        var positions = torch.arange(t, dtype: ScalarType.Int64, device: items.device);
-        var hist = items.index_select(0, packed.Ids.flatten()).reshape(b, t, Dimension) + Recency.forward(positions); // (B, T, D)
+        var positions = Scalars.Arange(t, items.device);
+        var hist = items.index_select(0, packed.Ids.flatten()).reshape(b, t, Dimension).Plus(Recency.forward(positions)); // (B, T, D)
         var q = QueryBias.expand(b, Dimension);
-        if (input.Profile is not null) q = q + QueryFromProfile.forward(input.Profile);
+        if (input.Profile is not null) q = q.Plus(QueryFromProfile.forward(input.Profile));
         var (attended, weights) = MaskedAttention.Attend(q.unsqueeze(1), Key.forward(hist), hist, Heads, packed.Mask);
         // Sum / √n of the history (the normalised multi-hot of autoencoder recommenders) keeps how much a user has seen.
         var scale = torch.tensor(packed.Lengths.Select(n => MathF.Sqrt(Math.Max(1, n))).ToArray(), [b, 1], device: items.device);
         var pooled = BertPooling.MaskedMean(hist, packed.Mask) * scale;
-        var z = Output.forward(attended.squeeze(1)) + pooled;
-        var result = z + Final.forward(Hidden.forward(z).tanh());
+        var z = Output.forward(attended.squeeze(1)).Plus(pooled);
+        var result = z.Plus(Final.forward(Hidden.forward(z).tanh()));
         return new LayerOutput(result.MoveToOuterDisposeScope(), weights.squeeze(1).MoveToOuterDisposeScope());
     }
 }

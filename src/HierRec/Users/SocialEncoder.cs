@@ -66,11 +66,11 @@ public sealed class SocialEncoder : nn.Module<SocialInput, LayerOutput>
         using var packed = RaggedBatch.Pack(input.Neighbours, MaxNeighbours, device, input.Hops, extraOffset: -1, idLimit: (int)input.Table.shape[0], what: "neighbour");
         long f = packed.Width;
         var friends = input.Table.detach().index_select(0, packed.Ids.flatten()).reshape(b, f, Dimension); // (B, F, D)
-        if (packed.Extra is not null) friends = friends + HopEmbedding.forward(packed.Extra.clamp(0, 1));
-        else friends = friends + HopEmbedding.forward(torch.zeros(b, f, dtype: ScalarType.Int64, device: device));
+        if (packed.Extra is not null) friends = friends.Plus(HopEmbedding.forward(packed.Extra.Clamped(0, 1)));
+        else friends = friends.Plus(HopEmbedding.forward(torch.zeros(b, f, dtype: ScalarType.Int64, device: device)));
         var q = Query.forward(input.Own).unsqueeze(1);
         var (attended, weights) = MaskedAttention.Attend(q, Key.forward(friends), friends, Heads, packed.Mask);
-        var result = Output.forward(attended.squeeze(1)) + BertPooling.MaskedMean(friends, packed.Mask);
+        var result = Output.forward(attended.squeeze(1)).Plus(BertPooling.MaskedMean(friends, packed.Mask));
         return new LayerOutput(result.MoveToOuterDisposeScope(), weights.squeeze(1).MoveToOuterDisposeScope());
     }
 }
