@@ -216,12 +216,15 @@ public sealed partial class HierarchicalRecommender
 
     /// <summary>
     /// Known users' served scores (<see cref="AsScoringModel()"/>), those of a candidate fusion over its fused index, or
-    /// those from other <paramref name="histories"/> (most recent first, <see cref="AsScoringModel(Dataset[])"/>).
+    /// those from other <paramref name="histories"/> (most recent first, <see cref="AsScoringModel(Dataset[])"/>); with
+    /// the served friends' items dimension, or <paramref name="friendItems"/> when <paramref name="friendItemsGiven"/>.
     /// </summary>
-    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null, int[][]? histories = null) : IScoringModel
+    private sealed class ServedScoring(HierarchicalRecommender r, DimensionFusion? fusion = null, ItemIndex? index = null, int[][]? histories = null,
+        FriendItemsDimension? friendItems = null, bool friendItemsGiven = false) : IScoringModel
     {
         private readonly DimensionFusion? _fusion = fusion ?? r._fusion;
         private readonly ItemIndex _index = index ?? r._served;
+        private readonly FriendItemsDimension? _friendItems = friendItemsGiven ? friendItems : r._friendItems;
 
         public int ItemCount => r._model.ItemTower.Items;
 
@@ -239,7 +242,11 @@ public sealed partial class HierarchicalRecommender
                 : Rows(sequential.UserStates(batch), sequential.Width);
             int n = ItemCount;
             for (int k = 0; k < ids.Length; k++)
-                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], batch[k], x[k], out _, states is null ? default : states[k]), scores.Slice(k * n, n));
+            {
+                var row = scores.Slice(k * n, n);
+                _index.Score(_fusion is null ? x[k] : _fusion.Query(x[k], batch[k], x[k], out _, states is null ? default : states[k]), row);
+                AddFriendItems(_friendItems, ids[k], x[k], row);
+            }
         }
 
         private static float[][] Rows(float[] flat, int width) => Enumerable.Range(0, flat.Length / width).Select(k => flat.AsSpan(k * width, width).ToArray()).ToArray();

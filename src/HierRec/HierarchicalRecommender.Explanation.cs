@@ -203,6 +203,9 @@ public sealed partial class HierarchicalRecommender
         IReadOnlyCollection<int> named = concept is not null && Concepts!.WordSteeringWeight > 0 ? Concepts.Named(concept) : [];
         float wordBonus = ConceptModel.Lift(scores, named, Concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
+        // The friends' items of a known user, added after word steering, as RankQuery adds them.
+        int knownUser = fused && _friendItems is not null && batch.UserIndices is { } indices ? indices[0] : -1;
+        var friendLifts = AddFriendItems(fused ? _friendItems : null, knownUser, user, scores);
         var serving = _model.Scorer.Serving;
         var seen = batch.Histories[0].ToHashSet();
         var shownFilter = concept is null ? null : Concepts!.Filter(concept);
@@ -248,6 +251,15 @@ public sealed partial class HierarchicalRecommender
             }
         }
 
+        List<Attribution>? friendItems = null;
+        if (friendLifts is { } lifts)
+        {
+            float lift = Fusion.FriendItemsDimension.LiftOf(lifts, item);
+            layerAttributions["friends' items"] = lift;
+            // Each first-hop friend who chose the item holds an equal part of the lift (the parts sum to it).
+            var choosers = _friendItems!.Choosers(knownUser, item);
+            friendItems = choosers.Select(f => new Attribution(_users.ToExternal(f), lift / choosers.Length)).ToList();
+        }
         var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];
         var historyAttention = historyWeights is null ? [] : history
             .Select((it, j) => new Attribution(_items.ToExternal(it), historyWeights[j])).OrderByDescending(p => p.Value).ToList();
@@ -287,6 +299,6 @@ public sealed partial class HierarchicalRecommender
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, probability, rank, shares, layerAttributions,
             historyAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), historyAttention,
-            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative, sequential);
+            friendAttributions.OrderByDescending(a => Math.Abs(a.Value)).ToList(), friendAttention, conceptExplanation, catalogueRank, null, collaborative, sequential, friendItems);
     }
 }

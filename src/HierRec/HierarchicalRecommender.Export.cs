@@ -71,14 +71,23 @@ public sealed partial class HierarchicalRecommender
 
     /// <summary>
     /// The ranker's scores of <paramref name="itemIds"/> for a known user, before the serving transform: ⟨x_u, E_i⟩ (plus
-    /// the collaborative part w_u ⟨c_u, V_i⟩ when that dimension is served), or the cosine for a cosine scorer. They are the logits of P(i|u) at <see cref="Serving"/>.Temperature, so a softmax
-    /// over candidates fetched elsewhere is computed from these, not from the shown scores.
+    /// the collaborative part w_u ⟨c_u, V_i⟩ when that dimension is served), or the cosine for a cosine scorer, plus the
+    /// friends' items lift when that dimension is served (it is not in the exported vectors: a vector store's candidates
+    /// come from the dot product alone, and re-ranking them with these scores adds it). They are the logits of P(i|u) at
+    /// <see cref="Serving"/>.Temperature, so a softmax over candidates fetched elsewhere is computed from these, not from
+    /// the shown scores.
     /// </summary>
     /// <exception cref="KeyNotFoundException">Unknown user or item id (named).</exception>
     public float[] IndexScores(string userId, IReadOnlyList<string> itemIds)
     {
         ArgumentNullException.ThrowIfNull(itemIds);
         var x = UserVector(userId);
+        (int[] Items, float[] Lifts)? lifts = null;
+        if (_friendItems is not null)
+        {
+            int u = KnownUser(userId, null);
+            lifts = _friendItems.Lifts(u, UserVectors([u])[0]);
+        }
         bool cosine = Serving.Similarity == Ranking.Similarity.Cosine;
         float userNorm = cosine ? System.Numerics.Tensors.TensorPrimitives.Norm(x) : 1f;
         int d = Dimension;
@@ -95,7 +104,7 @@ public sealed partial class HierarchicalRecommender
                 float norms = userNorm * System.Numerics.Tensors.TensorPrimitives.Norm(row);
                 s = norms > 0 ? s / norms : 0f;
             }
-            scores[j] = s;
+            scores[j] = lifts is { } l ? s + Fusion.FriendItemsDimension.LiftOf(l, i) : s;
         }
         return scores;
     }

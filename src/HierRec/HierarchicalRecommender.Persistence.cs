@@ -14,20 +14,23 @@ namespace HierRec;
 public sealed partial class HierarchicalRecommender
 {
     /// <summary>
-    /// Format version of saved folders: 5 adds the sequential dimension (sequential.safetensors, the SASRec weights; its
+    /// Format version of saved folders: 6 adds the friends' items dimension (its weight in recommender.json; it is rebuilt
+    /// from the saved neighbours and histories); 5 added the sequential dimension (sequential.safetensors, the SASRec weights; its
     /// options and weight in recommender.json); 4 added the collaborative dimension (collaborative.safetensors, its λ, rank
     /// and weight in recommender.json); 3 added checksums.json (every file's SHA-256, verified on load). 4, 3 and 2 (3's
     /// files without checksums) still load; 1 was HierRec's own engine, before the TorchSharp port.
     /// </summary>
-    public const int FormatVersion = 5;
+    public const int FormatVersion = 6;
 
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
         string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm,
-        CollaborativeManifest? Collaborative = null, SequentialManifest? Sequential = null);
+        CollaborativeManifest? Collaborative = null, SequentialManifest? Sequential = null, FriendItemsManifest? FriendItems = null);
 
     private sealed record CollaborativeManifest(double Lambda, int Rank, float Weight);
 
     private sealed record SequentialManifest(Baselines.SequentialOptions Model, float Weight);
+
+    private sealed record FriendItemsManifest(float Weight);
 
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (format version, architecture,
@@ -41,7 +44,8 @@ public sealed partial class HierarchicalRecommender
         var manifest = new Manifest("hierrec-hierarchical", FormatVersion, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
             [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm,
             _fusion?.Collaborative is { } cd ? new CollaborativeManifest(cd.Lambda, cd.Rank, _fusion.Weight) : null,
-            _fusion?.Sequential is { } sd ? new SequentialManifest(sd.Options, _fusion.SequentialWeight) : null);
+            _fusion?.Sequential is { } sd ? new SequentialManifest(sd.Options, _fusion.SequentialWeight) : null,
+            _friendItems is { } fi ? new FriendItemsManifest(fi.Weight) : null);
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
@@ -128,6 +132,8 @@ public sealed partial class HierarchicalRecommender
             ManifestChecks.Holds(Path.Combine(folder, "sequential.safetensors"), 4L * (m.Items + 2 + sq.Model.MaxLength) * sq.Model.Hidden,
                 $"the sequential model's embeddings of {m.Items} items and {sq.Model.MaxLength} positions at width {sq.Model.Hidden}");
         }
+        if (m.FriendItems is { } fi && (!(fi.Weight > 0) || float.IsInfinity(fi.Weight)))
+            throw c.Error("FriendItems.Weight", $"is {fi.Weight}; a served dimension has a positive, finite weight.");
     }
 
     private static bool IsRecommenderTensor(string name) => !name.StartsWith("items.text_encoder.", StringComparison.Ordinal);
@@ -219,6 +225,7 @@ public sealed partial class HierarchicalRecommender
         var sequential = manifest.Sequential is { } sq ? Fusion.SequentialDimension.Load(Path.Combine(folder, "sequential.safetensors"), manifest.Items, sq.Model) : null;
         if (collaborative is not null || sequential is not null)
             recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, collaborative, manifest.Collaborative?.Weight ?? 0f, sequential, manifest.Sequential?.Weight ?? 0f));
+        if (manifest.FriendItems is { } friendItems) recommender._friendItems = recommender.NewFriendItems(friendItems.Weight);
         string concepts = Path.Combine(folder, "concepts");
         if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
         return recommender;

@@ -44,6 +44,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// The query the ranker scores a known user's items with (<see cref="Index"/>): the fused user vector x_u, followed by
     /// the weighted collaborative factors w_u c_u when the collaborative dimension is served (width <see cref="Dimension"/>).
+    /// The friends' items dimension is not a dot product and is not in it (see <see cref="IndexScores"/>).
     /// </summary>
     public float[] UserVector(string userId)
     {
@@ -101,12 +102,12 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// The top <paramref name="k"/> for known user <paramref name="user"/> (dense) as this recommender serves them, on the
     /// observed <paramref name="history"/> (most recent first; excluded) instead of the training one: x_u encoded from it,
-    /// fused with the collaborative and sequential dimensions of that history.
+    /// fused with the collaborative and sequential dimensions of that history, and with the user's friends' items.
     /// </summary>
     internal Recommendation[] RecommendWithHistory(int user, int[] history, int k)
     {
         var x = UserVectorsWithHistories([user], [history])[0];
-        return RankQuery(x, history, k, null, spreadOf: x);
+        return RankQuery(x, history, k, null, spreadOf: x, friendsOf: user);
     }
 
     /// <summary>
@@ -165,17 +166,31 @@ public sealed partial class HierarchicalRecommender
     /// </summary>
     /// <remarks>With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/> (<see cref="ConceptModel.Rank"/>).</remarks>
     private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1,
-        ConceptVector? concept = null, float wordWeight = 0)
+        ConceptVector? concept = null, float wordWeight = 0, int friendsOf = -1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
+        var own = spreadOf ?? query;
         if (fused) query = Compose(query, seen, spreadOf, knownUser);
         ItemFilter? filter = seen.Length > 0 ? ItemFilter.Exclude(seen) : null;
         if (extra is ConceptFilter { IsActive: false }) extra = null;
         if (extra is not null) filter = filter is null ? extra : ItemFilter.All(filter, extra);
         var serving = _model.Scorer.Serving;
         var options = new RankOptions { Filter = filter, Temperature = serving.Temperature };
-        var ranked = concept is not null && wordWeight > 0 ? RequireConcepts().Rank(index, query, concept, k, options, wordWeight) : index.Rank(query, k, options);
+        // Word steering and the friends' items add to a few items' scores: score the catalogue, add them, take the top k.
+        IReadOnlyCollection<int> named = concept is not null && wordWeight > 0 ? RequireConcepts().Named(concept) : [];
+        if (friendsOf < 0) friendsOf = knownUser;
+        var friends = fused && friendsOf >= 0 ? _friendItems : null;
+        RankedItem[] ranked;
+        if (named.Count == 0 && friends is null) ranked = index.Rank(query, k, options);
+        else
+        {
+            var scores = new float[index.Count];
+            index.Score(query, scores);
+            ConceptModel.Lift(scores, named, wordWeight);
+            AddFriendItems(friends, friendsOf, own, scores);
+            ranked = ScoreStatistics.Top(scores, k, options);
+        }
         HierRecTelemetry.Scored("rank", index.Count);
         return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, serving.Transform?.Invoke(r.Score) ?? r.Score, r.Probability)).ToArray();
     }

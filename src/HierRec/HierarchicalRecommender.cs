@@ -193,6 +193,16 @@ public sealed partial class HierarchicalRecommender
             cancellationToken.ThrowIfCancellationRequested();
             recommender.FitFusion(train, validation, useC ? c : null, useQ ? q : null, seed, progress, cancellationToken);
         }
+        var f = options.FriendItems;
+        if (f.Enabled && train.SocialEdges.Count == 0)
+            disabled["friends' items"] = "the training data has no social edges";
+        else if (f.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+            disabled["friends' items"] = "the cosine scorer's scores are not in the units the dimension is rescaled to; use the dot or sigmoid scorer";
+        else if (f.Enabled)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            recommender.FitFriendItems(train, validation, f, progress, cancellationToken);
+        }
         return recommender;
     }
 

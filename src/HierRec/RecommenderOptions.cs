@@ -49,6 +49,12 @@ public sealed record RecommenderOptions
     /// </summary>
     public Fusion.SequentialDimensionOptions Sequential { get; init; } = new();
 
+    /// <summary>
+    /// The friends' items dimension (what a known user's friends chose, added to the served scores), its weight chosen on
+    /// validation. Default on where the training data has social edges.
+    /// </summary>
+    public Fusion.FriendItemsOptions FriendItems { get; init; } = new();
+
     /// <summary>Seed of initialisation. Default 1.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -72,6 +78,8 @@ public sealed record RecommenderOptions
         Collaborative.Validate();
         OptionChecks.NotNull("RecommenderOptions.Sequential", Sequential);
         Sequential.Validate();
+        OptionChecks.NotNull("RecommenderOptions.FriendItems", FriendItems);
+        FriendItems.Validate();
         OptionChecks.NotNull("RecommenderOptions.BertMode", BertMode);
         OptionChecks.Defined("RecommenderOptions.Pooling", Pooling);
     }

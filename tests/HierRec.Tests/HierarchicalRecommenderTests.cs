@@ -222,6 +222,7 @@ public sealed class HierarchicalRecommenderTests : IDisposable
         {
             Model = new HierarchicalOptions { Dimension = 16, UseText = false, Scorer = ScorerKind.Sigmoid },
             Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, Loss = TrainingLoss.BinaryCrossEntropy },
+            FriendItems = new HierRec.Fusion.FriendItemsOptions { Enabled = false }, // its lift is not ⟨x, E⟩ + b
         });
         string user = split.Train.Users.ToExternal(0);
         var top = r.Recommend(user, 5);

@@ -6,8 +6,9 @@ namespace HierRec.Explanations;
 /// <param name="UserId">The user (or "(new user)").</param>
 /// <param name="ItemId">The item.</param>
 /// <param name="Score">
-/// The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given), plus the collaborative and
-/// sequential dimensions' parts when they are served (see LayerAttributions), with the serving transform applied.
+/// The ranking score ⟨q_u, E_i⟩ (q_u = x_u, steered by the description when one is given), plus the collaborative,
+/// sequential and friends' items dimensions' parts when they are served (see LayerAttributions), with the serving
+/// transform applied.
 /// </param>
 /// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
 /// <param name="Rank">
@@ -18,8 +19,8 @@ namespace HierRec.Explanations;
 /// <param name="LayerAttributions">
 /// Each layer's signed attribution to this item's score: gradient × input of the layer vector (profile / behaviour /
 /// social), plus "concept" (the steering part of the score) when a description is given, and "collaborative" (the
-/// collaborative dimension's part, w_u ⟨c_u, V_i⟩) and "sequential" (the sequential dimension's part, v_u ⟨s_u, S_i⟩)
-/// when those dimensions are served.
+/// collaborative dimension's part, w_u ⟨c_u, V_i⟩), "sequential" (the sequential dimension's part, v_u ⟨s_u, S_i⟩)
+/// and "friends' items" (the friends' items dimension's lift) when those dimensions are served.
 /// </param>
 /// <param name="HistoryAttributions">Signed gradient × input attribution of each history item to the score, largest magnitude first.</param>
 /// <param name="HistoryAttention">The behaviour layer's attention weights over the history, largest first (attention, not an attribution).</param>
@@ -40,11 +41,17 @@ namespace HierRec.Explanations;
 /// the score (LayerAttributions["sequential"], v_u ⟨s_u, S_i⟩) falls when that item is left out of the sequence, largest
 /// magnitude first; null without the dimension. Leave-one-out effects of a transformer need not add up to the part.
 /// </param>
+/// <param name="FriendItemAttributions">
+/// With the friends' items dimension served to a known user: each first-hop friend who chose the item, with an equal
+/// part of LayerAttributions["friends' items"] (the lift w_u y_u(i); the parts sum to it); empty when no friend chose
+/// it; null without the dimension.
+/// </param>
 public sealed record Explanation(string UserId, string ItemId, float Score, double Probability, int Rank,
     IReadOnlyDictionary<string, double> LayerContributions, IReadOnlyDictionary<string, double> LayerAttributions,
     IReadOnlyList<Attribution> HistoryAttributions, IReadOnlyList<Attribution> HistoryAttention,
     IReadOnlyList<Attribution> FriendAttributions, IReadOnlyList<Attribution> FriendAttention, ConceptExplanation? Concept, int CatalogueRank, HierRec.Items.DynamicExplanation? Dynamic = null,
-    IReadOnlyList<Attribution>? CollaborativeAttributions = null, IReadOnlyList<Attribution>? SequentialAttributions = null)
+    IReadOnlyList<Attribution>? CollaborativeAttributions = null, IReadOnlyList<Attribution>? SequentialAttributions = null,
+    IReadOnlyList<Attribution>? FriendItemAttributions = null)
 {
     /// <summary>
     /// Each layer's share of this item's score: its positive attribution over the sum of positive attributions (the

@@ -16,6 +16,7 @@ public static class ExplanationText
         ["behaviour"] = "your history", ["profile"] = "your profile", ["social"] = "your friends", ["concept"] = "your description", ["context"] = "the moment",
         ["item dynamics"] = "what is being watched now", ["collaborative"] = "what people with your items also chose",
         ["sequential"] = "what tends to come next after your latest items", ["popular"] = "what most people like",
+        ["friends' items"] = "what your friends chose",
     }, "Recommended mainly for ", "; also ", ", ", ": ", " — ", ".", "you watched ", "like ", "you asked for ", "\"", "\"", " and ", ", ",
         "{0} ranks #{1} (P = {2}); no single reason stands out.", "Share of the score", "History items (gradient × input)",
         "Friends (score drop without them)", "Description words (attention)", "Description words (score drop without them)");
@@ -23,6 +24,7 @@ public static class ExplanationText
     private static readonly Words Chinese = new("zh", new(StringComparer.Ordinal)
     {
         ["behaviour"] = "你的历史", ["profile"] = "你的资料", ["social"] = "你的朋友", ["concept"] = "你的描述", ["context"] = "此刻", ["item dynamics"] = "近来的热度", ["collaborative"] = "与你选择相同的人也选了它", ["sequential"] = "你最近看过的内容之后常看的", ["popular"] = "大多数人喜欢的",
+        ["friends' items"] = "你的朋友选过的",
     }, "主要因为", "；其次是", "、", "：", "——", "。", "你看过", "比如", "你想要", "“", "”", "和", "、",
         "{0} 排第 {1} 位（P = {2}），没有哪一个原因特别突出。", "分数的构成", "历史条目（梯度 × 输入）", "朋友（去掉后分数的下降）", "描述中的词（注意力）", "描述中的词（去掉后分数的下降）");
 
@@ -57,6 +59,7 @@ public static class ExplanationText
                 "collaborative" when explanation.CollaborativeAttributions is { } co => Join(co.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
                 "sequential" when explanation.SequentialAttributions is { } sq => Join(sq.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
                 "social" => Join(explanation.FriendAttributions.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
+                "friends' items" when explanation.FriendItemAttributions is { } fi => Join(fi.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
                 "concept" when explanation.Concept is { } c => Join(
                     (c.WordAttributions is { Count: > 0 } words ? words.Where(t => t.Weight > 0) : c.PositiveTokens).OrderByDescending(t => t.Weight).Take(2).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
                 _ => "",

@@ -19,6 +19,9 @@ namespace HierRec.Fusion;
 public sealed class DimensionFusion
 {
     private readonly float[] _covarianceE;  // (D, D)
+
+    /// <summary>Σ_E, the covariance of the hierarchical item vectors (D × D), for dimensions rescaled to the same spread.</summary>
+    internal float[] CovarianceE => _covarianceE;
     private readonly float[]? _covarianceV; // (r, r)
     private readonly float[]? _covarianceS; // (h, h)
 
@@ -235,7 +238,7 @@ public sealed class DimensionFusion
         return CollaborativeScale(HierarchicalScale(spreadOf), c);
     }
 
-    private static double Spread(ReadOnlySpan<float> x, float[] covariance, int width)
+    internal static double Spread(ReadOnlySpan<float> x, float[] covariance, int width)
     {
         double q = 0;
         for (int a = 0; a < width; a++)
@@ -244,7 +247,7 @@ public sealed class DimensionFusion
     }
 
     /// <summary>Σ = (1/n) Σ_i (row_i − mean)(row_i − mean)ᵀ in double, stored as float (width × width).</summary>
-    private static float[] Covariance(ReadOnlySpan<float> rows, int n, int width)
+    internal static float[] Covariance(ReadOnlySpan<float> rows, int n, int width)
     {
         var mean = new double[width];
         for (int i = 0; i < n; i++)

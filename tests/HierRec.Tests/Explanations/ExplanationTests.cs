@@ -141,7 +141,8 @@ public sealed class ExplanationTests
         const string description = "likes mystery, dislikes romance";
         var described = r.Recommend(user, description, 3);
         Assert.Equal(3, r.Explain(user, described[2].ItemId, description).Rank);
-        Assert.Equal(r.Collaborative is null ? ["profile", "behaviour", "social"] : ["profile", "behaviour", "social", "collaborative"], why.LayerAttributions.Keys);
+        string[] served = [.. r.Collaborative is null ? Array.Empty<string>() : ["collaborative"], .. r.FriendItems is null ? Array.Empty<string>() : ["friends' items"]];
+        Assert.Equal(["profile", "behaviour", "social", .. served], why.LayerAttributions.Keys);
         Assert.Equal(r.Context.Histories[2].Distinct().Count(), why.HistoryAttributions.Count);
         Assert.Equal(why.HistoryAttributions.OrderByDescending(a => Math.Abs(a.Value)).Select(a => a.Id), why.HistoryAttributions.Select(a => a.Id));
         Assert.Equal(r.Context.Neighbours[2].Length, why.FriendAttributions.Count);

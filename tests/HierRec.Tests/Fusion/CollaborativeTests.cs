@@ -31,6 +31,7 @@ public sealed class CollaborativeTests : IDisposable
         DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
         Collaborative = collaborative ?? new CollaborativeOptions { Rank = 24, Lambdas = [50, 200], Weights = [0f, 1f, 4f] },
         Sequential = new SequentialDimensionOptions { Enabled = false }, // SequentialDimensionTests cover it
+        FriendItems = new FriendItemsOptions { Enabled = false },        // FriendItemsTests cover it
     };
 
     private static readonly Lazy<HierarchicalRecommender> Fitted = new(() =>

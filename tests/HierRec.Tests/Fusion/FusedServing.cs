@@ -6,15 +6,25 @@ namespace HierRec.Tests.Fusion;
 /// <summary>Checks every fused recommender must pass, whichever dimensions it serves.</summary>
 internal static class FusedServing
 {
-    /// <summary>Recommend's top 10 for <paramref name="user"/> is the brute-force ranking of the exported rows by the user's query (unseen items, ties to the lower index).</summary>
+    /// <summary>
+    /// Recommend's top 10 for <paramref name="user"/> is the brute-force ranking of the exported rows by the user's query
+    /// plus the friends' items lifts when served (unseen items, ties to the lower index).
+    /// </summary>
     public static IReadOnlyList<Recommendation> AssertRecommendIsBruteForce(HierarchicalRecommender r, string user)
     {
         var top = r.Recommend(user, 10);
         var x = r.UserVector(user);
         var rows = r.ExportItemVectors();
         var seen = r.History(user).ToHashSet();
+        var score = Enumerable.Range(0, r.ItemIds.Count).Select(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * r.Dimension, r.Dimension))).ToArray();
+        if (r.FriendItems is { } friends)
+        {
+            int u = r.UserIds.ToList().IndexOf(user);
+            var (items, lifts) = friends.Lifts(u, r.HierarchicalUserVector(user));
+            for (int k = 0; k < items.Length; k++) score[items[k]] += lifts[k];
+        }
         var expected = Enumerable.Range(0, r.ItemIds.Count).Where(i => !seen.Contains(r.ItemIds[i]))
-            .OrderByDescending(i => System.Numerics.Tensors.TensorPrimitives.Dot(x, rows.AsSpan(i * r.Dimension, r.Dimension))).ThenBy(i => i).Take(10).Select(i => r.ItemIds[i]);
+            .OrderByDescending(i => score[i]).ThenBy(i => i).Take(10).Select(i => r.ItemIds[i]);
         Assert.Equal(expected, top.Select(t => t.ItemId));
         return top;
     }
