@@ -3,12 +3,15 @@ adds to EASE at all, in numpy.
 
 Run with Debian's Python (numpy; not the python3 on PATH):
 
-    /usr/bin/python3 benchmarks/social_experiments.py [--data ../shared/data] [--seed 2020]
+    /usr/bin/python3 benchmarks/social_experiments.py [--data ../shared/data] [--seed 2020] [--factorised]
 
 Last.fm-2K, a random 8:1:1 split per user drawn here (numpy, the given seed): the protocol of HierRec's Baselines
 sample, not its exact split, so compare the rows with each other, not with the C# tables. Validation and test NDCG@10,
 full ranking, known items excluded. Rows: EASE (λ 100) alone; friends' training rows (averaged over friends) added to the
-user's own row with weight η before EASE; and friends' rows blended with EASE's scores after per-user scaling (weight g).
+user's own row with weight η before EASE; and friends' rows blended with EASE's scores after per-user scaling (weight g). With --factorised, the
+same blend on top of EASE factorised to rank 128 as HierRec's collaborative dimension does (randomised SVD, two power
+iterations): the friends' rows exact (what HierRec's friends' items dimension adds), and projected onto B's top 128
+right singular vectors (what would fit in the ranker's dot product).
 The EASE solve at 17,632 items takes about three minutes on two cores.
 """
 import argparse
@@ -22,6 +25,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--seed", type=int, default=2020)
+    parser.add_argument("--factorised", action="store_true")
     args = parser.parse_args()
     root = os.path.join(args.data, "hetrec2011-lastfm-2k")
     rng = np.random.default_rng(args.seed)
@@ -87,6 +91,23 @@ def main():
     scale = base.std(1, keepdims=True) / np.maximum(friend_rows.std(1, keepdims=True), 1e-9)
     for g in (0.05, 0.1, 0.2, 0.5):
         report(f"friends' rows blended with EASE's scores, g {g}", base + g * friend_rows * scale)
+    if not args.factorised:
+        return
+    r, sketch = 128, 138
+    y = weights @ rng.standard_normal((n_items, sketch)).astype(np.float32)
+    for _ in range(2):
+        y, _ = np.linalg.qr(y)
+        y = weights @ (weights.T @ y)
+    q, _ = np.linalg.qr(y)
+    ub, s, vh = np.linalg.svd(q.T @ weights, full_matrices=False)
+    right = vh[:r].T                                   # (items, r), orthonormal columns
+    factorised = (train @ ((q @ ub)[:, :r] * s[:r])) @ right.T
+    report("EASE factorised to rank 128", factorised)
+    projected = (friend_rows @ right) @ right.T
+    for name, rows in (("exact", friend_rows), ("projected onto the rank-128 factors", projected)):
+        scale = factorised.std(1, keepdims=True) / np.maximum(rows.std(1, keepdims=True), 1e-9)
+        for g in (0.05, 0.1, 0.2, 0.3):
+            report(f"friends' rows ({name}) blended with the factorised EASE, g {g}", factorised + g * rows * scale)
 
 
 if __name__ == "__main__":

@@ -144,11 +144,14 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
         var bert = HierRec.Text.DomainBert.Pretrain(HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures), bertOptions, out var mlm);
         Console.Error.WriteLine($"  domain BERT: held-out perplexity {mlm.InitialPerplexity:F1} -> {mlm.EpochPerplexities[^1]:F1} ({sw0.Elapsed.TotalSeconds:F0} s)");
         // One sequential dimension shared by the fits below too: the SASRec baseline's own model under leave-one-out, one
-        // SASRec (RecBole defaults) fitted here under the random split.
+        // SASRec (RecBole defaults) fitted here under the random split; none where no user's training interactions carry
+        // two timestamps (Last.fm-2K), which Fit then reports as the reason the dimension is off.
         var sw1 = Stopwatch.StartNew();
+        bool ordered = split.Train.Interactions.GroupBy(x => x.User).Any(g => g.Select(x => x.Timestamp).Distinct().Skip(1).Any());
         var sequential = sasRec is not null ? HierRec.Fusion.SequentialDimension.From(sasRec)
-            : HierRec.Fusion.SequentialDimension.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed });
-        Console.Error.WriteLine($"  sequential dimension: SASRec best epoch {sequential.BestEpoch} ({sw1.Elapsed.TotalSeconds:F0} s{(sasRec is null ? "" : ", the baseline's")})");
+            : ordered ? HierRec.Fusion.SequentialDimension.Fit(split.Train, split.Validation, new SequentialOptions { Seed = baseSeed }) : null;
+        if (sequential is not null)
+            Console.Error.WriteLine($"  sequential dimension: SASRec best epoch {sequential.BestEpoch} ({sw1.Elapsed.TotalSeconds:F0} s{(sasRec is null ? "" : ", the baseline's")})");
         RecommenderOptions Options(float lr, HierarchicalOptions model) => new()
         {
             Sequential = new HierRec.Fusion.SequentialDimensionOptions { Pretrained = sequential },
@@ -170,11 +173,19 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
                 Console.Error.WriteLine($"    collaborative: λ {string.Join(", ", c.LambdaValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}; γ {string.Join(", ", c.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
             if (f.Recommender.SequentialReport is { } q)
                 Console.Error.WriteLine($"    sequential: γ_s {string.Join(", ", q.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
+            if (f.Recommender.FriendItemsReport is { } fi)
+                Console.Error.WriteLine($"    friends' items: γ_f {string.Join(", ", fi.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}");
             return f;
         })), m => { chosenLr = m.LearningRate; fullFit = m.Recommender; return $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}"; }, forTest);
         // The same fit, served without the collaborative dimension (the hierarchical model's own scores).
         var alone = new HierarchicalScoringModel(fullFit!.Model, fullFit.Context);
         Report("HierRec − collaborative and sequential dimensions (same fit)", "γ = γ_s = 0", alone, 0, evaluator.Evaluate(alone, split.Validation, split.Train)["ndcg@10"]);
+        if (fullFit.FriendItems is not null)
+        {
+            // The same fit served without the friends' items dimension (everything else as served).
+            var noFriendItems = fullFit.AsScoringModel(friendItems: false);
+            Report("HierRec − friends' items (same fit)", "γ_f = 0", noFriendItems, 0, evaluator.Evaluate(noFriendItems, split.Validation, split.Train)["ndcg@10"]);
+        }
         // What a new user gets: Fit with default options (its own domain BERT, every default), nothing chosen here.
         SelectAndReport("HierRec with default options", [("defaults", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions { Seed = (ulong)seed }), 0))],
             m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}, layers {string.Join("+", m.Recommender.Model.Options.LayerNames)}{(m.Recommender.Model.Options.UseText ? "+text" : "")}{Collaborative(m.Recommender)}", forTest);
@@ -187,10 +198,13 @@ void RunOne(string dataset, int seed, List<(string Model, int Seed, double Valid
             ("− behaviour layer", full with { UseBehaviour = false, UseSocial = false }),
             ("− item text (ids only)", full with { UseText = false }),
         };
-        if (data.SocialEdges.Count > 0) ablations.Insert(2, ("− social layer", full with { UseSocial = false }));
-        if (socialOnly) ablations.RemoveAll(a => a.Item1 != "− social layer");
+        // Without the social graph at all: neither the social layer nor the friends' items dimension.
+        const string noSocial = "− social layer and friends' items";
+        if (data.SocialEdges.Count > 0) ablations.Insert(2, (noSocial, full with { UseSocial = false }));
+        if (socialOnly) ablations.RemoveAll(a => a.Item1 != noSocial);
         foreach (var (label, model) in ablations)
-            SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation, Options(chosenLr, model)), chosenLr))],
+            SelectAndReport("HierRec " + label, [($"lr={chosenLr}", () => new FittedHierarchical(HierarchicalRecommender.Fit(split.Train, split.Validation,
+                Options(chosenLr, model) with { FriendItems = new HierRec.Fusion.FriendItemsOptions { Enabled = label != noSocial } }), chosenLr))],
                 m => $"best epoch {m.Recommender.TrainingReport!.BestEpoch}{Collaborative(m.Recommender)}", forTest);
         if (seed == 1 && !loo && !noColdStart) ColdStart(data, Options(chosenLr, full));
     }
@@ -252,7 +266,8 @@ void ColdStart(Dataset data, RecommenderOptions options)
 
 static string Collaborative(HierarchicalRecommender r) => (r.CollaborativeReport is { } c
     ? $", collaborative λ={c.Lambda} γ={c.Weight}" : r.DisabledLayers.TryGetValue("collaborative", out var why) ? $", collaborative off ({why})" : "")
-    + (r.SequentialReport is { } q ? $", sequential γ_s={q.Weight}" : r.DisabledLayers.TryGetValue("sequential", out var off) ? $", sequential off ({off})" : "");
+    + (r.SequentialReport is { } q ? $", sequential γ_s={q.Weight}" : r.DisabledLayers.TryGetValue("sequential", out var off) ? $", sequential off ({off})" : "")
+    + (r.FriendItemsReport is { } f ? $", friends' items γ_f={f.Weight}" : "");
 
 /// <summary>A fitted hierarchical recommender as an <see cref="IScoringModel"/> for the shared evaluation code: its served scores.</summary>
 sealed class FittedHierarchical(HierarchicalRecommender recommender, float learningRate) : IScoringModel
