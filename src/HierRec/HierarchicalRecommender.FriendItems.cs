@@ -66,6 +66,16 @@ public sealed partial class HierarchicalRecommender
     /// <summary>Adds known user <paramref name="user"/>'s friends' items to a catalogue-wide score row (nothing without the dimension).</summary>
     private static (int[] Items, float[] Lifts)? AddFriendItems(FriendItemsDimension? dimension, int user, ReadOnlySpan<float> spreadOf, Span<float> scores) =>
         dimension is null || user < 0 ? null : dimension.AddTo(user, spreadOf, scores);
+
+    /// <summary>Adds what <paramref name="friends"/> (known users) chose to a catalogue-wide score row (nothing without the dimension or friends).</summary>
+    private static (int[] Items, float[] Lifts)? AddFriendItems(FriendItemsDimension? dimension, IReadOnlyList<int>? friends, ReadOnlySpan<float> spreadOf, Span<float> scores) =>
+        dimension is null || friends is null ? null : dimension.AddTo(friends, spreadOf, scores);
+
+    /// <summary>
+    /// The friends whose items the dimension adds for known user <paramref name="user"/> (dense): the first-hop ones;
+    /// null for −1 (no known user) or without the dimension.
+    /// </summary>
+    private IReadOnlyList<int>? FriendItemsFriends(int user) => user < 0 ? null : _friendItems?.FriendsOf(user);
 }
 
 /// <summary>How Fit chose the friends' items dimension's weight.</summary>

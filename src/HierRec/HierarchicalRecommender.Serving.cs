@@ -27,7 +27,9 @@ public sealed partial class HierarchicalRecommender
 
     /// <summary>
     /// Cold start: recommendations for a user outside the training data, from a profile, friends who are known users,
-    /// and recently interacted items (most recent first); any of them may be empty. Unknown ids are an error.
+    /// and recently interacted items (most recent first); any of them may be empty. Unknown ids are an error. The
+    /// friends (the first <see cref="HierarchicalOptions.MaxFriends"/>) feed the social layer and, when it is served,
+    /// the friends' items dimension, as a known user's first-hop friends do.
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, int k = 10)
     {
@@ -36,7 +38,7 @@ public sealed partial class HierarchicalRecommender
         var batch = NewUserBatch(profile, friendIds, recentItemIds, out var history);
         var query = Vectors(batch)[0];
         start = HierRecTelemetry.Stage("recommend_new_user", "encode", start);
-        var result = RankQuery(query, history, k, null);
+        var result = RankQuery(query, history, k, null, friends: batch.Neighbours[0]);
         HierRecTelemetry.Stage("recommend_new_user", "rank", start);
         return result;
     }
@@ -107,7 +109,7 @@ public sealed partial class HierarchicalRecommender
     internal Recommendation[] RecommendWithHistory(int user, int[] history, int k)
     {
         var x = UserVectorsWithHistories([user], [history])[0];
-        return RankQuery(x, history, k, null, spreadOf: x, friendsOf: user);
+        return RankQuery(x, history, k, null, spreadOf: x, friends: FriendItemsFriends(user));
     }
 
     /// <summary>
@@ -164,9 +166,13 @@ public sealed partial class HierarchicalRecommender
     /// (excluded): fused with the collaborative dimension (w_u from <paramref name="spreadOf"/>, the user's own vector when
     /// the query is steered), or, when <paramref name="fused"/> is false, against the hierarchical item vectors alone.
     /// </summary>
-    /// <remarks>With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/> (<see cref="ConceptModel.Rank"/>).</remarks>
+    /// <remarks>
+    /// With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/>
+    /// (<see cref="ConceptModel.Rank"/>). The friends' items dimension, when served, adds what <paramref name="friends"/>
+    /// chose (by default <paramref name="knownUser"/>'s first-hop friends).
+    /// </remarks>
     private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1,
-        ConceptVector? concept = null, float wordWeight = 0, int friendsOf = -1)
+        ConceptVector? concept = null, float wordWeight = 0, IReadOnlyList<int>? friends = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
@@ -179,16 +185,16 @@ public sealed partial class HierarchicalRecommender
         var options = new RankOptions { Filter = filter, Temperature = serving.Temperature };
         // Word steering and the friends' items add to a few items' scores: score the catalogue, add them, take the top k.
         IReadOnlyCollection<int> named = concept is not null && wordWeight > 0 ? RequireConcepts().Named(concept) : [];
-        if (friendsOf < 0) friendsOf = knownUser;
-        var friends = fused && friendsOf >= 0 ? _friendItems : null;
+        friends ??= FriendItemsFriends(knownUser);
+        var friendItems = fused && friends is not null ? _friendItems : null;
         RankedItem[] ranked;
-        if (named.Count == 0 && friends is null) ranked = index.Rank(query, k, options);
+        if (named.Count == 0 && friendItems is null) ranked = index.Rank(query, k, options);
         else
         {
             var scores = new float[index.Count];
             index.Score(query, scores);
             ConceptModel.Lift(scores, named, wordWeight);
-            AddFriendItems(friends, friendsOf, own, scores);
+            AddFriendItems(friendItems, friends, own, scores);
             ranked = ScoreStatistics.Top(scores, k, options);
         }
         HierRecTelemetry.Scored("rank", index.Count);

@@ -64,6 +64,13 @@ public sealed class FriendItemsTests : IDisposable
         Assert.Equal(lifts[0], scores[3]);
         Assert.Equal(0f, scores[0]);
         Assert.Equal(2, added.Items.Length);
+        // A newcomer's friends, given as a list, are served as a known user's: friend 2 named twice counts once.
+        var listed = dimension.Row([1, 2, 2]);
+        Assert.Equal(items, listed.Items);
+        Assert.Equal(shares, listed.Shares);
+        Assert.Equal(lifts, dimension.Lifts([2, 1], x).Lifts);
+        Assert.Equal([1, 2], dimension.Choosers([1, 2, 2], 3).Order());
+        Assert.Empty(dimension.Lifts(Array.Empty<int>(), x).Items);
     }
 
     [Fact]
@@ -77,6 +84,43 @@ public sealed class FriendItemsTests : IDisposable
         var d = new FriendItemsDimension([[]], [[]], e, 4, 0f);
         Assert.Throws<ArgumentOutOfRangeException>(() => d.Row(1));
         Assert.Throws<ArgumentException>(() => d.Lifts(0, new float[3]));
+        Assert.Contains("Friend 1 is not one of the 1 known users", Assert.Throws<ArgumentOutOfRangeException>(() => d.Row([0, 7])).Message);
+    }
+
+    [Fact]
+    public void ANewcomersFriends_BringTheirItems_AndExplainForNewUserAgreesWithTheList()
+    {
+        var split = Split.Value;
+        var r = Fitted.Value;
+        int u = Enumerable.Range(0, 60).First(v => r.FriendItems!.Covers(v) && r.FriendItems.Row(v).Items.Length >= 3);
+        var friends = split.Train.FriendLists()[u];
+        var friendIds = friends.Select(f => split.Train.Users.ToExternal(f)).ToArray();
+        var profile = HierRec.Users.UserProfile.From(split.Train.UserFeatures, u);
+        var withFriends = r.RecommendForNewUser(profile, friendIds, [], 10);
+        var lifted = 0;
+        for (int j = 0; j < withFriends.Count; j++)
+        {
+            var why = r.ExplainForNewUser(profile, friendIds, [], withFriends[j].ItemId);
+            // Explain scores through its own path: it must place and score the item as the list did.
+            Assert.Equal(j + 1, why.Rank);
+            Assert.Equal(withFriends[j].Score, why.Score, 3);
+            var choosers = friends.Where(f => r.Context.Histories[f].Contains(withFriends[j].ItemIndex)).Select(f => split.Train.Users.ToExternal(f)).Order().ToArray();
+            double lift = why.LayerAttributions.GetValueOrDefault("friends' items");
+            if (choosers.Length == 0)
+            {
+                Assert.Equal(0, lift);
+                continue;
+            }
+            lifted++;
+            Assert.True(lift > 0, $"item {withFriends[j].ItemId}, chosen by {choosers.Length} friends, has lift {lift}");
+            var parts = Assert.IsAssignableFrom<IReadOnlyList<HierRec.Explanations.Attribution>>(why.FriendItemAttributions);
+            Assert.Equal(choosers, parts.Select(a => a.Id).Order().ToArray());
+            Assert.Equal(lift, parts.Sum(a => a.Value), 4);
+        }
+        Assert.True(lifted > 0, "some of the newcomer's top 10 were chosen by the friends");
+        // Without friends the newcomer gets nothing from the dimension.
+        var alone = r.RecommendForNewUser(profile, [], [], 10);
+        Assert.All(alone, t => Assert.Equal(0, r.ExplainForNewUser(profile, [], [], t.ItemId).LayerAttributions.GetValueOrDefault("friends' items")));
     }
 
     [Fact]
@@ -110,8 +154,9 @@ public sealed class FriendItemsTests : IDisposable
             var why = r.Explain(user, liftedItem);
             int item = Array.IndexOf(r.ItemIds.ToArray(), liftedItem);
             Assert.Equal(lifts.Max(), why.LayerAttributions["friends' items"], 4);
-            Assert.Equal(why.LayerAttributions["friends' items"], why.FriendItemAttributions!.Sum(a => a.Value), 4);
-            Assert.All(why.FriendItemAttributions, a => Assert.Contains(item, r.Context.Histories[split.Train.Users.TryGetDense(a.Id, out int f) ? f : -1]));
+            var friendParts = Assert.IsAssignableFrom<IReadOnlyList<HierRec.Explanations.Attribution>>(why.FriendItemAttributions);
+            Assert.Equal(why.LayerAttributions["friends' items"], friendParts.Sum(a => a.Value), 4);
+            Assert.All(friendParts, a => Assert.Contains(item, r.Context.Histories[split.Train.Users.TryGetDense(a.Id, out int f) ? f : -1]));
             Assert.Equal(all[item], why.Score, 3);
             var firstWhy = r.Explain(user, top[0].ItemId);
             Assert.Equal(1, firstWhy.Rank);
