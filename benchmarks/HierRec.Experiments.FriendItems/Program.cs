@@ -134,6 +134,8 @@ void SocialColdStart()
     Console.WriteLine($"Last.fm-2K social cold start, seed {seed} (split seed {splitSeed}), initialisation seed {fitSeed}: {count} held-out users ({withFriends[0]} with known friends), served by RecommendForNewUser");
     Console.WriteLine($"Fits: with the dimension best epoch {with.TrainingReport!.BestEpoch}, γ={with.CollaborativeWeight}, γ_f={with.FriendItemsWeight} " +
         $"(validation {string.Join(", ", with.FriendItemsReport!.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}"))}); without it best epoch {without.TrainingReport!.BestEpoch}, γ={without.CollaborativeWeight}. {clock.Elapsed.TotalMinutes:F0} min.");
+    foreach (var (n, grid) in with.FriendItemsReport.NewUserValidation)
+        Console.WriteLine($"Newcomers with {n}+ items: weight {with.FriendItemsReport.NewUserWeights[n]} (stand-ins' validation {string.Join(", ", grid.Select(p => $"{p.Key}: {p.Value:F4}"))})");
     Console.WriteLine();
     Console.WriteLine("| given | model | NDCG@10 | Recall@10 |");
     Console.WriteLine("|---|---|---:|---:|");

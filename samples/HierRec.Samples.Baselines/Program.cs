@@ -268,7 +268,7 @@ void ColdStart(Dataset data, RecommenderOptions options)
 static string Collaborative(HierarchicalRecommender r) => (r.CollaborativeReport is { } c
     ? $", collaborative λ={c.Lambda} γ={c.Weight}" : r.DisabledLayers.TryGetValue("collaborative", out var why) ? $", collaborative off ({why})" : "")
     + (r.SequentialReport is { } q ? $", sequential γ_s={q.Weight}" : r.DisabledLayers.TryGetValue("sequential", out var off) ? $", sequential off ({off})" : "")
-    + (r.FriendItemsReport is { } f ? $", friends' items γ_f={f.Weight}" : "");
+    + (r.FriendItemsReport is { } f ? $", friends' items γ_f={f.Weight} (newcomers {string.Join(" ", f.NewUserWeights.Select(p => $"{p.Key}+: {p.Value}"))})" : "");
 
 /// <summary>A fitted hierarchical recommender as an <see cref="IScoringModel"/> for the shared evaluation code: its served scores.</summary>
 sealed class FittedHierarchical(HierarchicalRecommender recommender, float learningRate) : IScoringModel

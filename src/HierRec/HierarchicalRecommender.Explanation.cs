@@ -204,8 +204,10 @@ public sealed partial class HierarchicalRecommender
         float wordBonus = ConceptModel.Lift(scores, named, Concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
         // The friends' items (a known user's first-hop friends, a newcomer's given friends), added after word steering, as RankQuery adds them.
-        var itemFriends = !fused || _friendItems is null ? null : batch.UserIndices is { } indices && indices[0] >= 0 ? FriendItemsFriends(indices[0]) : batch.Neighbours[0];
-        var friendLifts = AddFriendItems(fused ? _friendItems : null, itemFriends, user, scores);
+        bool known = batch.UserIndices is { } indices && indices[0] >= 0;
+        var friendDimension = !fused ? null : known ? _friendItems : NewUserFriendItems(batch.Histories[0].Length);
+        var itemFriends = friendDimension is null ? null : known ? FriendItemsFriends(batch.UserIndices![0]) : batch.Neighbours[0];
+        var friendLifts = AddFriendItems(friendDimension, itemFriends, user, scores);
         var serving = _model.Scorer.Serving;
         var seen = batch.Histories[0].ToHashSet();
         var shownFilter = concept is null ? null : Concepts!.Filter(concept);
@@ -257,7 +259,7 @@ public sealed partial class HierarchicalRecommender
             float lift = Fusion.FriendItemsDimension.LiftOf(lifts, item);
             layerAttributions["friends' items"] = lift;
             // Each of those friends who chose the item holds an equal part of the lift (the parts sum to it).
-            var choosers = _friendItems!.Choosers(itemFriends!, item);
+            var choosers = friendDimension!.Choosers(itemFriends!, item);
             friendItems = choosers.Select(f => new Attribution(_users.ToExternal(f), lift / choosers.Length)).ToList();
         }
         var historyWeights = encoded.HistoryWeights is null ? null : Rows(encoded.HistoryWeights)[0];

@@ -14,7 +14,7 @@ namespace HierRec;
 public sealed partial class HierarchicalRecommender
 {
     /// <summary>
-    /// Format version of saved folders: 6 adds the friends' items dimension (its weight in recommender.json; it is rebuilt
+    /// Format version of saved folders: 6 adds the friends' items dimension (its weight, and the newcomers' weights by history length, in recommender.json; it is rebuilt
     /// from the saved neighbours and histories); 5 added the sequential dimension (sequential.safetensors, the SASRec weights; its
     /// options and weight in recommender.json); 4 added the collaborative dimension (collaborative.safetensors, its λ, rank
     /// and weight in recommender.json); 3 added checksums.json (every file's SHA-256, verified on load). 4, 3 and 2 (3's
@@ -24,13 +24,16 @@ public sealed partial class HierarchicalRecommender
 
     private sealed record Manifest(string Format, int Version, HierarchicalOptions Model, ProfileSchema? Profile, int Users, int Items, int TextWidth,
         string[] UserIds, string[] ItemIds, int[][] Histories, int[][] Neighbours, int[][]? Hops, UserProfile[] Profiles, bool[]? Warm,
-        CollaborativeManifest? Collaborative = null, SequentialManifest? Sequential = null, FriendItemsManifest? FriendItems = null);
+        CollaborativeManifest? Collaborative = null, SequentialManifest? Sequential = null, FriendItemsManifest? FriendItems = null,
+        NewUserFriendItemsManifest[]? NewUserFriendItems = null);
 
     private sealed record CollaborativeManifest(double Lambda, int Rank, float Weight);
 
     private sealed record SequentialManifest(Baselines.SequentialOptions Model, float Weight);
 
     private sealed record FriendItemsManifest(float Weight);
+
+    private sealed record NewUserFriendItemsManifest(int Items, float Weight);
 
     /// <summary>
     /// Writes everything needed to serve, atomically as one folder: recommender.json (format version, architecture,
@@ -45,7 +48,8 @@ public sealed partial class HierarchicalRecommender
             [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm,
             _fusion?.Collaborative is { } cd ? new CollaborativeManifest(cd.Lambda, cd.Rank, _fusion.Weight) : null,
             _fusion?.Sequential is { } sd ? new SequentialManifest(sd.Options, _fusion.SequentialWeight) : null,
-            _friendItems is { } fi ? new FriendItemsManifest(fi.Weight) : null);
+            _friendItems is { } fi ? new FriendItemsManifest(fi.Weight) : null,
+            _newUserFriendItems is null ? null : _newUserFriendItemWeights.Select(p => new NewUserFriendItemsManifest(p.Items, p.Weight)).ToArray());
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
@@ -134,6 +138,17 @@ public sealed partial class HierarchicalRecommender
         }
         if (m.FriendItems is { } fi && (!(fi.Weight > 0) || float.IsInfinity(fi.Weight)))
             throw c.Error("FriendItems.Weight", $"is {fi.Weight}; a served dimension has a positive, finite weight.");
+        if (m.NewUserFriendItems is { } nu)
+        {
+            if (nu.Length == 0 || nu[0] is null || nu[0].Items != 0) throw c.Error("NewUserFriendItems", "must start with the weight for 0 items.");
+            for (int j = 0; j < nu.Length; j++)
+            {
+                if (nu[j] is null) throw c.Error($"NewUserFriendItems[{j}]", "is null.");
+                if (j > 0 && nu[j].Items <= nu[j - 1].Items) throw c.Error($"NewUserFriendItems[{j}].Items", $"is {nu[j].Items}; the history lengths must ascend strictly.");
+                if (!(nu[j].Weight >= 0) || float.IsInfinity(nu[j].Weight)) throw c.Error($"NewUserFriendItems[{j}].Weight", $"is {nu[j].Weight}; a weight is finite and ≥ 0.");
+            }
+            if (nu.All(p => p.Weight == 0)) throw c.Error("NewUserFriendItems", "holds no positive weight; a served dimension has one.");
+        }
     }
 
     private static bool IsRecommenderTensor(string name) => !name.StartsWith("items.text_encoder.", StringComparison.Ordinal);
@@ -226,6 +241,7 @@ public sealed partial class HierarchicalRecommender
         if (collaborative is not null || sequential is not null)
             recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, collaborative, manifest.Collaborative?.Weight ?? 0f, sequential, manifest.Sequential?.Weight ?? 0f));
         if (manifest.FriendItems is { } friendItems) recommender._friendItems = recommender.NewFriendItems(friendItems.Weight);
+        if (manifest.NewUserFriendItems is { } newUsers) recommender.AttachNewUserFriendItems(newUsers.Select(p => (p.Items, p.Weight)).ToArray());
         string concepts = Path.Combine(folder, "concepts");
         if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
         return recommender;

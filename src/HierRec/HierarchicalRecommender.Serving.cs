@@ -28,8 +28,8 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// Cold start: recommendations for a user outside the training data, from a profile, friends who are known users,
     /// and recently interacted items (most recent first); any of them may be empty. Unknown ids are an error. The
-    /// friends (the first <see cref="HierarchicalOptions.MaxFriends"/>) feed the social layer and, when it is served,
-    /// the friends' items dimension, as a known user's first-hop friends do.
+    /// friends (the first <see cref="HierarchicalOptions.MaxFriends"/>) feed the social layer and the friends' items
+    /// dimension, at the weight chosen for newcomers with that many items (<see cref="NewUserFriendItemsWeights"/>).
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendForNewUser(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, int k = 10)
     {
@@ -38,7 +38,7 @@ public sealed partial class HierarchicalRecommender
         var batch = NewUserBatch(profile, friendIds, recentItemIds, out var history);
         var query = Vectors(batch)[0];
         start = HierRecTelemetry.Stage("recommend_new_user", "encode", start);
-        var result = RankQuery(query, history, k, null, friends: batch.Neighbours[0]);
+        var result = RankQuery(query, history, k, null, friends: batch.Neighbours[0], newUser: true);
         HierRecTelemetry.Stage("recommend_new_user", "rank", start);
         return result;
     }
@@ -169,10 +169,11 @@ public sealed partial class HierarchicalRecommender
     /// <remarks>
     /// With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/>
     /// (<see cref="ConceptModel.Rank"/>). The friends' items dimension, when served, adds what <paramref name="friends"/>
-    /// chose (by default <paramref name="knownUser"/>'s first-hop friends).
+    /// chose (by default <paramref name="knownUser"/>'s first-hop friends), at a newcomer's weight for the history's
+    /// length when <paramref name="newUser"/>.
     /// </remarks>
     private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1,
-        ConceptVector? concept = null, float wordWeight = 0, IReadOnlyList<int>? friends = null)
+        ConceptVector? concept = null, float wordWeight = 0, IReadOnlyList<int>? friends = null, bool newUser = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
@@ -186,7 +187,7 @@ public sealed partial class HierarchicalRecommender
         // Word steering and the friends' items add to a few items' scores: score the catalogue, add them, take the top k.
         IReadOnlyCollection<int> named = concept is not null && wordWeight > 0 ? RequireConcepts().Named(concept) : [];
         friends ??= FriendItemsFriends(knownUser);
-        var friendItems = fused && friends is not null ? _friendItems : null;
+        var friendItems = !fused || friends is null ? null : newUser ? NewUserFriendItems(seen.Length) : _friendItems;
         RankedItem[] ranked;
         if (named.Count == 0 && friendItems is null) ranked = index.Rank(query, k, options);
         else

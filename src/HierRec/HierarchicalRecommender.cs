@@ -201,7 +201,7 @@ public sealed partial class HierarchicalRecommender
         else if (f.Enabled)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            recommender.FitFriendItems(train, validation, f, progress, cancellationToken);
+            recommender.FitFriendItems(train, validation, f, options.Seed, progress, cancellationToken);
         }
         return recommender;
     }

@@ -30,9 +30,10 @@ public sealed class FriendItemsTests : IDisposable
         FriendItems = friendItems,
     };
 
-    // One candidate weight: served whatever validation says, so serving, explaining and saving are exercised.
+    // One candidate weight each (known users; newcomers with 0 and with 2+ items): served whatever validation says, so
+    // serving, explaining and saving are exercised.
     private static readonly Lazy<HierarchicalRecommender> Fitted = new(() =>
-        HierarchicalRecommender.Fit(Split.Value.Train, Split.Value.Validation, Options(new FriendItemsOptions { Weights = [0.4f] })));
+        HierarchicalRecommender.Fit(Split.Value.Train, Split.Value.Validation, Options(new FriendItemsOptions { Weights = [0.4f], NewUserWeights = [0.8f], NewUserItems = [0, 2] })));
 
     [Fact]
     public void TheRow_CountsEachFriendOnce_AndTheLiftsAreRescaledToTheUsersSpread()
@@ -81,6 +82,10 @@ public sealed class FriendItemsTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => new FriendItemsDimension([[]], [[]], e, 4, 0f).WithWeight(float.NaN));
         Assert.Contains("2 friend lists for 1 users", Assert.Throws<ArgumentException>(() => new FriendItemsDimension([[], []], [[]], e, 4, 0f)).Message);
         Assert.Contains("FriendItemsOptions.Weights", Assert.ThrowsAny<ArgumentException>(() => new RecommenderOptions { FriendItems = new FriendItemsOptions { Weights = [] } }.Validate()).Message);
+        Assert.Contains("FriendItemsOptions.NewUserWeights", Assert.ThrowsAny<ArgumentException>(() => new FriendItemsOptions { NewUserWeights = [float.PositiveInfinity] }.Validate()).Message);
+        Assert.Contains("start at 0", Assert.ThrowsAny<ArgumentException>(() => new FriendItemsOptions { NewUserItems = [1, 2] }.Validate()).Message);
+        Assert.Contains("ascend", Assert.ThrowsAny<ArgumentException>(() => new FriendItemsOptions { NewUserItems = [0, 5, 5] }.Validate()).Message);
+        Assert.Contains("NewUserStandIns", Assert.ThrowsAny<ArgumentException>(() => new FriendItemsOptions { NewUserStandIns = 0 }.Validate()).Message);
         var d = new FriendItemsDimension([[]], [[]], e, 4, 0f);
         Assert.Throws<ArgumentOutOfRangeException>(() => d.Row(1));
         Assert.Throws<ArgumentException>(() => d.Lifts(0, new float[3]));
@@ -118,6 +123,8 @@ public sealed class FriendItemsTests : IDisposable
             Assert.Equal(lift, parts.Sum(a => a.Value), 4);
         }
         Assert.True(lifted > 0, "some of the newcomer's top 10 were chosen by the friends");
+        // Their weight is the newcomers' (one candidate, 0.8, per history length), not the known users' 0.4.
+        Assert.Equal(new Dictionary<int, float> { [0] = 0.8f, [2] = 0.8f }, r.NewUserFriendItemsWeights);
         // Without friends the newcomer gets nothing from the dimension.
         var alone = r.RecommendForNewUser(profile, [], [], 10);
         Assert.All(alone, t => Assert.Equal(0, r.ExplainForNewUser(profile, [], [], t.ItemId).LayerAttributions.GetValueOrDefault("friends' items")));
@@ -166,6 +173,32 @@ public sealed class FriendItemsTests : IDisposable
     }
 
     [Fact]
+    public void TheNewcomersWeights_AreChosenPerHistoryLength_OnStandIns_AsTheArgmax()
+    {
+        var split = Split.Value;
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, Options(new FriendItemsOptions { Weights = [0f], NewUserWeights = [0f, 0.1f, 10f], NewUserItems = [0, 3], NewUserStandIns = 40 }));
+        var report = r.FriendItemsReport!;
+        Assert.Null(r.FriendItems); // γ_f = 0 for known users does not switch the newcomers' side off
+        Assert.Equal([0, 3], report.NewUserValidation.Keys.Order());
+        foreach (var (n, grid) in report.NewUserValidation)
+        {
+            Assert.Equal([0f, 0.1f, 10f], grid.Keys.Order());
+            Assert.All(grid.Values, v => Assert.InRange(v, 0, 1));
+            Assert.Equal(grid.MaxBy(p => p.Value).Key, report.NewUserWeights[n]);
+        }
+        Assert.Equal(report.NewUserWeights, r.NewUserFriendItemsWeights);
+        // A newcomer with 5 items is served at the weight for 3 (the largest length ≤ 5).
+        int u = Enumerable.Range(0, 60).First(v => split.Train.FriendLists()[v].Length > 0);
+        var friendIds = split.Train.FriendLists()[u].Select(f => split.Train.Users.ToExternal(f)).ToArray();
+        var recent = r.Context.Histories[u].Take(5).Select(i => r.ItemIds[i]).ToArray();
+        var top = r.RecommendForNewUser(HierRec.Users.UserProfile.Empty, friendIds, recent, 1)[0];
+        var why = r.ExplainForNewUser(HierRec.Users.UserProfile.Empty, friendIds, recent, top.ItemId);
+        Assert.Equal(1, why.Rank);
+        Assert.Equal(top.Score, why.Score, 3);
+        Assert.Equal(report.NewUserWeights[3] > 0, why.LayerAttributions.ContainsKey("friends' items"));
+    }
+
+    [Fact]
     public void TheSentence_NamesTheFriendsWhoChoseTheItem()
     {
         var r = Fitted.Value;
@@ -186,6 +219,9 @@ public sealed class FriendItemsTests : IDisposable
         r.Save(folder);
         var loaded = HierarchicalRecommender.Load(folder);
         Assert.Equal(r.FriendItemsWeight, loaded.FriendItemsWeight);
+        Assert.Equal(r.NewUserFriendItemsWeights, loaded.NewUserFriendItemsWeights);
+        var someone = split.Train.FriendLists().First(f => f.Length > 0).Select(f => split.Train.Users.ToExternal(f)).ToArray();
+        Assert.Equal(r.RecommendForNewUser(HierRec.Users.UserProfile.Empty, someone, [], 10).Select(t => t.ItemId), loaded.RecommendForNewUser(HierRec.Users.UserProfile.Empty, someone, [], 10).Select(t => t.ItemId));
         FusedServing.AssertServesTheSame(r, loaded, split.Train);
         string user = split.Train.Users.ToExternal(Enumerable.Range(0, 40).First(u => r.FriendItems!.Covers(u)));
         var (before, after) = (r.IndexScores(user, r.ItemIds), loaded.IndexScores(user, loaded.ItemIds));
@@ -197,6 +233,11 @@ public sealed class FriendItemsTests : IDisposable
         File.WriteAllText(manifest, json.Replace(weight.Value, "\"FriendItems\": { \"Weight\": -1"));
         HierRec.Serialization.FolderChecksums.Write(folder);
         Assert.Contains("FriendItems.Weight", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+        var newUsers = System.Text.RegularExpressions.Regex.Match(json, "\"NewUserFriendItems\":\\s*\\[\\s*\\{\\s*\"Items\":\\s*0,\\s*\"Weight\":\\s*[0-9.eE+-]+");
+        Assert.True(newUsers.Success, "recommender.json holds NewUserFriendItems");
+        File.WriteAllText(manifest, json.Replace(newUsers.Value, newUsers.Value[..newUsers.Value.LastIndexOf(':')] + ": -2"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        Assert.Contains("NewUserFriendItems[0].Weight", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
     }
 
     [Fact]
