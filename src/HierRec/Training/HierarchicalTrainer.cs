@@ -74,7 +74,7 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
                 var batchUsers = order.AsSpan(s, Math.Min(o.BatchSize, order.Length - s)).ToArray();
                 yield return () =>
                 {
-                    var (batch, targets) = MakeBatch(data.Context, batchUsers, o.InputShare, rng);
+                    var (batch, targets) = MakeBatch(data.Context, batchUsers, o.InputShare, rng, o.NewUserShare);
                     var items = model.ItemVectors();
                     var encoded = model.Encode(batch, items);
                     return Loss(model, o, encoded.Users, items, targets, _sampler, rng);
@@ -90,15 +90,28 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
         }
     }
 
-    /// <summary>Splits each user's training items into a random input history (kept in recency order) and targets.</summary>
-    internal static (UserBatch Batch, int[][] Targets) MakeBatch(UserContext context, int[] users, float inputShare, Rng rng)
+    /// <summary>
+    /// Splits each user's training items into a random input history (kept in recency order) and targets; with
+    /// <paramref name="newUserShare"/> &gt; 0, that share of the rows become newcomers (no history, no user embedding, every
+    /// item a target). At 0 the generator's draws are exactly those of before the option existed.
+    /// </summary>
+    internal static (UserBatch Batch, int[][] Targets) MakeBatch(UserContext context, int[] users, float inputShare, Rng rng, float newUserShare = 0)
     {
         var histories = new int[users.Length][];
         var targets = new int[users.Length][];
+        int[]? indices = null;
         for (int r = 0; r < users.Length; r++)
         {
             var h = context.Histories[users[r]];
             int n = h.Length;
+            if (newUserShare > 0 && rng.NextFloat() < newUserShare)
+            {
+                indices ??= (int[])users.Clone();
+                indices[r] = -1;
+                histories[r] = [];
+                targets[r] = h;
+                continue;
+            }
             if (n == 1)
             {
                 histories[r] = [];
@@ -113,7 +126,8 @@ public sealed class HierarchicalTrainer(HierarchicalTrainingOptions? options = n
             histories[r] = h.Where((_, j) => take[j]).ToArray();      // recency order preserved
             targets[r] = h.Where((_, j) => !take[j]).ToArray();
         }
-        return (context.Batch(users) with { Histories = histories }, targets);
+        var batch = context.Batch(users) with { Histories = histories };
+        return (indices is null ? batch : batch with { UserIndices = indices }, targets);
     }
 
     /// <summary>

@@ -30,6 +30,13 @@ public sealed record HierarchicalTrainingOptions
     /// </summary>
     public float InputShare { get; init; } = 0.7f;
 
+    /// <summary>
+    /// Share of the users in each step trained as newcomers: no history and no learnt user embedding (profile and
+    /// friends kept), every training item a target, so the path <see cref="HierarchicalRecommender.RecommendForNewUser"/>
+    /// serves is trained too (drawn anew every step). Default 0 (an experiment: see benchmarks/RESULTS.md, "Social cold start").
+    /// </summary>
+    public float NewUserShare { get; init; }
+
     /// <summary>The objective. Default full softmax.</summary>
     public TrainingLoss Loss { get; init; } = TrainingLoss.FullSoftmax;
 
@@ -77,6 +84,7 @@ public sealed record HierarchicalTrainingOptions
         OptionChecks.Range("HierarchicalTrainingOptions.WarmupFraction", WarmupFraction, 0, 1, maxExclusive: true);
         OptionChecks.Range("HierarchicalTrainingOptions.ClipNorm", ClipNorm, 0, double.MaxValue);
         OptionChecks.Range("HierarchicalTrainingOptions.InputShare", InputShare, 0, 1, minExclusive: true, maxExclusive: true);
+        OptionChecks.Range("HierarchicalTrainingOptions.NewUserShare", NewUserShare, 0, 1, maxExclusive: true);
         OptionChecks.Defined("HierarchicalTrainingOptions.Loss", Loss);
         OptionChecks.Range("HierarchicalTrainingOptions.SampledNegatives", SampledNegatives, 1, 1 << 20);
         OptionChecks.Defined("HierarchicalTrainingOptions.Sampling", Sampling);

@@ -32,6 +32,43 @@ public sealed class HierarchicalTrainerTests : IDisposable
     }
 
     [Fact]
+    public void MakeBatch_TrainsTheNewUserShareAsNewcomers_AndDrawsAsBeforeAtZero()
+    {
+        var (_, context, _) = Synthetic();
+        var users = Enumerable.Range(0, 200).Where(u => context.Histories[u].Length >= 2).ToArray();
+        // At 0 the draws are those of the call without the option: the same histories and targets, and the generator
+        // ends in the same state.
+        var (rngA, rngB) = (new Rng(9), new Rng(9));
+        var (plain, plainTargets) = HierarchicalTrainer.MakeBatch(context, users, 0.7f, rngA);
+        var (zero, zeroTargets) = HierarchicalTrainer.MakeBatch(context, users, 0.7f, rngB, newUserShare: 0);
+        Assert.Equal(plain.Histories, zero.Histories);
+        Assert.Equal(plainTargets, zeroTargets);
+        Assert.Equal(rngA.GetState(), rngB.GetState());
+        Assert.Equal(users, zero.UserIndices);
+        // At 0.5 about half the rows are newcomers: no history, no user embedding (index −1), every item a target.
+        var (batch, targets) = HierarchicalTrainer.MakeBatch(context, users, 0.7f, new Rng(9), newUserShare: 0.5f);
+        int cold = 0;
+        for (int r = 0; r < users.Length; r++)
+        {
+            if (batch.UserIndices![r] == -1)
+            {
+                cold++;
+                Assert.Empty(batch.Histories[r]);
+                Assert.Equal(context.Histories[users[r]], targets[r]);
+            }
+            else
+            {
+                Assert.Equal(users[r], batch.UserIndices[r]);
+                Assert.NotEmpty(batch.Histories[r]);
+                Assert.Equal(context.Histories[users[r]].Length, batch.Histories[r].Length + targets[r].Length);
+            }
+            Assert.Equal(context.Neighbours[users[r]], batch.Neighbours[r]); // friends kept either way
+        }
+        Assert.InRange(cold, users.Length / 4, 3 * users.Length / 4);
+        Assert.Contains("NewUserShare", Assert.ThrowsAny<ArgumentException>(() => new HierarchicalTrainingOptions { NewUserShare = 1f }.Validate()).Message);
+    }
+
+    [Fact]
     public void UserContext_OrdersHistoriesMostRecentFirst_AndSamplesTwoHopNeighbours()
     {
         var users = new IdMap();
