@@ -5,6 +5,13 @@ namespace HierRec.Tests;
 /// <summary>Small datasets built in code, shared by several test classes.</summary>
 internal static class TestData
 {
+    /// <summary>The synthetic generator's data at 200 users and 120 items (profiles, friends, item text), split at random 8:1:1 (seed 3).</summary>
+    public static DataSplit SmallSynthetic()
+    {
+        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 200, Items = 120 })));
+        return Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 3);
+    }
+
     /// <summary>
     /// 240 users walk a 60-item catalogue in steps of +1 from a random start (a skip of 2 one time in ten), 12 steps each,
     /// so what comes next follows from the last item while the set of a user's items tells little. Split chronologically

@@ -9,20 +9,9 @@ using TorchSharp;
 
 namespace HierRec.Tests.Fusion;
 
-public sealed class CollaborativeTests : IDisposable
+public sealed class CollaborativeTests() : TempFolderTests("hierrec-collab-")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-collab-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
-    private static readonly Lazy<DataSplit> Split = new(() =>
-    {
-        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 200, Items = 120 })));
-        return Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 3);
-    });
+    private static readonly Lazy<DataSplit> Split = new(TestData.SmallSynthetic);
 
     private static RecommenderOptions Options(CollaborativeOptions? collaborative = null, ScorerKind scorer = ScorerKind.Dot) => new()
     {
@@ -148,7 +137,7 @@ public sealed class CollaborativeTests : IDisposable
     {
         var split = Split.Value;
         var r = Fitted.Value;
-        string folder = Path.Combine(_dir, "model");
+        string folder = Path.Combine(Dir, "model");
         r.Save(folder);
         Assert.True(File.Exists(Path.Combine(folder, "collaborative.safetensors")));
         var loaded = HierarchicalRecommender.Load(folder);

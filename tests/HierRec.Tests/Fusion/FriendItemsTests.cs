@@ -5,20 +5,9 @@ using HierRec.Training;
 
 namespace HierRec.Tests.Fusion;
 
-public sealed class FriendItemsTests : IDisposable
+public sealed class FriendItemsTests() : TempFolderTests("hierrec-friends-")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-friends-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
-    private static readonly Lazy<DataSplit> Split = new(() =>
-    {
-        var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 200, Items = 120 })));
-        return Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 3);
-    });
+    private static readonly Lazy<DataSplit> Split = new(TestData.SmallSynthetic);
 
     private static RecommenderOptions Options(FriendItemsOptions friendItems) => new()
     {
@@ -215,7 +204,7 @@ public sealed class FriendItemsTests : IDisposable
     {
         var split = Split.Value;
         var r = Fitted.Value;
-        string folder = Path.Combine(_dir, "model");
+        string folder = Path.Combine(Dir, "model");
         r.Save(folder);
         var loaded = HierarchicalRecommender.Load(folder);
         Assert.Equal(r.FriendItemsWeight, loaded.FriendItemsWeight);

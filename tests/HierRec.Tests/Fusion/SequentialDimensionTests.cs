@@ -7,15 +7,8 @@ using HierRec.Training;
 
 namespace HierRec.Tests.Fusion;
 
-public sealed class SequentialDimensionTests : IDisposable
+public sealed class SequentialDimensionTests() : TempFolderTests("hierrec-seq-")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-seq-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
     private static DataSplit Walks(ulong seed, bool timestamps = true) => TestData.Walks(seed, timestamps, titles: true);
 
     private static readonly Lazy<DataSplit> Split = new(() => Walks(5));
@@ -144,7 +137,7 @@ public sealed class SequentialDimensionTests : IDisposable
     {
         var split = Split.Value;
         var r = Fitted.Value;
-        string folder = Path.Combine(_dir, "model");
+        string folder = Path.Combine(Dir, "model");
         r.Save(folder);
         Assert.True(File.Exists(Path.Combine(folder, "sequential.safetensors")));
         var loaded = HierarchicalRecommender.Load(folder);
