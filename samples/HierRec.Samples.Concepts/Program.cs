@@ -32,6 +32,7 @@ string dataset = "synthetic", dataRoot = "../shared/data", describe = "", output
 bool evaluate = false;
 string evaluateOn = "test";
 ulong seed = 2020; // of the split and of every initialisation
+float newUserShare = 0; // --new-user-share: HierarchicalTrainingOptions.NewUserShare (an experiment)
 for (int a = 0; a < args.Length; a++)
 {
     string next = a + 1 < args.Length ? args[a + 1] : "";
@@ -44,7 +45,8 @@ for (int a = 0; a < args.Length; a++)
         case "--evaluate": evaluate = true; break;
         case "--evaluate-on": evaluateOn = next; a++; break; // "validation" for design decisions, "test" for the reported figures
         case "--seed": seed = ulong.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
-        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --describe, --out, --evaluate, --evaluate-on test|validation, --seed N).");
+        case "--new-user-share": newUserShare = float.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --describe, --out, --evaluate, --evaluate-on test|validation, --seed N, --new-user-share X).");
     }
 }
 
@@ -88,7 +90,7 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         recommender = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
         {
             Model = new HierarchicalOptions { Dimension = 64 },
-            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6, Seed = seed },
+            Training = new HierarchicalTrainingOptions { Epochs = 40, BatchSize = 32, LearningRate = 2e-3f, Patience = 6, Seed = seed, NewUserShare = newUserShare },
             DomainBert = new DomainBertOptions { Epochs = 4, VocabularySize = 3000, Seed = seed },
             Seed = seed,
         }, FineTunerExtensions.Synchronous(p =>
