@@ -34,10 +34,11 @@ public sealed partial class HierarchicalRecommender
         return weight > 0 ? _newUserFriendItems.WithWeight(weight) : null;
     }
 
-    private void AttachNewUserFriendItems((int Items, float Weight)[] weights)
+    /// <summary>Serves newcomers at <paramref name="weights"/>, over <paramref name="unit"/> when Fit has built the dimension already (Load builds it).</summary>
+    private void AttachNewUserFriendItems((int Items, float Weight)[] weights, FriendItemsDimension? unit = null)
     {
         _newUserFriendItemWeights = weights;
-        _newUserFriendItems = weights.Any(p => p.Weight > 0) ? NewFriendItems(1f) : null;
+        _newUserFriendItems = weights.Any(p => p.Weight > 0) ? unit?.WithWeight(1f) ?? NewFriendItems(1f) : null;
     }
 
     /// <summary>The friends' items dimension served to known users, or null (off, no social edges, or γ_f = 0 chosen; newcomers: <see cref="NewUserFriendItemsWeights"/>).</summary>
@@ -88,8 +89,9 @@ public sealed partial class HierarchicalRecommender
             if (v > best) (chosen, best) = (g, v);
         }
         if (chosen > 0) _friendItems = dimension.WithWeight(chosen);
-        var (newWeights, newValidation) = FitNewUserFriendItems(validation, dimension.WithWeight(1f), options, seed, progress, cancellationToken);
-        AttachNewUserFriendItems(newWeights);
+        var unit = dimension.WithWeight(1f);
+        var (newWeights, newValidation) = FitNewUserFriendItems(validation, unit, options, seed, progress, cancellationToken);
+        AttachNewUserFriendItems(newWeights, unit);
         FriendItemsReport = new FriendItemsReport(chosen, scores, newWeights.ToDictionary(p => p.Items, p => p.Weight), newValidation);
     }
 
