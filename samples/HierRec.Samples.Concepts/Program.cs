@@ -62,11 +62,12 @@ data = Splits.Deduplicate(Splits.ToImplicit(data));
 var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: seed);
 AnsiConsole.MarkupLine($"[bold]{data.Name}[/]: {data.UserCount} users, {data.ItemCount} items, {data.Interactions.Count} interactions");
 
-// Step 2: descriptions from the training split; 10% of users held out of concept training.
+// Step 2: descriptions from the training split; 10% of users held out of concept training, drawn with the seed (so the
+// seeds' spread includes which users are held out, as it includes which interactions are test).
 var tastes = TagDescriptions.Tastes(split.Train);
 var heldOut = new bool[data.UserCount];
 var order = Enumerable.Range(0, data.UserCount).ToArray();
-new Rng(11).Shuffle(order.AsSpan());
+new Rng(seed).Fork().Shuffle(order.AsSpan());
 foreach (int u in order.Take(data.UserCount / 10)) heldOut[u] = true;
 var descriptions = new Dictionary<string, IReadOnlyList<string>>();
 for (int u = 0; u < data.UserCount; u++)
@@ -281,7 +282,8 @@ void Evaluate()
     Cold("description alone (Chinese)", (u, k) => recommender.RecommendFromDescription(Chinese(u), k).Select(x => x.ItemIndex));
     AnsiConsole.Write(coldTable);
     // Paired over the same users: the per-user difference against MostPopular, its standard error, and how many users
-    // each side wins (the seeds' spread is mostly which users are held out; this is the difference on the same ones).
+    // each side wins (the seeds' spread includes which users are held out and which of their items are test; this is the
+    // difference on the same users and items).
     foreach (var name in perUser.Keys.Where(k => k != "MostPopular"))
         foreach (var (metric, pick) in new (string, Func<(double[] Ndcg, double[] Recall), double[]>)[] { ("NDCG@10", p => p.Ndcg), ("Recall@10", p => p.Recall) })
         {
