@@ -118,7 +118,7 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
     });
 AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epochs (validation NDCG@10 {conceptReport.InterestValidationNdcg:F4}), "
     + $"alignment {conceptReport.AlignmentEpochs} epochs (description-only validation NDCG@10 {conceptReport.DescriptionValidationNdcg:F4}); "
-    + $"β {conceptReport.SteeringWeight}, word steering β_w {conceptReport.WordSteeringWeight}, cold-start β {conceptReport.ColdSteeringWeight} and β_w {conceptReport.ColdWordSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
+    + $"β {conceptReport.SteeringWeight}, word steering β_w {conceptReport.WordSteeringWeight}, cold-start {(conceptReport.ColdNeighbours > 0 ? $"like-minded users k {conceptReport.ColdNeighbours}" : $"β {conceptReport.ColdSteeringWeight}")} and β_w {conceptReport.ColdWordSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}{(conceptReport.ColdNeighbourTrials is { Count: > 0 } nt ? $"; steered x_∅ {nt[0].Ndcg:F4} on the same stand-ins" : "")}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
 AnsiConsole.MarkupLine(Markup.Escape($"Filters: {conceptReport.FilterSummary}."));
 if (conceptReport.WordSteeringTrials is { } wordTrials)
     AnsiConsole.MarkupLine(Markup.Escape($"Word steering on validation (NDCG@10 without a description {conceptReport.UnfilteredValidationNdcg:F4}): "
@@ -280,6 +280,16 @@ void Evaluate()
     Cold("MostPopular", (_, k) => popular.Take(k));
     Cold("description alone (English)", (u, k) => recommender.RecommendFromDescription(English(u), k).Select(x => x.ItemIndex));
     Cold("description alone (Chinese)", (u, k) => recommender.RecommendFromDescription(Chinese(u), k).Select(x => x.ItemIndex));
+    if (model.ColdNeighbours > 0 && conceptReport.ColdNeighbourTrials is { Count: > 0 } trials)
+    {
+        // The ablation: the same fit serving newcomers by the steered x_∅ at its own calibrated (β, β_w), as before
+        // like-minded users.
+        (int k0, float w0) = (model.ColdNeighbours, model.ColdWordSteeringWeight);
+        (model.ColdNeighbours, model.ColdWordSteeringWeight) = (0, trials[0].Word);
+        Cold("… steered x_∅ instead of like-minded users (English)", (u, k) => recommender.RecommendFromDescription(English(u), k).Select(x => x.ItemIndex));
+        Cold("… steered x_∅ instead of like-minded users (Chinese)", (u, k) => recommender.RecommendFromDescription(Chinese(u), k).Select(x => x.ItemIndex));
+        (model.ColdNeighbours, model.ColdWordSteeringWeight) = (k0, w0);
+    }
     AnsiConsole.Write(coldTable);
     // Paired over the same users: the per-user difference against MostPopular, its standard error, and how many users
     // each side wins (the seeds' spread includes which users are held out and which of their items are test; this is the

@@ -1,6 +1,8 @@
 using HierRec.Concepts;
 using HierRec.Data;
 using HierRec.Items;
+using HierRec.Ranking;
+using HierRec.Diagnostics;
 
 namespace HierRec;
 
@@ -101,15 +103,39 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>
-    /// Text cold start: the top <paramref name="k"/> items for someone known only by a description: the vector of a user
-    /// with nothing known, steered towards C⁺ (<see cref="ConceptModel.ColdSteeringWeight"/>), the items its words name lifted
-    /// (<see cref="ConceptModel.ColdWordSteeringWeight"/>), filtered by the concept filter.
+    /// Text cold start: the top <paramref name="k"/> items for someone known only by a description. With like-minded
+    /// users (<see cref="ConceptModel.ColdNeighbours"/> above 0, chosen on validation by <see cref="FitConcepts"/>): what
+    /// the training users whose descriptions are most like this one chose, weighted by that likeness
+    /// (<see cref="ConceptModel.NeighbourScores"/>; the score is that weighted count, with no serving transform).
+    /// Otherwise, or for a description with no positive side: the vector of a user with nothing known, steered towards C⁺
+    /// (<see cref="ConceptModel.ColdSteeringWeight"/>). Either way the items its words name are lifted
+    /// (<see cref="ConceptModel.ColdWordSteeringWeight"/>) and the concept filter applies.
     /// </summary>
     public IReadOnlyList<Recommendation> RecommendFromDescription(string description, int k = 10)
     {
         ArgumentNullException.ThrowIfNull(description);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var concepts = RequireConcepts();
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
+        if (LikeMindedScores(concept, out var named) is not { } scores)
+            return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
+        var filter = concepts.Filter(concept);
+        var ranked = ScoreStatistics.Top(scores, k, new RankOptions { Filter = filter.IsActive ? filter : null, Temperature = _model.Scorer.Serving.Temperature });
+        HierRecTelemetry.Scored("rank", scores.Length);
+        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, r.Probability)).ToArray();
+    }
+
+    /// <summary>
+    /// Text cold start's like-minded scores for <paramref name="concept"/> with word steering's lift applied (the items
+    /// lifted in <paramref name="named"/>), or null when that path does not serve it (off, or no positive side).
+    /// </summary>
+    private float[]? LikeMindedScores(ConceptVector concept, out IReadOnlyCollection<int> named)
+    {
+        var concepts = RequireConcepts();
+        named = [];
+        if (concepts.NeighbourScores(concept, _context.Histories) is not { } scores) return null;
+        named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
+        ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
+        return scores;
     }
 }

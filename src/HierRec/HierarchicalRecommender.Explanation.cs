@@ -38,7 +38,9 @@ public sealed partial class HierarchicalRecommender
     /// ranking (Rank counts only the items the description's filter keeps). Its two signed parts are in
     /// LayerAttributions: "popular", what the vector of a user with nothing known gives the item (x_∅, what everyone
     /// likes; 0 when the cold-start steering ranks by the description alone), and "concept", the rest (steering towards
-    /// C⁺ and word steering's lift); they sum to the raw score. The description's words carry leave-one-out
+    /// C⁺ and word steering's lift); they sum to the raw score. When like-minded users serve the description
+    /// (<see cref="ConceptModel.ColdNeighbours"/>), the parts are "like-minded", what the users with the most similar
+    /// descriptions chose (their weighted count), and "concept", word steering's lift. The description's words carry leave-one-out
     /// attributions: the score minus the score with the word deleted. A text-only newcomer has no user layers, no
     /// history and no friends, so LayerContributions and those lists are empty.
     /// </summary>
@@ -53,20 +55,23 @@ public sealed partial class HierarchicalRecommender
             var concepts = RequireConcepts();
             int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
             var concept = concepts.Describe(description);
-            var scores = ColdScores(concept, out float wordBonus, out var named);
+            bool likeMinded = UsesLikeMinded(concept);
+            var scores = ColdScores(concept, out float wordBonus, out var named, likeMinded);
             var serving = _model.Scorer.Serving;
             var filter = concepts.Filter(concept);
             var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature);
-            // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score.
+            // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score. Like-minded users:
+            // their weighted count, the lift aside.
             bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
-            double popular = steeredAlone ? 0 : ServedWithNothingKnown(EmptyUserVector())[item];
+            double lift = named.Contains(item) ? wordBonus : 0;
+            double popular = likeMinded ? scores[item] - lift : steeredAlone ? 0 : ServedWithNothingKnown(EmptyUserVector())[item];
             double conceptPart = scores[item] - popular;
-            var words = LeaveOneOutWords(concept, scores[item], without => ColdScores(without, out _, out _)[item]);
+            var words = LeaveOneOutWords(concept, scores[item], without => ColdScores(without, out _, out _, likeMinded)[item]);
             var conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
                 !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0);
-            var attributions = new Dictionary<string, double> { ["popular"] = popular, ["concept"] = conceptPart };
-            float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
+            var attributions = new Dictionary<string, double> { [likeMinded ? "like-minded" : "popular"] = popular, ["concept"] = conceptPart };
+            float shown = likeMinded ? scores[item] : serving.Transform?.Invoke(scores[item]) ?? scores[item];
             return new Explanation("(new user)", itemId, shown, probability, rank,
                 new Dictionary<string, double>(), attributions, [], [], [], [], conceptExplanation, catalogueRank);
         }
@@ -77,13 +82,18 @@ public sealed partial class HierarchicalRecommender
     }
 
     /// <summary>
-    /// The scores <see cref="RecommendFromDescription"/> ranks by, over the whole catalogue: the cold-start query served
-    /// (fused, with nothing known), then word steering's lift at <see cref="ConceptModel.ColdWordSteeringWeight"/>.
+    /// The scores <see cref="RecommendFromDescription"/> ranks by, over the whole catalogue: the like-minded users'
+    /// (<see cref="ConceptModel.NeighbourScores"/>) when <paramref name="likeMinded"/> (by default: when that path serves
+    /// <paramref name="concept"/>; a variant of a like-minded description with no positive side left has none, all 0), else
+    /// the cold-start query served (fused, with nothing known); then word steering's lift at
+    /// <see cref="ConceptModel.ColdWordSteeringWeight"/>.
     /// </summary>
-    private float[] ColdScores(ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named)
+    private float[] ColdScores(ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named, bool? likeMinded = null)
     {
         var concepts = RequireConcepts();
-        var scores = ServedWithNothingKnown(concepts.SteerNewUser(EmptyUserVector(), concept));
+        var scores = likeMinded ?? UsesLikeMinded(concept)
+            ? concepts.NeighbourScores(concept, _context.Histories) ?? new float[_items.Count]
+            : ServedWithNothingKnown(concepts.SteerNewUser(EmptyUserVector(), concept));
         named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
         wordBonus = ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
         return scores;
@@ -107,8 +117,15 @@ public sealed partial class HierarchicalRecommender
         return (rank, catalogueRank, Math.Exp(scores[item] / temperature - max) / sum);
     }
 
-    /// <summary>The score <see cref="RecommendFromDescription"/> gives item <paramref name="item"/> (dense index) for <paramref name="description"/>, before the serving transform.</summary>
-    internal double ColdScore(string description, int item) => ColdScores(RequireConcepts().Describe(description), out _, out _)[item];
+    /// <summary>
+    /// The score <see cref="RecommendFromDescription"/> gives item <paramref name="item"/> (dense index) for
+    /// <paramref name="description"/>, before the serving transform; with <paramref name="likeMinded"/>, on that path
+    /// whatever the description (a deletion test keeps the full description's path).
+    /// </summary>
+    internal double ColdScore(string description, int item, bool? likeMinded = null) => ColdScores(RequireConcepts().Describe(description), out _, out _, likeMinded)[item];
+
+    /// <summary>Whether like-minded users serve <paramref name="concept"/> in text cold start (on, and it has a positive side).</summary>
+    internal bool UsesLikeMinded(ConceptVector concept) => Concepts is { ColdNeighbours: > 0, DescriptionVectors: not null } && concept.Positive is not null;
 
     /// <summary>The served scores of the whole catalogue for hierarchical query <paramref name="query"/> of a user with nothing known.</summary>
     private float[] ServedWithNothingKnown(float[] query)

@@ -243,7 +243,13 @@ public sealed partial class HierarchicalRecommender
         if (manifest.FriendItems is { } friendItems) recommender._friendItems = recommender.NewFriendItems(friendItems.Weight);
         if (manifest.NewUserFriendItems is { } newUsers) recommender.AttachNewUserFriendItems(newUsers.Select(p => (p.Items, p.Weight)).ToArray());
         string concepts = Path.Combine(folder, "concepts");
-        if (Directory.Exists(concepts)) recommender.Concepts = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
+        if (Directory.Exists(concepts))
+        {
+            var conceptModel = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
+            if (conceptModel.DescriptionVectors is not null && conceptModel.DescribedUserRows != recommender._users.Count)
+                throw new InvalidDataException($"{Path.Combine(concepts, "concept.safetensors")}: description_vectors has {conceptModel.DescribedUserRows} rows; the recommender has {recommender._users.Count} users.");
+            recommender.Concepts = conceptModel;
+        }
         return recommender;
     }
 }

@@ -230,8 +230,10 @@ public sealed class ConceptServiceTests(WebApplicationFactoryWithConcepts factor
                 Assert.Equal(item, why.GetProperty("itemId").GetString());
                 Assert.Equal(j + 1, why.GetProperty("rank").GetInt32());                       // the position the newcomer was shown
                 Assert.Equal(items[j].GetProperty("score").GetSingle(), why.GetProperty("score").GetSingle(), 3);
-                Assert.True(why.GetProperty("layerAttributions").TryGetProperty("popular", out _));
-                Assert.True(why.GetProperty("layerAttributions").TryGetProperty("concept", out _));
+                var parts = why.GetProperty("layerAttributions");
+                // x_∅'s part, or the like-minded users' when calibration chose them; the description's own part always.
+                Assert.True(parts.TryGetProperty("popular", out _) ^ parts.TryGetProperty("like-minded", out _));
+                Assert.True(parts.TryGetProperty("concept", out _));
             }
             var request = new HttpRequestMessage(HttpMethod.Get, $"/explanations/{items[0].GetProperty("itemId").GetString()}?description={Uri.EscapeDataString(description)}");
             request.Headers.Accept.ParseAdd("text/html");

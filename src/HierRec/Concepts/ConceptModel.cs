@@ -13,7 +13,7 @@ namespace HierRec.Concepts;
 /// <see cref="InterestEncoder"/>, the item vectors P both live with, and the filter thresholds.
 /// </summary>
 /// <remarks>Immutable once trained apart from <see cref="PositiveThreshold"/> and <see cref="NegativeThreshold"/>; serving methods are thread-safe.</remarks>
-public sealed class ConceptModel
+public sealed partial class ConceptModel
 {
     private float[] _normalizedItems; // the rows the filter compares concepts with, unit length
     private readonly float[] _items;   // P, row-major
@@ -264,26 +264,31 @@ public sealed class ConceptModel
 
     // ------------------------------------------------------------------ persistence
 
-    /// <summary>Format version of saved concept folders: 2 since the TorchSharp port, 3 with word steering (2 still loads, without it).</summary>
-    public const int FormatVersion = 3;
+    /// <summary>
+    /// Format version of saved concept folders: 2 since the TorchSharp port, 3 with word steering, 4 with the description
+    /// vectors of text cold start's like-minded users (2 and 3 still load, without what came later).
+    /// </summary>
+    public const int FormatVersion = 4;
 
     private sealed record Manifest(string Format, int Version, int Dimension, int MaxLength, int MaxHistory, float SteeringWeight, float ColdSteeringWeight, float PositiveThreshold, float NegativeThreshold, ConceptCues Cues,
-        float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0, float NegativeFallbackThreshold = float.PositiveInfinity);
+        float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0, float NegativeFallbackThreshold = float.PositiveInfinity, int ColdNeighbours = 0);
 
     /// <summary>Writes concept.json, concept.safetensors (both encoders) and bert/ into <paramref name="folder"/>, atomically.</summary>
     public void Save(string folder)
     {
         var manifest = new Manifest("hierrec-concepts", FormatVersion, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues,
-            WordSteeringWeight, ColdWordSteeringWeight, NegativeFallbackThreshold);
+            WordSteeringWeight, ColdWordSteeringWeight, NegativeFallbackThreshold, ColdNeighbours);
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
             AtomicFile.Write(Path.Combine(dir, "concept.json"), s => s.Write(bytes));
             using var concepts = ItemConcepts is null ? null : torch.tensor(ItemConcepts, [ItemCount, Dimension]);
+            using var described = DescriptionVectors is null ? null : torch.tensor(DescriptionVectors, [DescribedUserRows, Dimension]);
             TorchCheckpoint.Save(Path.Combine(dir, "concept.safetensors"),
                 TorchCheckpoint.State(Encoder).Select(p => new KeyValuePair<string, Tensor>("concept." + p.Key, p.Value))
                     .Concat(TorchCheckpoint.State(Interest).Select(p => new KeyValuePair<string, Tensor>("interest." + p.Key, p.Value)))
-                    .Concat(concepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", concepts)]));
+                    .Concat(concepts is null ? [] : [new KeyValuePair<string, Tensor>("item_concepts", concepts)])
+                    .Concat(described is null ? [] : [new KeyValuePair<string, Tensor>("description_vectors", described)]));
             Encoder.Bert.Save(Path.Combine(dir, "bert"));
             ItemWords?.Save(Path.Combine(dir, "item_words.json"));
         });
@@ -310,6 +315,7 @@ public sealed class ConceptModel
         if (!float.IsFinite(manifest.SteeringWeight) || manifest.SteeringWeight < 0) throw c.Error("SteeringWeight", $"is {manifest.SteeringWeight}; it must be finite and ≥ 0.");
         if (!float.IsFinite(manifest.WordSteeringWeight) || manifest.WordSteeringWeight < 0) throw c.Error("WordSteeringWeight", $"is {manifest.WordSteeringWeight}; it must be finite and ≥ 0.");
         if (!float.IsFinite(manifest.ColdWordSteeringWeight) || manifest.ColdWordSteeringWeight < 0) throw c.Error("ColdWordSteeringWeight", $"is {manifest.ColdWordSteeringWeight}; it must be finite and ≥ 0.");
+        if (manifest.ColdNeighbours is < 0 or > 1_000_000) throw c.Error("ColdNeighbours", $"is {manifest.ColdNeighbours}; it must be in [0, 1000000] (0: off).");
         if (float.IsNaN(manifest.ColdSteeringWeight) || manifest.ColdSteeringWeight < 0) throw c.Error("ColdSteeringWeight", $"is {manifest.ColdSteeringWeight}; it must be ≥ 0 (+∞: rank by C⁺ alone).");
         // Thresholds may be ±∞ (a side of the filter switched off), never NaN.
         if (float.IsNaN(manifest.PositiveThreshold) || float.IsNaN(manifest.NegativeThreshold) || float.IsNaN(manifest.NegativeFallbackThreshold))
@@ -336,6 +342,16 @@ public sealed class ConceptModel
                     throw new InvalidDataException($"{weights}: item_concepts is {TorchInterop.ShapeString(t.shape)}; the items are {TorchInterop.ShapeString(items.shape)}.");
                 itemConcepts = Rows(t);
             }
+            float[]? described = null;
+            if (tensors.TryGetValue("description_vectors", out var dv))
+            {
+                if (dv.dim() != 2 || dv.shape[1] != manifest.Dimension)
+                    throw new InvalidDataException($"{weights}: description_vectors is {TorchInterop.ShapeString(dv.shape)}; it must be users × {manifest.Dimension}.");
+                described = Rows(dv);
+                if (!AllFinite(described)) throw new InvalidDataException($"{weights}: description_vectors holds a NaN or infinite value.");
+            }
+            if (manifest.ColdNeighbours > 0 && described is null)
+                throw new InvalidDataException($"{path}: ColdNeighbours is {manifest.ColdNeighbours} but {weights} has no description_vectors.");
             if (items.device.type != DeviceType.CPU)
             {
                 encoder.to(items.device);
@@ -348,6 +364,7 @@ public sealed class ConceptModel
                 SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight, ItemConcepts = itemConcepts,
                 WordSteeringWeight = manifest.WordSteeringWeight, ColdWordSteeringWeight = manifest.ColdWordSteeringWeight,
                 NegativeFallbackThreshold = manifest.NegativeFallbackThreshold,
+                DescriptionVectors = described, ColdNeighbours = manifest.ColdNeighbours,
                 ItemWords = File.Exists(Path.Combine(folder, "item_words.json")) ? ItemWords.Load(Path.Combine(folder, "item_words.json"), (int)items.shape[0]) : null,
             };
         }
@@ -355,6 +372,12 @@ public sealed class ConceptModel
         {
             foreach (var v in tensors.Values) v.Dispose();
         }
+    }
+
+    private static bool AllFinite(float[] values)
+    {
+        foreach (float v in values) if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>

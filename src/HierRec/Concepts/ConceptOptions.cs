@@ -100,6 +100,15 @@ public sealed record ConceptOptions
     public float? WordSteeringWeight { get; init; }
 
     /// <summary>
+    /// k of text cold start's like-minded users (<see cref="ConceptModel.ColdNeighbours"/>: a newcomer known only by a
+    /// description is served what the k training users with the most similar descriptions chose). Null chooses it on
+    /// validation data, with the cold-start word steering: the best of {25, 50, 100, 200} (at most the described users)
+    /// when it serves the stand-in newcomers better than steering x_∅ towards C⁺ does, else 0 (0 without validation).
+    /// 0: off; a positive k is used as given.
+    /// </summary>
+    public int? ColdNeighbours { get; init; }
+
+    /// <summary>
     /// The largest share of validation positives the filter may remove when θ and θ⁻ are chosen (the filter is meant to
     /// honour the description, not to guess). Default 0.1.
     /// </summary>
@@ -146,6 +155,7 @@ public sealed record ConceptOptions
         ArgumentOutOfRangeException.ThrowIfNegative(ItemLossWeight, nameof(ItemLossWeight));
         ArgumentOutOfRangeException.ThrowIfNegative(ItemTextWeight, nameof(ItemTextWeight));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(MaxHistory, nameof(MaxHistory));
+        if (ColdNeighbours is int k && k is < 0 or > 1_000_000) throw new ArgumentOutOfRangeException(nameof(ColdNeighbours), k, "ConceptOptions.ColdNeighbours must be in [0, 1000000] (0: off), or null (chosen on validation).");
         if (MaskShare is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(MaskShare), MaskShare, "Must be in [0, 1).");
         if (CropShare is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CropShare), CropShare, "Must be in (0, 1].");
         if (ReorderShare is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ReorderShare), ReorderShare, "Must be in [0, 1].");

@@ -37,10 +37,19 @@ namespace HierRec.Concepts;
 /// The validation NDCG@10 of each word-steering weight calibration tried (with β, without the filter), or null when it
 /// was fixed or not calibrated: compare with <see cref="UnfilteredValidationNdcg"/>, the NDCG without a description.
 /// </param>
+/// <param name="ColdNeighbours">
+/// k of text cold start's like-minded users in use (<see cref="ConceptModel.ColdNeighbours"/>; 0: the steered x_∅ serves
+/// newcomers). When above 0, <paramref name="ColdValidationNdcg"/> and <paramref name="ColdWordSteeringWeight"/> are that
+/// path's.
+/// </param>
+/// <param name="ColdNeighbourTrials">
+/// Every (k, β_w) calibration tried for it with its stand-in newcomers' validation NDCG@10; the first row (k 0) is the
+/// steered x_∅ at the chosen (β, β_w) on the same stand-ins. Null when not calibrated.
+/// </param>
 public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
     float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert,
     bool PositiveFilterOff = false, bool NegativeFilterFallback = false, bool NegativeFilterOff = false, float NegativeFallbackThreshold = float.PositiveInfinity, float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0,
-    IReadOnlyList<(float Weight, double Ndcg)>? WordSteeringTrials = null)
+    IReadOnlyList<(float Weight, double Ndcg)>? WordSteeringTrials = null, int ColdNeighbours = 0, IReadOnlyList<(int Neighbours, float Word, double Ndcg)>? ColdNeighbourTrials = null)
 {
     /// <summary>What calibration decided about the filters, in words (never silent).</summary>
     public string FilterSummary =>

@@ -85,10 +85,11 @@ public static class AttributionCheck
             var why = recommender.ExplainFromDescription(description, best[0].ItemId).Concept;
             if (why?.WordAttributions is not { } words || words.Count < remove + 2) return null;
             var parts = words.Select(w => w.Token).Distinct().ToArray();
+            bool likeMinded = recommender.UsesLikeMinded(recommender.Describe(description)); // the shortened descriptions stay on its path
             return new Trial<string>(parts,
                 words.OrderByDescending(w => w.Weight).Select(w => w.Token),
                 why.PositiveTokens.OrderByDescending(w => w.Weight).Select(w => w.Token).Where(parts.Contains),
-                kept => recommender.ColdScore(Without(description, parts.Where(p => !kept.Contains(p))), best[0].ItemIndex));
+                kept => recommender.ColdScore(Without(description, parts.Where(p => !kept.Contains(p))), best[0].ItemIndex, likeMinded));
         });
     }
 

@@ -16,7 +16,7 @@ public static class ExplanationText
         ["behaviour"] = "your history", ["profile"] = "your profile", ["social"] = "your friends", ["concept"] = "your description", ["context"] = "the moment",
         ["item dynamics"] = "what is being watched now", ["collaborative"] = "what people with your items also chose",
         ["sequential"] = "what tends to come next after your latest items", ["popular"] = "what most people like",
-        ["friends' items"] = "what your friends chose",
+        ["friends' items"] = "what your friends chose", ["like-minded"] = "what people who describe their taste as you do chose",
     }, "Recommended mainly for ", "; also ", ", ", ": ", " — ", ".", "you watched ", "like ", "you asked for ", "\"", "\"", " and ", ", ",
         "{0} ranks #{1} (P = {2}); no single reason stands out.", "Share of the score", "History items (gradient × input)",
         "Friends (score drop without them)", "Description words (attention)", "Description words (score drop without them)");
@@ -24,7 +24,7 @@ public static class ExplanationText
     private static readonly Words Chinese = new("zh", new(StringComparer.Ordinal)
     {
         ["behaviour"] = "你的历史", ["profile"] = "你的资料", ["social"] = "你的朋友", ["concept"] = "你的描述", ["context"] = "此刻", ["item dynamics"] = "近来的热度", ["collaborative"] = "与你选择相同的人也选了它", ["sequential"] = "你最近看过的内容之后常看的", ["popular"] = "大多数人喜欢的",
-        ["friends' items"] = "你的朋友选过的",
+        ["friends' items"] = "你的朋友选过的", ["like-minded"] = "描述与你相近的人选过的",
     }, "主要因为", "；其次是", "、", "：", "——", "。", "你看过", "比如", "你想要", "“", "”", "和", "、",
         "{0} 排第 {1} 位（P = {2}），没有哪一个原因特别突出。", "分数的构成", "历史条目（梯度 × 输入）", "朋友（去掉后分数的下降）", "描述中的词（注意力）", "描述中的词（去掉后分数的下降）");
 

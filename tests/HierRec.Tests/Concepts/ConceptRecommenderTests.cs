@@ -130,7 +130,9 @@ public sealed class ConceptRecommenderTests : IDisposable
         var (_, r, _) = ConceptFixture.Fitted.Value;
         var concepts = r.Concepts!;
         float savedWeight = concepts.ColdWordSteeringWeight, savedBeta = concepts.ColdSteeringWeight;
-        using var restore = Restoring(() => (concepts.ColdWordSteeringWeight, concepts.ColdSteeringWeight) = (savedWeight, savedBeta));
+        int savedNeighbours = concepts.ColdNeighbours;
+        using var restore = Restoring(() => (concepts.ColdWordSteeringWeight, concepts.ColdSteeringWeight, concepts.ColdNeighbours) = (savedWeight, savedBeta, savedNeighbours));
+        concepts.ColdNeighbours = 0; // the steered x_∅ (like-minded users: the next test)
         const string text = "likes mystery, dislikes romance";
         var named = concepts.Named(r.Describe(text));
         foreach (var (beta, wordWeight) in new[] { (savedBeta, savedWeight), (0.5f, 1f), (float.PositiveInfinity, 2f) })
@@ -282,10 +284,103 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.NotEqual(r.Recommend(user, 5).Select(x => x.ItemId), top.Select(x => x.ItemId));
     }
 
+    /// <summary>An independent reading of ConceptModel.NeighbourScores: Σ cos(C⁺, D_v) over the k most similar describers v of each item.</summary>
+    private static double[] LikeMinded(HierarchicalRecommender r, ConceptVector concept, int k, int exclude = -1)
+    {
+        var rows = r.Concepts!.DescriptionVectors!;
+        int d = r.Concepts.Dimension;
+        var q = concept.Positive!;
+        double norm = Math.Sqrt(q.Sum(x => (double)x * x));
+        var near = Enumerable.Range(0, rows.Length / d).Where(v => v != exclude)
+            .Select(v => (v, s: Enumerable.Range(0, d).Sum(j => (double)rows[v * d + j] * q[j]) / norm))
+            .Where(t => t.s > 0).OrderByDescending(t => t.s).ThenBy(t => t.v).Take(k);
+        var scores = new double[r.ItemIds.Count];
+        foreach (var (v, sim) in near) foreach (int i in r.Context.Histories[v]) scores[i] += sim;
+        return scores;
+    }
+
+    [Fact]
+    public void LikeMindedUsers_ServeWhatTheMostSimilarDescribersChose_AndExplainIt()
+    {
+        var (_, r, _) = ConceptFixture.Fitted.Value;
+        var concepts = r.Concepts!;
+        (int savedK, float savedWeight) = (concepts.ColdNeighbours, concepts.ColdWordSteeringWeight);
+        using var restore = Restoring(() => (concepts.ColdNeighbours, concepts.ColdWordSteeringWeight) = (savedK, savedWeight));
+        Assert.Equal(r.Context.Histories.Count, concepts.DescribedUserRows);
+        const string text = "likes mystery and adventure, dislikes romance";
+        var concept = r.Describe(text);
+        var histories = r.Context.Histories;
+
+        // The scores are the like-minded users' weighted counts (the tie-break stays below 10⁻³), k and exclusion honoured.
+        var scores = concepts.NeighbourScores(concept, histories, 25)!;
+        var expected = LikeMinded(r, concept, 25);
+        for (int i = 0; i < scores.Length; i++) Assert.InRange(scores[i] - expected[i], -1e-4, 1e-3);
+        Assert.Contains(expected, x => x > 0);
+        int nearest = Enumerable.Range(0, concepts.DescribedUserRows)
+            .MaxBy(v => System.Numerics.Tensors.TensorPrimitives.Dot(concepts.DescriptionVectors.AsSpan(v * concepts.Dimension, concepts.Dimension), concept.Positive));
+        var without = concepts.NeighbourScores(concept, histories, 25, exclude: nearest)!;
+        var expectedWithout = LikeMinded(r, concept, 25, nearest);
+        for (int i = 0; i < without.Length; i++) Assert.InRange(without[i] - expectedWithout[i], -1e-4, 1e-3);
+        Assert.NotEqual(scores, without);
+        Assert.Null(concepts.NeighbourScores(concept, histories, 0));
+        Assert.Null(concepts.NeighbourScores(r.Describe("dislikes romance"), histories, 25)); // no positive side
+        Assert.Throws<ArgumentException>(() => concepts.NeighbourScores(concept, histories.Take(3).ToArray(), 25));
+
+        // Serving and explaining on that path: the ranking is the scores' (word lift and filter applied), and each
+        // explanation's "like-minded" and "concept" parts sum to its score.
+        foreach (float w in new[] { 0f, 1f })
+        {
+            (concepts.ColdNeighbours, concepts.ColdWordSteeringWeight) = (25, w);
+            var top = r.RecommendFromDescription(text, 10);
+            Assert.Equal(10, top.Count);
+            var filter = concepts.Filter(concept);
+            var lifted = concepts.NeighbourScores(concept, histories)!;
+            ConceptModel.Lift(lifted, w > 0 ? concepts.Named(concept) : [], w);
+            var best = Enumerable.Range(0, lifted.Length).Where(i => !filter.IsActive || filter.Allows(i)).OrderByDescending(i => lifted[i]).ThenBy(i => i).Take(10);
+            Assert.Equal(best, top.Select(t => t.ItemIndex));
+            for (int j = 0; j < top.Count; j++)
+            {
+                var why = r.ExplainFromDescription(text, top[j].ItemId);
+                Assert.Equal(j + 1, why.Rank);
+                Assert.Equal(top[j].Score, why.Score, 4);
+                Assert.Equal(lifted[top[j].ItemIndex], why.Score, 4);
+                Assert.False(why.LayerAttributions.ContainsKey("popular"));
+                Assert.Equal(why.Score, why.LayerAttributions["like-minded"] + why.LayerAttributions["concept"], 4);
+                Assert.Equal(why.Concept!.WordBonus, why.LayerAttributions["concept"], 4);
+            }
+            Assert.Contains("describe their taste as you do", HierRec.Explanations.ExplanationText.ToSentence(r.ExplainFromDescription(text, top[0].ItemId)));
+        }
+        // A description with rejections only is served by the steered x_∅, as before.
+        (concepts.ColdNeighbours, concepts.ColdWordSteeringWeight) = (25, 0);
+        Assert.True(r.ExplainFromDescription("dislikes romance", r.RecommendFromDescription("dislikes romance", 1)[0].ItemId).LayerAttributions.ContainsKey("popular"));
+    }
+
+    [Fact]
+    public void Calibration_ReportsTheLikeMindedTrials_AndUsesThemOnlyWhenTheyBeatTheSteeredVector()
+    {
+        var (_, r, report) = ConceptFixture.Fitted.Value;
+        var trials = report.ColdNeighbourTrials!;
+        Assert.Equal(0, trials[0].Neighbours);
+        Assert.All(trials.Skip(1), t => Assert.InRange(t.Neighbours, 1, r.Context.Histories.Count - 1));
+        Assert.Equal(ConceptTrainer.WordWeights.Length * trials.Skip(1).Select(t => t.Neighbours).Distinct().Count(), trials.Count - 1);
+        var best = trials.Skip(1).MaxBy(t => t.Ndcg);
+        if (best.Ndcg > trials[0].Ndcg)
+        {
+            Assert.Equal(best.Neighbours, report.ColdNeighbours);
+            Assert.Equal(best.Word, report.ColdWordSteeringWeight);
+            Assert.Equal(best.Ndcg, report.ColdValidationNdcg);
+        }
+        else Assert.Equal(0, report.ColdNeighbours);
+        Assert.Equal(report.ColdNeighbours, r.Concepts!.ColdNeighbours);
+    }
+
     [Fact]
     public void SaveLoad_KeepsTheConceptModel()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
+        int savedK = r.Concepts!.ColdNeighbours;
+        using var restore = Restoring(() => r.Concepts.ColdNeighbours = savedK);
+        r.Concepts.ColdNeighbours = 25; // saved and served by like-minded users, whatever calibration chose
         string folder = Path.Combine(_dir, "rec");
         r.Save(folder);
         Assert.True(File.Exists(Path.Combine(folder, "concepts", "concept.safetensors")));
@@ -296,6 +391,8 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(r.Concepts.WordSteeringWeight, loaded.Concepts.WordSteeringWeight);
         Assert.Equal(r.Concepts.ColdWordSteeringWeight, loaded.Concepts.ColdWordSteeringWeight);
         Assert.Equal(r.Concepts.NegativeFallbackThreshold, loaded.Concepts.NegativeFallbackThreshold);
+        Assert.Equal(r.Concepts.ColdNeighbours, loaded.Concepts.ColdNeighbours);
+        Assert.Equal(r.Concepts.DescriptionVectors, loaded.Concepts.DescriptionVectors);
         string user = split.Train.Users.ToExternal(1), text = "喜欢悬疑电影，讨厌爱情电影";
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), loaded.Recommend(user, text, 10).Select(x => x.ItemId));
         Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
@@ -313,6 +410,16 @@ public sealed class ConceptRecommenderTests : IDisposable
         var older = HierarchicalRecommender.Load(folder);
         Assert.Equal(ConceptCues.DefaultGlossary.Count, older.Concepts!.Encoder.Parser.Cues.Glossary.Count);
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), older.Recommend(user, text, 10).Select(x => x.ItemId));
+
+        // A k of like-minded users out of range is refused by name.
+        string saved = File.ReadAllText(manifest);
+        var bad = System.Text.Json.Nodes.JsonNode.Parse(saved)!;
+        bad["ColdNeighbours"] = -3;
+        File.WriteAllText(manifest, bad.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        Assert.Contains("ColdNeighbours", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+        File.WriteAllText(manifest, saved);
 
         // A concept folder written before the port is refused, not half-loaded.
         File.WriteAllText(manifest, File.ReadAllText(manifest).Replace($"\"Version\":{ConceptModel.FormatVersion}", "\"Version\":1"));
@@ -335,6 +442,7 @@ public sealed class ConceptRecommenderTests : IDisposable
         {
             ("FilterTolerance", new() { FilterTolerance = double.NaN }), ("LearningRate", new() { LearningRate = float.NaN }),
             ("MaskShare", new() { MaskShare = double.NaN }), ("SteeringWeight", new() { SteeringWeight = float.NaN }),
+            ("ColdNeighbours", new() { ColdNeighbours = -1 }),
         })
             Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(() => copy.FitConcepts(split.Train, split.Validation, new Dictionary<string, IReadOnlyList<string>>(), options)).ParamName);
     }
