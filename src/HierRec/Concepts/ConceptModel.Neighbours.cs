@@ -10,7 +10,7 @@ namespace HierRec.Concepts;
 public sealed partial class ConceptModel
 {
     private float[]? _descriptionVectors;
-    private float[]? _describedCounts; // per item: how many described users have it (the tie-break)
+    private (IReadOnlyList<int[]> Histories, float[] Counts)? _describedCounts; // per item: how many described users have it in those histories (the tie-break)
 
     /// <summary>
     /// D_u: per training user (row = the recommender's dense user index), the unit-length mean of the unit C⁺ of the
@@ -65,7 +65,9 @@ public sealed partial class ConceptModel
         foreach (var (v, s) in Nearest(similarity, k))
             foreach (int i in histories[v])
                 if ((uint)i < (uint)scores.Length) scores[i] += s;
-        var counts = _describedCounts ??= DescribedCounts(histories);
+        var cached = _describedCounts;
+        if (cached is not { } c || !ReferenceEquals(c.Histories, histories)) _describedCounts = cached = (histories, DescribedCounts(histories));
+        var counts = cached.Value.Counts;
         for (int i = 0; i < scores.Length; i++) scores[i] += counts[i];
         return scores;
     }
