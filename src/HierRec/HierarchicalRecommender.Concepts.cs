@@ -117,25 +117,12 @@ public sealed partial class HierarchicalRecommender
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var concepts = RequireConcepts();
         var concept = concepts.Describe(description);
-        if (LikeMindedScores(concept, out var named) is not { } scores)
+        if (!UsesLikeMinded(concept))
             return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
+        var scores = ColdScores(concept, out _, out _, likeMinded: true); // the scores ExplainFromDescription explains
         var filter = concepts.Filter(concept);
         var ranked = ScoreStatistics.Top(scores, k, new RankOptions { Filter = filter.IsActive ? filter : null, Temperature = _model.Scorer.Serving.Temperature });
         HierRecTelemetry.Scored("rank", scores.Length);
         return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, r.Probability)).ToArray();
-    }
-
-    /// <summary>
-    /// Text cold start's like-minded scores for <paramref name="concept"/> with word steering's lift applied (the items
-    /// lifted in <paramref name="named"/>), or null when that path does not serve it (off, or no positive side).
-    /// </summary>
-    private float[]? LikeMindedScores(ConceptVector concept, out IReadOnlyCollection<int> named)
-    {
-        var concepts = RequireConcepts();
-        named = [];
-        if (concepts.NeighbourScores(concept, _context.Histories) is not { } scores) return null;
-        named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
-        ConceptModel.Lift(scores, named, concepts.ColdWordSteeringWeight);
-        return scores;
     }
 }

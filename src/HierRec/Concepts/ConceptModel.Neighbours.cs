@@ -1,3 +1,4 @@
+using HierRec.Ranking;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace HierRec.Concepts;
@@ -54,52 +55,64 @@ public sealed partial class ConceptModel
         ArgumentNullException.ThrowIfNull(histories);
         int k = neighbours ?? ColdNeighbours;
         ArgumentOutOfRangeException.ThrowIfNegative(k, nameof(neighbours));
-        if (k == 0 || concept.Positive is null || _descriptionVectors is null) return null;
+        return k == 0 ? null : NeighbourScoresAt(concept, histories, [k], exclude)?[0];
+    }
+
+    /// <summary>
+    /// <see cref="NeighbourScores(ConceptVector, IReadOnlyList{int[]}, int?, int)"/> at each k of <paramref name="ks"/>
+    /// (ascending, each above 0) from one similarity pass: the nearest describers are found once, for the largest k, and
+    /// each smaller k's scores are a prefix of theirs.
+    /// </summary>
+    internal float[][]? NeighbourScoresAt(ConceptVector concept, IReadOnlyList<int[]> histories, ReadOnlySpan<int> ks, int exclude = -1)
+    {
+        if (concept.Positive is null || _descriptionVectors is null) return null;
         int users = DescribedUserRows, d = Dimension;
         if (histories.Count != users)
             throw new ArgumentException($"{histories.Count} histories for description vectors of {users} users.", nameof(histories));
         var query = ConceptFilter.Normalized(concept.Positive);
-        var similarity = new float[users];
-        for (int u = 0; u < users; u++) similarity[u] = u == exclude ? 0 : TensorPrimitives.Dot(query, _descriptionVectors.AsSpan(u * d, d));
-        var scores = new float[ItemCount];
-        foreach (var (v, s) in Nearest(similarity, k))
-            foreach (int i in histories[v])
-                if ((uint)i < (uint)scores.Length) scores[i] += s;
-        var cached = _describedCounts;
-        if (cached is not { } c || !ReferenceEquals(c.Histories, histories)) _describedCounts = cached = (histories, DescribedCounts(histories));
-        var counts = cached.Value.Counts;
-        for (int i = 0; i < scores.Length; i++) scores[i] += counts[i];
-        return scores;
-    }
-
-    /// <summary>The (at most) k users of highest positive similarity, highest first (ties to the lower index).</summary>
-    private static (int User, float Similarity)[] Nearest(float[] similarity, int k)
-    {
-        var heap = new PriorityQueue<int, (float S, int Negative)>();
-        for (int u = 0; u < similarity.Length; u++)
+        int most = Math.Min(ks[^1], users);
+        var heap = new TopKHeap(new float[most], new int[most], most);
+        for (int u = 0; u < users; u++)
         {
-            float s = similarity[u];
-            if (!(s > 0)) continue;
-            if (heap.Count < k) heap.Enqueue(u, (s, -u));
-            else if (heap.TryPeek(out _, out var worst) && (s > worst.S || s == worst.S && -u > worst.Negative)) heap.EnqueueDequeue(u, (s, -u));
+            float s = u == exclude ? 0 : TensorPrimitives.Dot(query, _descriptionVectors.AsSpan(u * d, d));
+            if (s > 0 && heap.Accepts(s, u)) heap.Push(s, u);
         }
-        var result = new (int, float)[heap.Count];
-        for (int r = result.Length - 1; r >= 0; r--)
+        var similarity = new float[most];
+        var near = new int[most];
+        int found = heap.DrainSorted(similarity, near); // most similar first, ties to the lower index
+        var counts = TieBreak(histories);
+        var running = new float[ItemCount];
+        var result = new float[ks.Length][];
+        int taken = 0;
+        for (int a = 0; a < ks.Length; a++)
         {
-            heap.TryDequeue(out int u, out var p);
-            result[r] = (u, p.S);
+            for (int upTo = Math.Min(ks[a], found); taken < upTo; taken++)
+                foreach (int i in histories[near[taken]])
+                    if ((uint)i < (uint)running.Length) running[i] += similarity[taken];
+            var scores = result[a] = new float[running.Length];
+            TensorPrimitives.Add(running, counts, scores);
         }
         return result;
     }
+
+    /// <summary>The tie-break of <paramref name="histories"/>, computed once per list.</summary>
+    private float[] TieBreak(IReadOnlyList<int[]> histories)
+    {
+        var cached = _describedCounts;
+        if (cached is not { } c || !ReferenceEquals(c.Histories, histories)) _describedCounts = cached = (histories, DescribedCounts(histories));
+        return cached.Value.Counts;
+    }
+
+    /// <summary>Whether user <paramref name="u"/> has a description vector (a non-zero row).</summary>
+    internal bool IsDescribed(int u) => TensorPrimitives.MaxMagnitude(_descriptionVectors.AsSpan(u * Dimension, Dimension)) > 0;
 
     /// <summary>Per item, its count among the described users, scaled below 10⁻³ (a share of one neighbour at cosine 0.001).</summary>
     private float[] DescribedCounts(IReadOnlyList<int[]> histories)
     {
         var counts = new float[ItemCount];
-        int d = Dimension;
         for (int u = 0; u < DescribedUserRows; u++)
         {
-            if (TensorPrimitives.MaxMagnitude(_descriptionVectors.AsSpan(u * d, d)) == 0) continue;
+            if (!IsDescribed(u)) continue;
             foreach (int i in histories[u])
                 if ((uint)i < (uint)counts.Length) counts[i]++;
         }

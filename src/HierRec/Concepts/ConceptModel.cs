@@ -348,7 +348,8 @@ public sealed partial class ConceptModel
                 if (dv.dim() != 2 || dv.shape[1] != manifest.Dimension)
                     throw new InvalidDataException($"{weights}: description_vectors is {TorchInterop.ShapeString(dv.shape)}; it must be users × {manifest.Dimension}.");
                 described = Rows(dv);
-                if (!AllFinite(described)) throw new InvalidDataException($"{weights}: description_vectors holds a NaN or infinite value.");
+                if (Serialization.FloatTensor.IndexOfNonFinite(described) is int bad and >= 0)
+                    throw new InvalidDataException($"{weights}: description_vectors row {bad / manifest.Dimension} holds {described[bad]}; every value must be finite.");
             }
             if (manifest.ColdNeighbours > 0 && described is null)
                 throw new InvalidDataException($"{path}: ColdNeighbours is {manifest.ColdNeighbours} but {weights} has no description_vectors.");
@@ -372,12 +373,6 @@ public sealed partial class ConceptModel
         {
             foreach (var v in tensors.Values) v.Dispose();
         }
-    }
-
-    private static bool AllFinite(float[] values)
-    {
-        foreach (float v in values) if (!float.IsFinite(v)) return false;
-        return true;
     }
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>
