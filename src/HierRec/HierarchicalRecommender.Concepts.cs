@@ -106,7 +106,9 @@ public sealed partial class HierarchicalRecommender
     /// Text cold start: the top <paramref name="k"/> items for someone known only by a description. With like-minded
     /// users (<see cref="ConceptModel.ColdNeighbours"/> above 0, chosen on validation by <see cref="FitConcepts"/>): what
     /// the training users whose descriptions are most like this one chose, weighted by that likeness
-    /// (<see cref="ConceptModel.NeighbourScores"/>; the score is that weighted count, with no serving transform).
+    /// (<see cref="ConceptModel.NeighbourScores"/>; the score is that weighted count, with no serving transform, and
+    /// <see cref="Recommendation.Probability"/> is the item's share of those scores over the whole catalogue: the chance
+    /// that one of the like-minded users' choices, drawn in proportion to their likeness, is this item).
     /// Otherwise, or for a description with no positive side: the vector of a user with nothing known, steered towards C⁺
     /// (<see cref="ConceptModel.ColdSteeringWeight"/>). Either way the items its words name are lifted
     /// (<see cref="ConceptModel.ColdWordSteeringWeight"/>) and the concept filter applies.
@@ -121,8 +123,9 @@ public sealed partial class HierarchicalRecommender
             return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
         var scores = ColdScores(concept, out _, out _, likeMinded: true); // the scores ExplainFromDescription explains
         var filter = concepts.Filter(concept);
-        var ranked = ScoreStatistics.Top(scores, k, new RankOptions { Filter = filter.IsActive ? filter : null, Temperature = _model.Scorer.Serving.Temperature });
+        var ranked = ScoreStatistics.Top(scores, k, new RankOptions { Filter = filter.IsActive ? filter : null });
         HierRecTelemetry.Scored("rank", scores.Length);
-        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, r.Probability)).ToArray();
+        double total = LikeMindedTotal(scores);
+        return ranked.Select(r => new Recommendation(_items.ToExternal(r.ItemIndex), r.ItemIndex, r.Score, LikeMindedShare(r.Score, total))).ToArray();
     }
 }

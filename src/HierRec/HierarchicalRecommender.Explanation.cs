@@ -35,7 +35,8 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// As <see cref="Explain"/> for text cold start: why <see cref="RecommendFromDescription"/> ranks <paramref name="itemId"/>
     /// where it does for someone known only by <paramref name="description"/>. Score, P(i|u) and Rank are those of that
-    /// ranking (Rank counts only the items the description's filter keeps). Its two signed parts are in
+    /// ranking (Rank counts only the items the description's filter keeps; on the like-minded path P(i|u) is the item's
+    /// share of the like-minded scores, as <see cref="RecommendFromDescription"/> reports it). Its two signed parts are in
     /// LayerAttributions: "popular", what the vector of a user with nothing known gives the item (x_∅, what everyone
     /// likes; 0 when the cold-start steering ranks by the description alone), and "concept", the rest (steering towards
     /// C⁺ and word steering's lift); they sum to the raw score. When like-minded users serve the description
@@ -60,6 +61,7 @@ public sealed partial class HierarchicalRecommender
             var serving = _model.Scorer.Serving;
             var filter = concepts.Filter(concept);
             var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature);
+            if (likeMinded) probability = LikeMindedShare(scores[item], LikeMindedTotal(scores)); // as RecommendFromDescription reports it
             // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score. Like-minded users:
             // their weighted count, the lift aside.
             bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
@@ -123,6 +125,21 @@ public sealed partial class HierarchicalRecommender
     /// whatever the description (a deletion test keeps the full description's path).
     /// </summary>
     internal double ColdScore(string description, int item, bool? likeMinded = null) => ColdScores(RequireConcepts().Describe(description), out _, out _, likeMinded)[item];
+
+    /// <summary>
+    /// The total of the like-minded scores over the whole catalogue (they are weighted counts, ≥ 0, plus word steering's
+    /// lift), the denominator of P(i|description) on that path. A softmax would not do: the scores are counts of people,
+    /// not logits, and at a few dozen users their gaps make the first item's softmax nearly 1 whatever the list.
+    /// </summary>
+    private static double LikeMindedTotal(ReadOnlySpan<float> scores)
+    {
+        double total = 0;
+        foreach (float s in scores) total += Math.Max(0f, s);
+        return total;
+    }
+
+    /// <summary>P(i|description) on the like-minded path: the item's share of <paramref name="total"/> (0 when nothing is chosen).</summary>
+    private static double LikeMindedShare(float score, double total) => total > 0 ? Math.Max(0f, score) / total : 0;
 
     /// <summary>Whether like-minded users serve <paramref name="concept"/> in text cold start (on, and it has a positive side).</summary>
     internal bool UsesLikeMinded(ConceptVector concept) => Concepts is { ColdNeighbours: > 0, DescriptionVectors: not null } && concept.Positive is not null;

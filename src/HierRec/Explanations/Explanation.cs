@@ -10,7 +10,7 @@ namespace HierRec.Explanations;
 /// sequential and friends' items dimensions' parts when they are served (see LayerAttributions), with the serving
 /// transform applied.
 /// </param>
-/// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue.</param>
+/// <param name="Probability">P(i|u): the softmax of the score over the whole catalogue (for text cold start from like-minded users, the item's share of their scores).</param>
 /// <param name="Rank">
 /// 1-based position at which the user is shown the item: the items the user has seen and the items the description
 /// filters out do not count (so the first item of <c>Recommend</c> has rank 1).

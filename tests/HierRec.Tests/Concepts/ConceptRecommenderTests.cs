@@ -344,11 +344,19 @@ public sealed class ConceptRecommenderTests : IDisposable
                 Assert.Equal(j + 1, why.Rank);
                 Assert.Equal(top[j].Score, why.Score, 4);
                 Assert.Equal(lifted[top[j].ItemIndex], why.Score, 4);
+                // P(i|description) is the item's share of the like-minded scores over the whole catalogue (not a
+                // softmax of counts, which put ~97 % on the first item), and the explanation reports the same.
+                Assert.Equal(lifted[top[j].ItemIndex] / lifted.Sum(s => (double)s), top[j].Probability, 6);
+                Assert.Equal(top[j].Probability, why.Probability, 6);
                 Assert.False(why.LayerAttributions.ContainsKey("popular"));
                 Assert.Equal(why.Score, why.LayerAttributions["like-minded"] + why.LayerAttributions["concept"], 4);
                 Assert.Equal(why.Concept!.WordBonus, why.LayerAttributions["concept"], 4);
             }
             Assert.Contains("describe their taste as you do", HierRec.Explanations.ExplanationText.ToSentence(r.ExplainFromDescription(text, top[0].ItemId)));
+            // The whole catalogue's shares sum to 1 (the filter hides items from the list, not from the total).
+            var all = r.RecommendFromDescription(text, r.ItemIds.Count);
+            Assert.InRange(all.Sum(x => x.Probability), 0.5, 1 + 1e-6);
+            Assert.True(top[0].Probability < 0.5, $"the first item's share is {top[0].Probability:P2}");
         }
         // A description with rejections only is served by the steered x_∅, as before.
         (concepts.ColdNeighbours, concepts.ColdWordSteeringWeight) = (25, 0);
