@@ -55,13 +55,13 @@ public static class ExplanationText
             sb.Append(w.Reasons.GetValueOrDefault(layer, layer)).Append(zh ? "（" : " (").Append(Percent(share)).Append(zh ? '）' : ')');
             string detail = layer switch
             {
-                "behaviour" => Join(explanation.HistoryAttributions.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
-                "collaborative" when explanation.CollaborativeAttributions is { } co => Join(co.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
-                "sequential" when explanation.SequentialAttributions is { } sq => Join(sq.Where(a => a.Value > 0).Take(2).Select(a => itemName(a.Id)), w.Watched, w),
-                "social" => Join(explanation.FriendAttributions.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
-                "friends' items" when explanation.FriendItemAttributions is { } fi => Join(fi.Where(a => a.Value > 0).Take(2).Select(a => userName(a.Id)), w.Like, w),
+                "behaviour" => Join(Leading(explanation.HistoryAttributions, a => a.Value).Select(a => itemName(a.Id)), w.Watched, w),
+                "collaborative" when explanation.CollaborativeAttributions is { } co => Join(Leading(co, a => a.Value).Select(a => itemName(a.Id)), w.Watched, w),
+                "sequential" when explanation.SequentialAttributions is { } sq => Join(Leading(sq, a => a.Value).Select(a => itemName(a.Id)), w.Watched, w),
+                "social" => Join(Leading(explanation.FriendAttributions, a => a.Value).Select(a => userName(a.Id)), w.Like, w),
+                "friends' items" when explanation.FriendItemAttributions is { } fi => Join(Leading(fi, a => a.Value).Select(a => userName(a.Id)), w.Like, w),
                 "concept" when explanation.Concept is { } c => Join(
-                    (c.WordAttributions is { Count: > 0 } words ? words.Where(t => t.Weight > 0) : c.PositiveTokens).OrderByDescending(t => t.Weight).Take(2).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
+                    Leading(c.WordAttributions is { Count: > 0 } words ? words : c.PositiveTokens, t => t.Weight).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
                 _ => "",
             };
             if (detail.Length > 0) sb.Append(k == 0 ? w.Detail : w.Next).Append(detail);
@@ -69,6 +69,20 @@ public static class ExplanationText
         sb.Append(w.End);
         return sb.ToString();
     }
+
+    /// <summary>
+    /// What a sentence names for a layer: the one or two parts that pushed the score up most, the second only when it
+    /// did at least <see cref="SecondNameShare"/> of what the first did (a word worth 0.3 % of the first, such as "films"
+    /// beside "mystery", is not what the user asked for).
+    /// </summary>
+    private static IEnumerable<T> Leading<T>(IEnumerable<T> parts, Func<T, double> weight)
+    {
+        var top = parts.Where(p => weight(p) > 0).OrderByDescending(weight).Take(2).ToArray();
+        return top.Length == 2 && weight(top[1]) < SecondNameShare * weight(top[0]) ? top[..1] : top;
+    }
+
+    /// <summary>The least a second named part did, as a share of the first's (see <see cref="Leading"/>).</summary>
+    internal const double SecondNameShare = 0.1;
 
     private static string Percent(double share) => (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 

@@ -63,12 +63,33 @@ public sealed class ExplanationTests
     public void Sentence_ForATextOnlyNewcomer_NamesTheDescriptionAndWhatMostPeopleLike_InEitherLanguage()
     {
         Assert.Equal("Recommended mainly for your description (75%): you asked for \"mystery\" and \"films\"; also what most people like (25%).",
-            ExplanationText.ToSentence(FromDescription("likes mystery films", W("mystery", 1.2), W("films", 0.1), W("likes", -0.05))));
+            ExplanationText.ToSentence(FromDescription("likes mystery films", W("mystery", 1.2), W("films", 0.2), W("likes", -0.05))));
         Assert.Equal("主要因为你的描述（75%）：你想要“悬疑”；其次是大多数人喜欢的（25%）。",
             ExplanationText.ToSentence(FromDescription("喜欢悬疑电影", W("悬疑", 1.2), W("喜欢", -0.1))));
         string html = ExplanationText.ToHtml("推荐", [FromDescription("喜欢悬疑电影", W("悬疑", 1.2), W("喜欢", -0.1))]);
         Assert.Contains("大多数人喜欢的", html);
         Assert.Equal(2, html.Split("<svg").Length - 1); // shares and words; no history or friends
+    }
+
+    [Fact]
+    public void Sentence_NamesASecondPart_OnlyWhenItDidATenthOfWhatTheFirstDid()
+    {
+        // Words: "films" at a twelfth of "mystery" is not what the user asked for; "Hitchcock" at a tenth is.
+        Assert.Equal("Recommended mainly for your description (75%): you asked for \"mystery\"; also what most people like (25%).",
+            ExplanationText.ToSentence(FromDescription("likes mystery films", W("mystery", 1.2), W("films", 0.1), W("likes", -0.05))));
+        Assert.Equal("Recommended mainly for your description (75%): you asked for \"mystery\" and \"Hitchcock\"; also what most people like (25%).",
+            ExplanationText.ToSentence(FromDescription("likes mystery by Hitchcock", W("mystery", 1.0), W("Hitchcock", 0.1))));
+        // History items and friends likewise.
+        var names = new Dictionary<string, string> { ["heat"] = "Heat (1995)", ["se7en"] = "Se7en (1995)", ["babe"] = "Babe (1995)" };
+        var faint = Example() with { HistoryAttributions = [new("heat", 0.9), new("se7en", 0.05), new("babe", -0.3)] };
+        Assert.Equal("Recommended mainly for your history (60%): you watched Heat (1995); also your profile (40%).",
+            ExplanationText.ToSentence(faint, id => names[id]));
+        var social = Example() with
+        {
+            LayerAttributions = new Dictionary<string, double> { ["profile"] = 0, ["behaviour"] = 0, ["social"] = 1.0 },
+            FriendAttributions = [new("ann", 0.5), new("bob", 0.04)],
+        };
+        Assert.Equal("Recommended mainly for your friends (100%): like user ann.", ExplanationText.ToSentence(social, userName: id => "user " + id));
     }
 
     [Fact]
