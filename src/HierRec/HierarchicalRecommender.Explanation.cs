@@ -60,8 +60,8 @@ public sealed partial class HierarchicalRecommender
             var scores = ColdScores(concept, out float wordBonus, out var named, likeMinded);
             var serving = _model.Scorer.Serving;
             var filter = concepts.Filter(concept);
-            var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature);
-            if (likeMinded) probability = LikeMindedShare(scores[item], LikeMindedTotal(scores)); // as RecommendFromDescription reports it
+            // P(i|u) as RecommendFromDescription reports it: the like-minded scores' share, else the softmax.
+            var (rank, catalogueRank, probability) = Placing(scores, item, j => filter.IsActive && !filter.Allows(j), serving.Temperature, share: likeMinded);
             // x_∅'s own part: zero when the query is C⁺ alone (β = +∞), so the parts sum to the score. Like-minded users:
             // their weighted count, the lift aside.
             bool steeredAlone = concept.Positive is not null && float.IsPositiveInfinity(concepts.ColdSteeringWeight);
@@ -104,11 +104,11 @@ public sealed partial class HierarchicalRecommender
     /// <summary>
     /// Where <paramref name="item"/> stands among <paramref name="scores"/> (the whole catalogue): the rank the user is
     /// shown (the <paramref name="hidden"/> items, seen or filtered out, do not count; ties go to the lower item index, as
-    /// the ranker orders them), the catalogue-wide rank, and P(i|u), the softmax at <paramref name="temperature"/>.
+    /// the ranker orders them), the catalogue-wide rank, and P(i|u): the softmax at <paramref name="temperature"/>, or
+    /// with <paramref name="share"/> the item's share of the scores (text cold start's like-minded users).
     /// </summary>
-    private static (int Rank, int CatalogueRank, double Probability) Placing(float[] scores, int item, Func<int, bool> hidden, float temperature)
+    private static (int Rank, int CatalogueRank, double Probability) Placing(float[] scores, int item, Func<int, bool> hidden, float temperature, bool share = false)
     {
-        double max = scores.Max() / temperature, sum = scores.Sum(s => Math.Exp(s / temperature - max));
         int catalogueRank = 1 + scores.Count(s => s > scores[item]);
         int rank = 1;
         for (int j = 0; j < scores.Length; j++)
@@ -116,6 +116,8 @@ public sealed partial class HierarchicalRecommender
             if (j == item || hidden(j)) continue;
             if (scores[j] > scores[item] || scores[j] == scores[item] && j < item) rank++;
         }
+        if (share) return (rank, catalogueRank, LikeMindedShare(scores[item], LikeMindedTotal(scores)));
+        double max = scores.Max() / temperature, sum = scores.Sum(s => Math.Exp(s / temperature - max));
         return (rank, catalogueRank, Math.Exp(scores[item] / temperature - max) / sum);
     }
 
