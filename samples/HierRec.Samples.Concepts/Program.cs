@@ -120,6 +120,9 @@ AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epoch
     + $"alignment {conceptReport.AlignmentEpochs} epochs (description-only validation NDCG@10 {conceptReport.DescriptionValidationNdcg:F4}); "
     + $"β {conceptReport.SteeringWeight}, word steering β_w {conceptReport.WordSteeringWeight}, cold-start {(conceptReport.ColdNeighbours > 0 ? $"like-minded users k {conceptReport.ColdNeighbours}" : $"β {conceptReport.ColdSteeringWeight}")} and β_w {conceptReport.ColdWordSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}{(conceptReport.ColdNeighbourTrials is { Count: > 0 } nt ? $"; steered x_∅ {nt[0].Ndcg:F4} on the same stand-ins" : "")}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
 AnsiConsole.MarkupLine(Markup.Escape($"Filters: {conceptReport.FilterSummary}."));
+if (recommender.Concepts!.GenericWords.Count > 0)
+    AnsiConsole.MarkupLine(Markup.Escape($"Generic words, which explanations do not name as what a user asked for (the users who write them consume like anyone): "
+        + string.Join(", ", recommender.Concepts.GenericWords.Order(StringComparer.Ordinal))));
 if (conceptReport.WordSteeringTrials is { } wordTrials)
     AnsiConsole.MarkupLine(Markup.Escape($"Word steering on validation (NDCG@10 without a description {conceptReport.UnfilteredValidationNdcg:F4}): "
         + string.Join(", ", wordTrials.Select(t => $"β_w {t.Weight} → {t.Ndcg:F4}"))));

@@ -71,7 +71,7 @@ public sealed partial class HierarchicalRecommender
             var words = LeaveOneOutWords(concept, scores[item], without => ColdScores(without, out _, out _, likeMinded)[item]);
             var conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0);
+                !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0, concepts.GenericWordsOf(concept));
             var attributions = new Dictionary<string, double> { [likeMinded ? "like-minded" : "popular"] = popular, ["concept"] = conceptPart };
             float shown = likeMinded ? scores[item] : serving.Transform?.Invoke(scores[item]) ?? scores[item];
             return new Explanation("(new user)", itemId, shown, probability, rank,
@@ -332,7 +332,7 @@ public sealed partial class HierarchicalRecommender
             });
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus);
+                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus, Concepts.GenericWordsOf(concept));
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, probability, rank, shares, layerAttributions,

@@ -43,6 +43,28 @@ public sealed partial class ConceptModel
     /// <summary>The catalogue's item-text words for the negative filter's lexical guard, or null (no guard).</summary>
     public ItemWords? ItemWords { get; set; }
 
+    /// <summary>
+    /// Words of the domain's descriptions that say nothing about a user's taste ("films", "I", "love"), lower case: the
+    /// users who write them consume like any users. Explanation sentences do not name them as what a user asked for;
+    /// their attributions are kept. Found from the training descriptions by <see cref="ConceptTrainer"/>; empty when
+    /// there were too few described users to tell, or for a model saved before they were kept.
+    /// </summary>
+    public IReadOnlySet<string> GenericWords
+    {
+        get => _genericWords;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _genericWords = value.Select(w => w is null ? throw new ArgumentException("A generic word is null.", nameof(value)) : CommonDescriptionWords.Key(w)).ToHashSet(StringComparer.Ordinal);
+        }
+    }
+
+    private HashSet<string> _genericWords = new(StringComparer.Ordinal);
+
+    /// <summary>The words of <paramref name="concept"/>'s positive side that are <see cref="GenericWords"/>, as written.</summary>
+    internal IReadOnlyList<string> GenericWordsOf(ConceptVector concept) =>
+        _genericWords.Count == 0 ? [] : concept.PositiveTokens.Select(t => t.Token).Where(t => _genericWords.Contains(CommonDescriptionWords.Key(t))).Distinct(StringComparer.Ordinal).ToArray();
+
     /// <summary>The description encoder.</summary>
     public ConceptEncoder Encoder { get; }
 
@@ -271,13 +293,13 @@ public sealed partial class ConceptModel
     public const int FormatVersion = 4;
 
     private sealed record Manifest(string Format, int Version, int Dimension, int MaxLength, int MaxHistory, float SteeringWeight, float ColdSteeringWeight, float PositiveThreshold, float NegativeThreshold, ConceptCues Cues,
-        float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0, float NegativeFallbackThreshold = float.PositiveInfinity, int ColdNeighbours = 0);
+        float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0, float NegativeFallbackThreshold = float.PositiveInfinity, int ColdNeighbours = 0, string[]? GenericWords = null);
 
     /// <summary>Writes concept.json, concept.safetensors (both encoders) and bert/ into <paramref name="folder"/>, atomically.</summary>
     public void Save(string folder)
     {
         var manifest = new Manifest("hierrec-concepts", FormatVersion, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues,
-            WordSteeringWeight, ColdWordSteeringWeight, NegativeFallbackThreshold, ColdNeighbours);
+            WordSteeringWeight, ColdWordSteeringWeight, NegativeFallbackThreshold, ColdNeighbours, _genericWords.Order(StringComparer.Ordinal).ToArray());
         var bytes = ManifestJson.Serialize(manifest);
         AtomicFile.WriteDirectory(folder, dir =>
         {
@@ -316,6 +338,10 @@ public sealed partial class ConceptModel
         if (!float.IsFinite(manifest.WordSteeringWeight) || manifest.WordSteeringWeight < 0) throw c.Error("WordSteeringWeight", $"is {manifest.WordSteeringWeight}; it must be finite and ≥ 0.");
         if (!float.IsFinite(manifest.ColdWordSteeringWeight) || manifest.ColdWordSteeringWeight < 0) throw c.Error("ColdWordSteeringWeight", $"is {manifest.ColdWordSteeringWeight}; it must be finite and ≥ 0.");
         if (manifest.ColdNeighbours is < 0 or > 1_000_000) throw c.Error("ColdNeighbours", $"is {manifest.ColdNeighbours}; it must be in [0, 1000000] (0: off).");
+        var genericWords = manifest.GenericWords ?? [];
+        if (genericWords.Length > 1_000_000) throw c.Error("GenericWords", $"lists {genericWords.Length} words; at most 1000000.");
+        for (int j = 0; j < genericWords.Length; j++)
+            if (string.IsNullOrWhiteSpace(genericWords[j]) || genericWords[j].Length > 256) throw c.Error($"GenericWords[{j}]", "is empty or longer than 256 characters.");
         if (float.IsNaN(manifest.ColdSteeringWeight) || manifest.ColdSteeringWeight < 0) throw c.Error("ColdSteeringWeight", $"is {manifest.ColdSteeringWeight}; it must be ≥ 0 (+∞: rank by C⁺ alone).");
         // Thresholds may be ±∞ (a side of the filter switched off), never NaN.
         if (float.IsNaN(manifest.PositiveThreshold) || float.IsNaN(manifest.NegativeThreshold) || float.IsNaN(manifest.NegativeFallbackThreshold))
@@ -365,7 +391,7 @@ public sealed partial class ConceptModel
                 SteeringWeight = manifest.SteeringWeight, ColdSteeringWeight = manifest.ColdSteeringWeight, ItemConcepts = itemConcepts,
                 WordSteeringWeight = manifest.WordSteeringWeight, ColdWordSteeringWeight = manifest.ColdWordSteeringWeight,
                 NegativeFallbackThreshold = manifest.NegativeFallbackThreshold,
-                DescriptionVectors = described, ColdNeighbours = manifest.ColdNeighbours,
+                DescriptionVectors = described, ColdNeighbours = manifest.ColdNeighbours, GenericWords = genericWords.ToHashSet(StringComparer.Ordinal),
                 ItemWords = File.Exists(Path.Combine(folder, "item_words.json")) ? ItemWords.Load(Path.Combine(folder, "item_words.json"), (int)items.shape[0]) : null,
             };
         }

@@ -111,6 +111,7 @@ public static partial class ConceptTrainer
             model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0
         }
         if (data.ItemTexts.Count == n) model.ItemWords = ItemWords.FromTexts(data.ItemTexts);
+        model.GenericWords = CommonDescriptionWords.Find(encoder.Bert.Tokenizer!, t => encoder.Parser.SplitByPolarity(t).Positive, data.Descriptions, data.Histories, model.ItemRows, model.Dimension);
 
         // (3) β of text cold start: described users served from the description alone, on their validation items.
         double coldNdcg = double.NaN;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using HierRec.Text;
+using EncodedToken = Microsoft.ML.Tokenizers.EncodedToken;
 
 namespace HierRec.Concepts;
 
@@ -22,16 +23,61 @@ internal static class DescriptionWords
             int id = ids[j];
             if (id == tokenizer.ClassificationTokenId || id == tokenizer.SeparatorTokenId || id == tokenizer.PaddingTokenId || id == tokenizer.MaskingTokenId) continue;
             if (k >= tokens.Count || tokens[k].Id != id) return Fallback(tokenizer, ids, weights, prefix); // not aligned: show the pieces, cleaned
-            var (start, length) = tokens[k].Offset.GetOffsetAndLength(text.Length);
-            k++;
-            bool continuation = tokens[k - 1].Value.StartsWith(prefix, StringComparison.Ordinal) && prefix.Length > 0;
-            bool cjk = length > 0 && IsCjk(text, start);
-            if (units.Count > 0 && (continuation || cjk && units[^1].Cjk && units[^1].End == start))
-                units[^1] = (units[^1].Start, start + length, units[^1].Weight + weights[j], cjk);
-            else units.Add((start, start + length, weights[j], cjk));
+            Add(units, tokens[k++], text, prefix, weights[j]);
         }
-        return units.Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start)))
+        return Joined(units, text).Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start)))
             .Select(u => new TokenWeight(text[u.Start..u.End], u.Weight)).ToArray();
+    }
+
+    /// <summary>
+    /// The words of <paramref name="text"/> as <see cref="Merge"/> shows them (pieces merged, a Chinese phrase one unit,
+    /// punctuation left out), over the whole text rather than the encoder's first tokens.
+    /// </summary>
+    public static IReadOnlyList<string> Words(BertTokenizer tokenizer, string text)
+    {
+        string prefix = tokenizer.Options.ContinuingSubwordPrefix;
+        var units = new List<(int Start, int End, double Weight, bool Cjk)>();
+        foreach (var token in tokenizer.EncodeToTokens(text, out _)) Add(units, token, text, prefix, 0);
+        return Joined(units, text).Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start))).Select(u => text[u.Start..u.End]).ToArray();
+    }
+
+    /// <summary>
+    /// Words joined by a hyphen or an apostrophe with no space around it ("Film-Noir", "Sci-Fi", "Children's") made one
+    /// word again, as written: BERT splits them at the punctuation, and "Film" alone is not what the user asked for.
+    /// </summary>
+    private static List<(int Start, int End, double Weight, bool Cjk)> Joined(List<(int Start, int End, double Weight, bool Cjk)> units, string text)
+    {
+        var joined = new List<(int Start, int End, double Weight, bool Cjk)>(units.Count);
+        for (int j = 0; j < units.Count; j++)
+        {
+            var u = units[j];
+            if (joined.Count > 0 && j + 1 < units.Count && u.End - u.Start == 1 && IsJoiner(text[u.Start]))
+            {
+                var (before, after) = (joined[^1], units[j + 1]);
+                if (before.End == u.Start && after.Start == u.End && !before.Cjk && !after.Cjk
+                    && !OnlyPunctuation(text.AsSpan(before.Start, before.End - before.Start)) && !OnlyPunctuation(text.AsSpan(after.Start, after.End - after.Start)))
+                {
+                    joined[^1] = (before.Start, after.End, before.Weight + u.Weight + after.Weight, false);
+                    j++;
+                    continue;
+                }
+            }
+            joined.Add(u);
+        }
+        return joined;
+    }
+
+    private static bool IsJoiner(char c) => c is '-' or '\'' or '\u2019' or '\u2010' or '\u2011';
+
+    /// <summary>Appends a token to the last unit when it continues it (a ## piece, or a CJK character right after CJK), else as a new unit.</summary>
+    private static void Add(List<(int Start, int End, double Weight, bool Cjk)> units, EncodedToken token, string text, string prefix, double weight)
+    {
+        var (start, length) = token.Offset.GetOffsetAndLength(text.Length);
+        bool continuation = prefix.Length > 0 && token.Value.StartsWith(prefix, StringComparison.Ordinal);
+        bool cjk = length > 0 && IsCjk(text, start);
+        if (units.Count > 0 && (continuation || cjk && units[^1].Cjk && units[^1].End == start))
+            units[^1] = (units[^1].Start, start + length, units[^1].Weight + weight, cjk);
+        else units.Add((start, start + length, weight, cjk));
     }
 
     private static IReadOnlyList<TokenWeight> Fallback(BertTokenizer tokenizer, int[] ids, ReadOnlySpan<float> weights, string prefix)

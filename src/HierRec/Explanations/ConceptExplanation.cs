@@ -23,6 +23,11 @@ namespace HierRec.Explanations;
 /// What word steering added because the item's own text names a word of the description (β_w σ_u,
 /// <see cref="ConceptModel.WordSteeringWeight"/>); 0 when it names none or word steering is off.
 /// </param>
+/// <param name="GenericWords">
+/// The words of the positive side that say nothing about a taste in this domain ("films", "I";
+/// <see cref="ConceptModel.GenericWords"/>): attributed like the others, but the sentence does not name them as what
+/// the user asked for. Null or empty: none.
+/// </param>
 public sealed record ConceptExplanation(string Description, IReadOnlyList<ConceptClause> Clauses, IReadOnlyList<TokenWeight> PositiveTokens,
     IReadOnlyList<TokenWeight> NegativeTokens, double? PositiveSimilarity, double? NegativeSimilarity, bool PassesFilter, double SteeringScore,
-    IReadOnlyList<TokenWeight>? WordAttributions = null, double WordBonus = 0);
+    IReadOnlyList<TokenWeight>? WordAttributions = null, double WordBonus = 0, IReadOnlyList<string>? GenericWords = null);

@@ -60,8 +60,7 @@ public static class ExplanationText
                 "sequential" when explanation.SequentialAttributions is { } sq => Join(Leading(sq, a => a.Value).Select(a => itemName(a.Id)), w.Watched, w),
                 "social" => Join(Leading(explanation.FriendAttributions, a => a.Value).Select(a => userName(a.Id)), w.Like, w),
                 "friends' items" when explanation.FriendItemAttributions is { } fi => Join(Leading(fi, a => a.Value).Select(a => userName(a.Id)), w.Like, w),
-                "concept" when explanation.Concept is { } c => Join(
-                    Leading(c.WordAttributions is { Count: > 0 } words ? words : c.PositiveTokens, t => t.Weight).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
+                "concept" when explanation.Concept is { } c => Join(Leading(Nameable(c), t => t.Weight).Select(t => w.Open + t.Token + w.Close), w.AskedFor, w),
                 _ => "",
             };
             if (detail.Length > 0) sb.Append(k == 0 ? w.Detail : w.Next).Append(detail);
@@ -79,6 +78,16 @@ public static class ExplanationText
     {
         var top = parts.Where(p => weight(p) > 0).OrderByDescending(weight).Take(2).ToArray();
         return top.Length == 2 && weight(top[1]) < SecondNameShare * weight(top[0]) ? top[..1] : top;
+    }
+
+    /// <summary>
+    /// The words a sentence may name as what the user asked for: the attributed words (else the pooled tokens) without
+    /// the domain's generic words ("films"). When only generic words pushed the score up, the sentence names no word.
+    /// </summary>
+    private static IEnumerable<Concepts.TokenWeight> Nameable(ConceptExplanation concept)
+    {
+        var words = concept.WordAttributions is { Count: > 0 } attributed ? attributed : concept.PositiveTokens;
+        return concept.GenericWords is { Count: > 0 } generic ? words.Where(t => !generic.Contains(t.Token, StringComparer.OrdinalIgnoreCase)) : words;
     }
 
     /// <summary>The least a second named part did, as a share of the first's (see <see cref="Leading"/>).</summary>

@@ -167,6 +167,23 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void GenericWords_AreTheTemplatesFillers_NeverATaste_AndExplanationsCarryThem()
+    {
+        var (split, r, _) = ConceptFixture.Fitted.Value;
+        var generic = r.Concepts!.GenericWords;
+        // Every described user's phrasings say "films", "movies" and "and"; each names two of the tastes.
+        Assert.Contains("films", generic);
+        Assert.Contains("movies", generic);
+        var liked = TagDescriptions.Tastes(split.Train).Where(t => t is not null).SelectMany(t => t!.Liked).Distinct().ToArray();
+        Assert.NotEmpty(liked);
+        foreach (var tag in liked) Assert.DoesNotContain(tag.ToLowerInvariant(), generic);
+        string text = $"I love {liked[0]} films";
+        var top = r.RecommendFromDescription(text, 1)[0];
+        Assert.Equal(["films"], r.ExplainFromDescription(text, top.ItemId).Concept!.GenericWords!.Where(w => w != "I" && w != "love"));
+        Assert.Contains("films", r.Explain(split.Train.Users.ToExternal(0), r.Recommend(split.Train.Users.ToExternal(0), text, 1)[0].ItemId, text).Concept!.GenericWords!);
+    }
+
+    [Fact]
     public void Explain_WithADescription_ReportsTheConcept_AndTheSteeringPartOfTheScore()
     {
         var (split, r, _) = ConceptFixture.Fitted.Value;
@@ -285,15 +302,29 @@ public sealed class ConceptRecommenderTests : IDisposable
     }
 
     /// <summary>An independent reading of ConceptModel.NeighbourScores: Σ cos(C⁺, D_v) over the k most similar describers v of each item.</summary>
-    private static double[] LikeMinded(HierarchicalRecommender r, ConceptVector concept, int k, int exclude = -1)
+    private static (int User, double Similarity)[] Nearest(HierarchicalRecommender r, ConceptVector concept, int exclude)
     {
         var rows = r.Concepts!.DescriptionVectors!;
         int d = r.Concepts.Dimension;
         var q = concept.Positive!;
         double norm = Math.Sqrt(q.Sum(x => (double)x * x));
-        var near = Enumerable.Range(0, rows.Length / d).Where(v => v != exclude)
+        return Enumerable.Range(0, rows.Length / d).Where(v => v != exclude)
             .Select(v => (v, s: Enumerable.Range(0, d).Sum(j => (double)rows[v * d + j] * q[j]) / norm))
-            .Where(t => t.s > 0).OrderByDescending(t => t.s).ThenBy(t => t.v).Take(k);
+            .Where(t => t.s > 0).OrderByDescending(t => t.s).ThenBy(t => t.v).ToArray();
+    }
+
+    /// <summary>The least k ≥ <paramref name="atLeast"/> whose k-th and (k + 1)-th most similar describers differ by more than rounding.</summary>
+    private static int UntiedK(HierarchicalRecommender r, ConceptVector concept, int atLeast, int exclude = -1)
+    {
+        var near = Nearest(r, concept, exclude);
+        int k = atLeast;
+        while (k < near.Length && near[k - 1].Similarity - near[k].Similarity < 1e-4) k++;
+        return k;
+    }
+
+    private static double[] LikeMinded(HierarchicalRecommender r, ConceptVector concept, int k, int exclude = -1)
+    {
+        var near = Nearest(r, concept, exclude).Take(k);
         var scores = new double[r.ItemIds.Count];
         foreach (var (v, sim) in near) foreach (int i in r.Context.Histories[v]) scores[i] += sim;
         return scores;
@@ -312,14 +343,17 @@ public sealed class ConceptRecommenderTests : IDisposable
         var histories = r.Context.Histories;
 
         // The scores are the like-minded users' weighted counts (the tie-break stays below 10⁻³), k and exclusion honoured.
-        var scores = concepts.NeighbourScores(concept, histories, 25)!;
-        var expected = LikeMinded(r, concept, 25);
+        // Users with the same templated description tie; float and double break a tie at the k-th place differently.
+        int k = UntiedK(r, concept, 25);
+        var scores = concepts.NeighbourScores(concept, histories, k)!;
+        var expected = LikeMinded(r, concept, k);
         for (int i = 0; i < scores.Length; i++) Assert.InRange(scores[i] - expected[i], -1e-4, 1e-3);
         Assert.Contains(expected, x => x > 0);
         int nearest = Enumerable.Range(0, concepts.DescribedUserRows)
             .MaxBy(v => System.Numerics.Tensors.TensorPrimitives.Dot(concepts.DescriptionVectors.AsSpan(v * concepts.Dimension, concepts.Dimension), concept.Positive));
-        var without = concepts.NeighbourScores(concept, histories, 25, exclude: nearest)!;
-        var expectedWithout = LikeMinded(r, concept, 25, nearest);
+        int kWithout = UntiedK(r, concept, 25, nearest);
+        var without = concepts.NeighbourScores(concept, histories, kWithout, exclude: nearest)!;
+        var expectedWithout = LikeMinded(r, concept, kWithout, nearest);
         for (int i = 0; i < without.Length; i++) Assert.InRange(without[i] - expectedWithout[i], -1e-4, 1e-3);
         Assert.NotEqual(scores, without);
         Assert.Null(concepts.NeighbourScores(concept, histories, 0));
@@ -401,6 +435,8 @@ public sealed class ConceptRecommenderTests : IDisposable
         Assert.Equal(r.Concepts.NegativeFallbackThreshold, loaded.Concepts.NegativeFallbackThreshold);
         Assert.Equal(r.Concepts.ColdNeighbours, loaded.Concepts.ColdNeighbours);
         Assert.Equal(r.Concepts.DescriptionVectors, loaded.Concepts.DescriptionVectors);
+        Assert.NotEmpty(r.Concepts.GenericWords);
+        Assert.Equal(r.Concepts.GenericWords.Order(StringComparer.Ordinal), loaded.Concepts.GenericWords.Order(StringComparer.Ordinal));
         string user = split.Train.Users.ToExternal(1), text = "喜欢悬疑电影，讨厌爱情电影";
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), loaded.Recommend(user, text, 10).Select(x => x.ItemId));
         Assert.Equal(r.RecommendFromDescription(text, 10).Select(x => x.ItemId), loaded.RecommendFromDescription(text, 10).Select(x => x.ItemId));
@@ -415,8 +451,13 @@ public sealed class ConceptRecommenderTests : IDisposable
         File.WriteAllText(manifest, json.ToJsonString());
         HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
         HierRec.Serialization.FolderChecksums.Write(folder);
+        Assert.True(json.AsObject().Remove("GenericWords"));
+        File.WriteAllText(manifest, json.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
         var older = HierarchicalRecommender.Load(folder);
         Assert.Equal(ConceptCues.DefaultGlossary.Count, older.Concepts!.Encoder.Parser.Cues.Glossary.Count);
+        Assert.Empty(older.Concepts.GenericWords); // saved before they were kept: none, the sentence names as before
         Assert.Equal(r.Recommend(user, text, 10).Select(x => x.ItemId), older.Recommend(user, text, 10).Select(x => x.ItemId));
 
         // A k of like-minded users out of range is refused by name.
@@ -427,6 +468,12 @@ public sealed class ConceptRecommenderTests : IDisposable
         HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
         HierRec.Serialization.FolderChecksums.Write(folder);
         Assert.Contains("ColdNeighbours", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
+        bad = System.Text.Json.Nodes.JsonNode.Parse(saved)!;
+        bad["GenericWords"] = new System.Text.Json.Nodes.JsonArray("films", " ");
+        File.WriteAllText(manifest, bad.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(Path.Combine(folder, "concepts"));
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        Assert.Contains("GenericWords[1]", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(folder)).Message);
         File.WriteAllText(manifest, saved);
 
         // A concept folder written before the port is refused, not half-loaded.

@@ -93,6 +93,23 @@ public sealed class ExplanationTests
     }
 
     [Fact]
+    public void Sentence_DoesNotNameTheDomainsGenericWords()
+    {
+        // "films" did more than "Mystery" (deleting it turns "Mystery films" into "Mystery"), but everyone writes it.
+        var words = new[] { W("films", 1.4), W("Mystery", 1.2), W("Film-Noir", 0.3), W("love", 0.2) };
+        var generic = FromDescription("I love Film-Noir and Mystery films", words) is var e && e.Concept is { } c
+            ? e with { Concept = c with { GenericWords = ["films", "Love"] } } : throw new InvalidOperationException();
+        Assert.Equal("Recommended mainly for your description (75%): you asked for \"Mystery\" and \"Film-Noir\"; also what most people like (25%).",
+            ExplanationText.ToSentence(generic));
+        // Without the list, as before: "films" first.
+        Assert.Equal("Recommended mainly for your description (75%): you asked for \"films\" and \"Mystery\"; also what most people like (25%).",
+            ExplanationText.ToSentence(FromDescription("I love Film-Noir and Mystery films", words)));
+        // Only generic words pushed the score up: no word is named.
+        var onlyGeneric = generic with { Concept = generic.Concept! with { WordAttributions = [new("films", 0.9), new("Mystery", -0.2)] } };
+        Assert.Equal("Recommended mainly for your description (75%); also what most people like (25%).", ExplanationText.ToSentence(onlyGeneric));
+    }
+
+    [Fact]
     public void Html_IsSelfContained_AndEscapesNames()
     {
         string html = ExplanationText.ToHtml("Top <10>", [Example()], id => id == "heat" ? "<script>alert(1)</script>" : id);
