@@ -4,7 +4,11 @@ using EngineTensor = HierRec.Serialization.FloatTensor;
 
 namespace HierRec;
 
-/// <summary>Copies between HierRec's float arrays (the safetensors reader's tensors) and libtorch tensors.</summary>
+/// <summary>
+/// Copies between HierRec's float arrays (the safetensors reader's tensors) and libtorch tensors. Temporaries are made
+/// inside a dispose scope: a TorchSharp tensor left to the GC is freed on the finalizer thread while libtorch works on
+/// another, which corrupts libtorch's heap (the crash a service saw after many reloads).
+/// </summary>
 internal static class TorchInterop
 {
     /// <summary>A float32 libtorch tensor with the same shape and values, on <paramref name="device"/>.</summary>
@@ -19,7 +23,8 @@ internal static class TorchInterop
     /// <summary>A float array tensor with the values of <paramref name="t"/> (copied to the CPU as float32).</summary>
     public static EngineTensor ToEngine(Tensor t)
     {
-        using var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
+        using var scope = torch.NewDisposeScope(); // the chain's temporaries die here, never on the finalizer thread
+        var cpu = t.detach().to(ScalarType.Float32).cpu().contiguous();
         var shape = cpu.shape.Select(d => checked((int)d)).ToArray();
         return new EngineTensor(cpu.data<float>().ToArray(), shape);
     }
@@ -27,8 +32,8 @@ internal static class TorchInterop
     /// <summary>The values of <paramref name="t"/> as a row-major float array (copied to the CPU as float32).</summary>
     public static float[] ToFloats(Tensor t)
     {
-        using var cpu = t.detach().to_type(ScalarType.Float32).cpu().contiguous();
-        return cpu.data<float>().ToArray();
+        using var scope = torch.NewDisposeScope(); // the chain's temporaries die here, never on the finalizer thread
+        return t.detach().to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
 
     /// <summary>The rows of a (n, d) tensor as float arrays.</summary>

@@ -39,6 +39,7 @@ public sealed class MultVae : nn.Module, IScoringModel
     private static Linear Xavier(int input, int output, Generator generator)
     {
         var layer = nn.Linear(input, output);
+        using (torch.NewDisposeScope())
         using (torch.no_grad())
         {
             layer.weight!.normal_(0, Math.Sqrt(2.0 / (input + output)), generator);

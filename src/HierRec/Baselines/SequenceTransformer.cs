@@ -42,6 +42,7 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
         _sequences = sequences;
         _itemEmbedding = nn.Embedding(ItemCount + 2, o.Hidden);
         _positionEmbedding = nn.Embedding(o.MaxLength, o.Hidden);
+        using (torch.NewDisposeScope()) // the getters' fresh wrappers die here, not on the finalizer thread mid-call
         using (torch.no_grad())
         {
             _itemEmbedding.weight!.normal_(0, 0.02, generator);

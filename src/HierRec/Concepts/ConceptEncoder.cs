@@ -115,8 +115,8 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
             }
             if (!any) poolMask[r * t] = 1f; // nothing but specials: pool [CLS]
         }
-        var device = Layers.DeviceOf(this);
         using var scope = torch.NewDisposeScope();
+        var device = Layers.DeviceOf(this);
         var x = torch.tensor(hidden, [b, t, h], device: device).to_type(Query.weight!.dtype);
         var v = Value.forward(x);                                                                     // (B, T, D)
         var (attended, _) = MaskedAttention.Attend(Query.forward(x), Key.forward(x), v, 1, torch.tensor(keyMask, [b, t], device: device));
@@ -177,10 +177,10 @@ public sealed class ConceptEncoder : nn.Module, IEncoder<string>
         if (_cache.TryGetValue(text, out var hit)) return hit;
         var encoding = Bert.Tokenizer!.Encode(text, maxLength: MaxLength);
         float[] hidden;
+        using (torch.NewDisposeScope()) // the batch's tensors and every temporary die here, not on the finalizer thread
         using (torch.no_grad())
         using (var output = Bert.Forward(BertBatch.FromEncodings([encoding], Bert.Config.PadTokenId)))
-        using (var cpu = output.LastHiddenState.to_type(ScalarType.Float32).cpu().contiguous())
-            hidden = cpu.data<float>().ToArray();
+            hidden = TorchInterop.ToFloats(output.LastHiddenState);
         var result = (encoding.Ids, hidden);
         if (_cache.Count < CacheCapacity) _cache.TryAdd(text, result);
         return result;

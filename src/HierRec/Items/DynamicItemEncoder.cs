@@ -32,6 +32,7 @@ public sealed class DynamicItemEncoder : nn.Module
         Value = Layers.Linear(dimension, dimension, generator);
         Position = Layers.Embedding(maxHistory + 1, dimension, 0.01, generator); // last slot marks the context token
         Gate = Layers.Linear(2 * dimension, dimension, generator);
+        using (torch.NewDisposeScope())
         using (torch.no_grad()) Gate.bias!.FillInPlace(-3.0);
         register_module("query", Query);
         register_module("key", Key);
@@ -42,6 +43,7 @@ public sealed class DynamicItemEncoder : nn.Module
         if (itemFeatures > 0)
         {
             ItemFeatures = Layers.Linear(itemFeatures, dimension, generator);
+            using (torch.NewDisposeScope())
             using (torch.no_grad())
             {
                 ItemFeatures.weight!.normal_(0, 0.01, generator);
@@ -52,6 +54,7 @@ public sealed class DynamicItemEncoder : nn.Module
             {
                 BiasHidden = Layers.Linear(itemFeatures, BiasWidth, generator);
                 BiasOutput = Layers.Linear(BiasWidth, 1, generator);
+                using (torch.NewDisposeScope())
                 using (torch.no_grad())
                 {
                     BiasOutput.weight!.zero_(); // an untrained bias adds nothing

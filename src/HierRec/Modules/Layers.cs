@@ -18,6 +18,7 @@ public static class Layers
         ArgumentNullException.ThrowIfNull(generator);
         var layer = nn.Linear(inFeatures, outFeatures, hasBias: bias);
         double bound = 1 / Math.Sqrt(inFeatures);
+        using (torch.NewDisposeScope()) // the getters' fresh wrappers die here, not on the finalizer thread mid-call
         using (torch.no_grad())
         {
             layer.weight!.uniform_(-bound, bound, generator);
@@ -33,6 +34,7 @@ public static class Layers
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
         ArgumentNullException.ThrowIfNull(generator);
         var table = nn.Embedding(count, dimension);
+        using (torch.NewDisposeScope()) // the getter's fresh wrapper dies here, not on the finalizer thread mid-call
         using (torch.no_grad()) table.weight!.normal_(0, std, generator);
         return table;
     }
@@ -49,6 +51,7 @@ public static class Layers
     public static Device DeviceOf(nn.Module module)
     {
         ArgumentNullException.ThrowIfNull(module);
+        using var scope = torch.NewDisposeScope(); // parameters() hands out fresh wrappers: they die here, not on the finalizer thread mid-call
         foreach (var p in module.parameters()) return p.device;
         return torch.CPU;
     }

@@ -15,6 +15,7 @@ public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
         WordEmbeddings = nn.Embedding(config.VocabSize, config.HiddenSize);                 // (vocab, H)
         PositionEmbeddings = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize); // (max positions, H)
         TokenTypeEmbeddings = nn.Embedding(config.TypeVocabSize, config.HiddenSize);        // (type vocab, H)
+        using (torch.NewDisposeScope()) // the getters' fresh wrappers (and zero_'s) die here, not on the finalizer thread
         using (torch.no_grad())
         {
             WordEmbeddings.weight!.normal_(0, std, generator);

@@ -71,7 +71,14 @@ public sealed partial class BertModel : nn.Module<BertBatch, BertModelOutput>
     public int HiddenSize => Config.HiddenSize;
 
     /// <summary>The device of the parameters.</summary>
-    public Device Device => Embeddings.WordEmbeddings.weight!.device;
+    public Device Device
+    {
+        get
+        {
+            using var scope = torch.NewDisposeScope(); // the getter's fresh wrapper dies here, not on the finalizer thread mid-call
+            return Embeddings.WordEmbeddings.weight!.device;
+        }
+    }
 
     /// <inheritdoc />
     public override BertModelOutput forward(BertBatch batch) => Forward(batch);

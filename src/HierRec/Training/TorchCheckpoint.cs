@@ -24,6 +24,7 @@ public static class TorchCheckpoint
     public static void Save(string path, nn.Module module, Func<string, bool>? include = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(module);
+        using var scope = torch.NewDisposeScope(); // state_dict's fresh wrappers die here, not on the finalizer thread
         Save(path, State(module).Where(kv => include is null || include(kv.Key)), metadata);
     }
 
@@ -61,6 +62,9 @@ public static class TorchCheckpoint
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(tensors);
+        // Every tensor made here (isfinite, all, copy_'s result) is disposed on this thread when the scope ends: one left
+        // to the GC's finalizer thread frees native memory while libtorch works on this one, which corrupts its heap.
+        using var scope = torch.NewDisposeScope();
         var state = State(module).Where(kv => include is null || include(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var extra = tensors.Keys.Where(k => !state.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
         if (extra.Count > 0)
@@ -74,8 +78,7 @@ public static class TorchCheckpoint
         }
         foreach (var name in state.Keys)
         {
-            using var finite = torch.isfinite(tensors[name]).all();
-            if (!finite.item<bool>()) throw new InvalidDataException($"{source}: tensor '{name}' has a non-finite value (NaN or ±∞); the file is corrupt.");
+            if (!torch.isfinite(tensors[name]).all().item<bool>()) throw new InvalidDataException($"{source}: tensor '{name}' has a non-finite value (NaN or ±∞); the file is corrupt.");
         }
         using var noGrad = torch.no_grad();
         foreach (var (name, target) in state) target.copy_(tensors[name]);
