@@ -94,18 +94,22 @@ app.MapGet("/users/{id}/recommendations", Results<Ok<RecommendationsResponse>, V
         var ranked = dyn.Recommend(id, HierRec.Items.RequestContext.AtUnixTime(seconds), k ?? 10);
         return TypedResults.Ok(new RecommendationsResponse("dynamic", dyn.Version, ranked.Select(r => new RecommendedItem(r.ItemId, r.Score, null)).ToArray()));
     }
-    if (pool.TryGet() is not { } model) return NotReady();
+    using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
+    if (lease is null) return NotReady();
+    var model = lease.Recommender;
     if (!KnownUser(model, id)) return TypedResults.Problem($"Unknown user '{id}'.", statusCode: 404, title: "Unknown user");
     if (description is not null && model.Concepts is null) return NoConcepts();
     var items = description is null ? model.Recommend(id, k ?? 10) : model.Recommend(id, description, k ?? 10);
-    return TypedResults.Ok(Response(pool, items));
+    return TypedResults.Ok(Response(lease.Info, items));
 }).WithName("RecommendForUser");
 
 // POST /recommendations: a user outside the training data, from a profile, friends (known users), recent items and/or a description.
 app.MapPost("/recommendations", Results<Ok<RecommendationsResponse>, ValidationProblem, ProblemHttpResult> (NewUserRequest request, RecommenderPool pool) =>
 {
     if (Check(request.K, request.Description) is { } invalid) return invalid;
-    if (pool.TryGet() is not { } model) return NotReady();
+    using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
+    if (lease is null) return NotReady();
+    var model = lease.Recommender;
     var errors = new Dictionary<string, string[]>();
     var friends = request.Friends ?? [];
     var recent = request.RecentItems ?? [];
@@ -119,14 +123,16 @@ app.MapPost("/recommendations", Results<Ok<RecommendationsResponse>, ValidationP
     var items = request.Description is not null && nothingElse
         ? model.RecommendFromDescription(request.Description, request.K)
         : model.RecommendForNewUser(profile, friends, recent, request.K);
-    return TypedResults.Ok(Response(pool, items));
+    return TypedResults.Ok(Response(lease.Info, items));
 }).WithName("RecommendForNewUser");
 
 // GET /users/{id}/explanations/{itemId}: why; JSON, or the self-contained HTML page with Accept: text/html.
 app.MapGet("/users/{id}/explanations/{itemId}", IResult (string id, string itemId, HttpRequest http, RecommenderPool pool, DynamicModel dynamic, string? description, long? time) =>
 {
     if (Check(null, description) is { } invalid) return invalid;
-    if (pool.TryGet() is not { } model) return NotReady();
+    using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
+    if (lease is null) return NotReady();
+    var model = lease.Recommender;
     if (time is not null && dynamic.Recommender is null) return TypedResults.Problem("This service runs without a dynamic recommender (start it with --dynamic DIR).", statusCode: 400, title: "time is not supported");
     if (time is not null && description is not null) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["description and time cannot be combined."] });
     if (time is < 0 or > 253_402_300_799) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["time"] = ["time must be Unix seconds between 1970 and 9999."] });
@@ -148,7 +154,9 @@ app.MapGet("/explanations/{itemId}", IResult (string itemId, HttpRequest http, R
 {
     if (Check(null, description) is { } invalid) return invalid;
     if (string.IsNullOrWhiteSpace(description)) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["a description is required."] });
-    if (pool.TryGet() is not { } model) return NotReady();
+    using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
+    if (lease is null) return NotReady();
+    var model = lease.Recommender;
     if (!model.HasItem(itemId)) return TypedResults.Problem($"Unknown item '{itemId}'.", statusCode: 404, title: "Unknown item");
     if (model.Concepts is null) return NoConcepts();
     var why = model.ExplainFromDescription(description, itemId);
@@ -162,7 +170,9 @@ app.MapGet("/explanations/{itemId}", IResult (string itemId, HttpRequest http, R
 // service has one); the request never waits for learning.
 app.MapPost("/interactions", Results<Accepted<InteractionsAccepted>, ValidationProblem, ProblemHttpResult> (IReadOnlyList<InteractionEvent> events, InteractionQueue queue, RecommenderPool pool) =>
 {
-    if (pool.TryGet() is not { } model) return NotReady();
+    using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
+    if (lease is null) return NotReady();
+    var model = lease.Recommender;
     if (events.Count > 10_000) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["events"] = ["at most 10,000 events per request."] });
     var errors = new Dictionary<string, string[]>();
     for (int i = 0; i < events.Count; i++)
@@ -208,8 +218,8 @@ static ProblemHttpResult NotReady() => TypedResults.Problem("The model is still 
 static ProblemHttpResult NoConcepts() =>
     TypedResults.Problem("This model was saved without a concept model, so it cannot read descriptions.", statusCode: 400, title: "description is not supported");
 
-static RecommendationsResponse Response(RecommenderPool pool, IReadOnlyList<Recommendation> items) =>
-    new(pool.Info()?.Name ?? "default", pool.Info()?.Generation ?? 0, items.Select(r => new RecommendedItem(r.ItemId, r.Score, r.Probability)).ToArray());
+static RecommendationsResponse Response(RecommenderModelInfo served, IReadOnlyList<Recommendation> items) =>
+    new(served.Name, served.Generation, items.Select(r => new RecommendedItem(r.ItemId, r.Score, r.Probability)).ToArray());
 
 /// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;

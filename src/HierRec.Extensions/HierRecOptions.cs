@@ -22,6 +22,12 @@ public sealed class HierRecOptions
     /// <summary>Quiet time after the last change in a watched folder before it is reloaded. Default 2 s; 0 to 10 min.</summary>
     public TimeSpan ReloadDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a version replaced by a reload stays undisposed for holders of <see cref="RecommenderPool.Get"/>'s plain
+    /// reference; leases (<see cref="RecommenderPool.Rent"/>) hold it for as long as they last. Default 30 s; 0 to 1 h.
+    /// </summary>
+    public TimeSpan RetiredModelDisposeDelay { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Every problem with these options, one message each (empty when valid).</summary>
     public IReadOnlyList<string> Problems()
     {
@@ -36,6 +42,8 @@ public sealed class HierRecOptions
             problems.Add($"HierRec:DefaultModel '{DefaultModel}' is not one of the models ({string.Join(", ", Models.Keys)}).");
         if (DefaultModel is null && Models.Count > 1) problems.Add($"HierRec:DefaultModel is required with {Models.Count} models.");
         if (ReloadDelay < TimeSpan.Zero || ReloadDelay > TimeSpan.FromMinutes(10)) problems.Add($"HierRec:ReloadDelay must be in [0, 10 min]; got {ReloadDelay}.");
+        if (RetiredModelDisposeDelay < TimeSpan.Zero || RetiredModelDisposeDelay > TimeSpan.FromHours(1))
+            problems.Add($"HierRec:RetiredModelDisposeDelay must be in [0, 1 h]; got {RetiredModelDisposeDelay}.");
         return problems;
     }
 }

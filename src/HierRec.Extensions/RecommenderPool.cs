@@ -6,18 +6,62 @@ using Microsoft.Extensions.Options;
 namespace HierRec.Extensions;
 
 /// <summary>
-/// The named recommenders a service serves. <see cref="Get"/> returns the version in service; a reload loads the new
-/// folder completely (verified, as <see cref="HierarchicalRecommender.Load"/> does) before it swaps the reference, so a
-/// request that already holds the old version finishes on it, and a failed reload leaves the old version serving.
-/// Thread-safe.
+/// The named recommenders a service serves. <see cref="Rent"/> holds the version in service for one request; a reload
+/// loads the new folder completely (verified, as <see cref="HierarchicalRecommender.Load"/> does) before it swaps the
+/// version in, so a request that already holds the old version finishes on it, and a failed reload leaves the old
+/// version serving. A replaced version is disposed (its native memory freed) once
+/// <see cref="HierRecOptions.RetiredModelDisposeDelay"/> has passed and the last lease on it has ended. Thread-safe.
 /// </summary>
 public sealed partial class RecommenderPool : IDisposable
 {
+    /// <summary>
+    /// One loaded version and its holds: the pool's own while it serves (or waits out the retirement delay), and one per
+    /// lease. The last release disposes the recommender.
+    /// </summary>
+    internal sealed class Version(HierarchicalRecommender recommender, RecommenderModelInfo info)
+    {
+        private int _holds = 1;
+        private int _poolReleased;
+
+        public HierarchicalRecommender Recommender { get; } = recommender;
+
+        public RecommenderModelInfo Info { get; } = info;
+
+        /// <summary>Takes a hold, unless the version has already been released for good (then its successor serves).</summary>
+        public bool TryHold()
+        {
+            int holds;
+            do
+            {
+                holds = Volatile.Read(ref _holds);
+                if (holds == 0) return false;
+            }
+            while (Interlocked.CompareExchange(ref _holds, holds + 1, holds) != holds);
+            return true;
+        }
+
+        /// <summary>Called once the recommender has been disposed.</summary>
+        public Action<Version>? Disposed { get; set; }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holds) != 0) return;
+            Recommender.Dispose();
+            Disposed?.Invoke(this);
+        }
+
+        /// <summary>Releases the pool's own hold (once, whoever asks first: the retirement timer or the pool's Dispose).</summary>
+        public void ReleasePoolHold()
+        {
+            if (Interlocked.Exchange(ref _poolReleased, 1) == 0) Release();
+        }
+    }
+
     private sealed class Slot(string name, HierRecModelOptions options)
     {
         public string Name { get; } = name;
         public HierRecModelOptions Options { get; } = options;
-        public volatile HierarchicalRecommender? Current;
+        public volatile Version? Current;
         public RecommenderModelInfo? Info;
         public readonly SemaphoreSlim Reloading = new(1, 1);
         public FileSystemWatcher? Watcher;
@@ -29,6 +73,9 @@ public sealed partial class RecommenderPool : IDisposable
     private readonly TimeSpan _reloadDelay;
     private readonly ILogger<RecommenderPool> _logger;
     private readonly Func<string, HierarchicalRecommender> _load;
+    private readonly TimeSpan _retireDelay;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Version, byte> _retiring = new();
+    private readonly CancellationTokenSource _disposing = new();
 
     /// <summary>The pool of the configured models (nothing is loaded until <see cref="LoadAllAsync"/>).</summary>
     public RecommenderPool(IOptions<HierRecOptions> options, ILogger<RecommenderPool>? logger = null)
@@ -43,6 +90,7 @@ public sealed partial class RecommenderPool : IDisposable
         _slots = o.Models.ToDictionary(kv => kv.Key, kv => new Slot(kv.Key, kv.Value), StringComparer.Ordinal);
         _default = o.DefaultModel ?? (o.Models.Count == 1 ? o.Models.Keys.Single() : null);
         _reloadDelay = o.ReloadDelay;
+        _retireDelay = o.RetiredModelDisposeDelay;
         _logger = logger ?? NullLogger<RecommenderPool>.Instance;
         _load = load;
     }
@@ -53,14 +101,43 @@ public sealed partial class RecommenderPool : IDisposable
     /// <summary>Whether every configured model is loaded (the readiness condition).</summary>
     public bool AllLoaded => _slots.Values.All(s => s.Current is not null);
 
-    /// <summary>The recommender in service under <paramref name="name"/> (the default model when null).</summary>
+    /// <summary>
+    /// A hold on the version of <paramref name="name"/> in service (the default model when null) for one request: its
+    /// recommender stays usable until the lease is disposed, whatever reloads happen meanwhile.
+    /// <code>using var lease = pool.Rent("movies"); return lease.Recommender.Recommend(id, 10);</code>
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No model has that name.</exception>
+    /// <exception cref="InvalidOperationException">The model is not loaded yet (see <see cref="AllLoaded"/>).</exception>
+    public RecommenderLease Rent(string? name = null) =>
+        TryRent(name) ?? throw new InvalidOperationException($"The model '{Find(name).Name}' is not loaded yet.");
+
+    /// <summary>As <see cref="Rent"/>, or null while the model is loading.</summary>
+    public RecommenderLease? TryRent(string? name = null)
+    {
+        var slot = Find(name);
+        while (slot.Current is { } version)
+        {
+            if (version.TryHold()) return new RecommenderLease(version);
+            // Released for good between the read and the hold: the slot already serves its successor (or nothing, after Dispose).
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The recommender in service under <paramref name="name"/> (the default model when null), without a hold: after a
+    /// reload it is disposed once <see cref="HierRecOptions.RetiredModelDisposeDelay"/> (30 s by default) has passed and
+    /// no lease holds it, so use it only for work shorter than that. <see cref="Rent"/> holds it for as long as needed.
+    /// </summary>
     /// <exception cref="KeyNotFoundException">No model has that name.</exception>
     /// <exception cref="InvalidOperationException">The model is not loaded yet (see <see cref="AllLoaded"/>).</exception>
     public HierarchicalRecommender Get(string? name = null) =>
-        Find(name).Current ?? throw new InvalidOperationException($"The model '{Find(name).Name}' is not loaded yet.");
+        Find(name).Current?.Recommender ?? throw new InvalidOperationException($"The model '{Find(name).Name}' is not loaded yet.");
 
-    /// <summary>The recommender in service, or null while it is loading.</summary>
-    public HierarchicalRecommender? TryGet(string? name = null) => Find(name).Current;
+    /// <summary>As <see cref="Get"/>, or null while the model is loading.</summary>
+    public HierarchicalRecommender? TryGet(string? name = null) => Find(name).Current?.Recommender;
+
+    /// <summary>Versions replaced by a reload and not disposed yet (waiting out the delay, or held by leases).</summary>
+    public int RetiredVersions => _retiring.Count;
 
     /// <summary>What <paramref name="name"/> serves now, or null before its first load.</summary>
     public RecommenderModelInfo? Info(string? name = null) => Find(name).Info;
@@ -101,8 +178,10 @@ public sealed partial class RecommenderPool : IDisposable
             }
             long generation = (slot.Info?.Generation ?? 0) + 1;
             slot.Info = new RecommenderModelInfo(slot.Name, slot.Options.Path, generation, DateTimeOffset.UtcNow, loaded.Context.Histories.Count, loaded.ItemIds.Count, null);
-            bool swapped = slot.Current is not null;
-            slot.Current = loaded; // requests that hold the old reference finish on it
+            var previous = slot.Current;
+            bool swapped = previous is not null;
+            slot.Current = new Version(loaded, slot.Info); // requests that hold the old version finish on it
+            if (previous is not null) Retire(previous);
             double ms = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             if (swapped)
             {
@@ -116,6 +195,22 @@ public sealed partial class RecommenderPool : IDisposable
         {
             slot.Reloading.Release();
         }
+    }
+
+    /// <summary>
+    /// Releases the pool's hold on a replaced version after the retirement delay (the holders of <see cref="Get"/>'s
+    /// plain reference get that long); its last lease then disposes it.
+    /// </summary>
+    private void Retire(Version version)
+    {
+        _retiring[version] = 0;
+        version.Disposed = v => _retiring.TryRemove(v, out _);
+        if (_retireDelay <= TimeSpan.Zero || _disposing.IsCancellationRequested)
+        {
+            version.ReleasePoolHold();
+            return;
+        }
+        _ = Task.Delay(_retireDelay, _disposing.Token).ContinueWith(_ => version.ReleasePoolHold(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private Slot Find(string? name)
@@ -167,15 +262,25 @@ public sealed partial class RecommenderPool : IDisposable
         }
     }
 
-    /// <summary>Stops watching.</summary>
+    /// <summary>
+    /// Stops watching and releases the pool's holds: each version is disposed now, or when the last lease on it ends.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposing.IsCancellationRequested) return;
+        _disposing.Cancel();
         foreach (var slot in _slots.Values)
         {
             slot.Watcher?.Dispose();
             slot.Debounce?.Dispose();
             slot.Reloading.Dispose();
+            var version = slot.Current;
+            slot.Current = null;
+            version?.ReleasePoolHold();
         }
+        foreach (var version in _retiring.Keys) version.ReleasePoolHold();
+        _retiring.Clear();
+        _disposing.Dispose();
     }
 
     private static partial class Log

@@ -12,7 +12,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>The concept model (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/> or a load; else null.</summary>
     public ConceptModel? Concepts { get; private set; }
 
-    private ConceptModel RequireConcepts() => Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
+    private ConceptModel RequireConcepts() => IsDisposed ? throw new ObjectDisposedException(nameof(HierarchicalRecommender)) : Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
 
     /// <summary>
     /// Trains the concept model on the known users' descriptions (several phrasings each allowed) and attaches it:

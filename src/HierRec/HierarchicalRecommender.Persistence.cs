@@ -43,6 +43,7 @@ public sealed partial class HierarchicalRecommender
     /// </summary>
     public void Save(string folder)
     {
+        ThrowIfDisposed();
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var manifest = new Manifest("hierrec-hierarchical", FormatVersion, _model.Options, _model.Profile?.Schema, _model.UserCount, _model.ItemTower.Items, _model.ItemTower.TextWidth,
             [.. _users.External], [.. _items.External], [.. _context.Histories], [.. _context.Neighbours], _context.Hops?.ToArray(), [.. _context.Profiles], _model.ItemTower.Warm,

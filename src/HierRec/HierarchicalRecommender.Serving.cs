@@ -60,12 +60,14 @@ public sealed partial class HierarchicalRecommender
 
     private int KnownUser(string userId, string? hint)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(userId);
         return _users.TryGetDense(userId, out int d) ? d : throw new KeyNotFoundException($"Unknown user '{userId}'" + (hint is null ? "." : $"; {hint}."));
     }
 
     private UserBatch NewUserBatch(UserProfile profile, IReadOnlyList<string> friendIds, IReadOnlyList<string> recentItemIds, out int[] history)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(friendIds);
         ArgumentNullException.ThrowIfNull(recentItemIds);
@@ -77,6 +79,7 @@ public sealed partial class HierarchicalRecommender
     /// <summary>x_u of a batch, without gradients, as CPU arrays.</summary>
     private float[][] Vectors(UserBatch batch)
     {
+        ThrowIfDisposed();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var x = _model.Encode(batch, _itemVectors).Users;

@@ -40,8 +40,9 @@ public sealed partial class HierarchicalRecommender
         Bert = bert;
         TrainingReport = report;
         model.eval();
+        using (var scope = torch.NewDisposeScope()) // temporaries freed here, not by the finalizer thread
         using (torch.no_grad()) _itemVectors = model.ItemVectors().DetachFromDisposeScope();
-        using (var cpu = _itemVectors.to_type(ScalarType.Float32).cpu().contiguous()) _itemArray = cpu.data<float>().ToArray();
+        _itemArray = TorchInterop.ToFloats(_itemVectors);
         if (savedItems is var (rows, source))
         {
             if (rows.Length != _itemArray.Length)
@@ -53,7 +54,8 @@ public sealed partial class HierarchicalRecommender
             _itemArray = rows;
             var device = _itemVectors.device;
             _itemVectors.Dispose();
-            _itemVectors = torch.tensor(rows, [model.ItemTower.Items, model.Options.Dimension]).to(device);
+            using var scope = torch.NewDisposeScope();
+            _itemVectors = torch.tensor(rows, [model.ItemTower.Items, model.Options.Dimension]).to(device).DetachFromDisposeScope();
         }
         var serving = model.Scorer.Serving;
         _index = ItemIndex.Create(_itemArray, model.ItemTower.Items, model.Options.Dimension, similarity: serving.Similarity);

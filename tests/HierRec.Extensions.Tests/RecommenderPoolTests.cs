@@ -36,12 +36,13 @@ public sealed class RecommenderPoolTests
     {
         using var host = Host(s => s.AddHierRec(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Models:a:Path"] = "", ["Models:b:Path"] = "/x", ["DefaultModel"] = "c", ["ReloadDelay"] = "01:00:00",
+            ["Models:a:Path"] = "", ["Models:b:Path"] = "/x", ["DefaultModel"] = "c", ["ReloadDelay"] = "01:00:00", ["RetiredModelDisposeDelay"] = "-00:00:01",
         }).Build()));
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Contains("HierRec:Models:a:Path is required", ex.Message);
         Assert.Contains("HierRec:DefaultModel 'c'", ex.Message);
         Assert.Contains("HierRec:ReloadDelay", ex.Message);
+        Assert.Contains("HierRec:RetiredModelDisposeDelay", ex.Message);
     }
 
     [Fact]
@@ -97,6 +98,68 @@ public sealed class RecommenderPoolTests
         Assert.Same(second, pool.Get("m"));
         Assert.NotNull(pool.Info("m")!.LastError);
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task AReplacedVersion_IsDisposedWhenItsLastLeaseEnds_AndNotBefore()
+    {
+        string folder = TestModel.Copy();
+        using var host = Host(s =>
+        {
+            s.AddHierRec().FromFolder("m", folder, watchForChanges: false);
+            s.Configure<HierRecOptions>(o => o.RetiredModelDisposeDelay = TimeSpan.Zero);
+        });
+        var pool = host.Services.GetRequiredService<RecommenderPool>();
+        await host.StartAsync();
+        await Eventually(() => pool.AllLoaded ? pool : null, TimeSpan.FromSeconds(60));
+        string user = TestModel.Saved.Value.Split.Train.Users.ToExternal(1);
+        var lease = pool.Rent("m");
+        var old = lease.Recommender;
+        Assert.Equal(1, lease.Info.Generation);
+        Assert.True(await pool.ReloadAsync("m"));
+        // The request that holds the old version finishes on it; new requests get the new one.
+        Assert.False(old.IsDisposed);
+        Assert.NotEmpty(old.Recommend(user, 3));
+        using (var fresh = pool.Rent("m"))
+        {
+            Assert.NotSame(old, fresh.Recommender);
+            Assert.Equal(2, fresh.Info.Generation);
+        }
+        Assert.Equal(1, pool.RetiredVersions); // the pool's hold on it is gone (delay 0); the lease's is not
+        lease.Dispose();
+        Assert.True(old.IsDisposed); // its native memory is freed
+        Assert.Throws<ObjectDisposedException>(() => old.Recommend(user, 3));
+        lease.Dispose(); // twice: harmless
+        Assert.False(pool.Get("m").IsDisposed);
+        Assert.Equal(0, pool.RetiredVersions);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task WithoutALease_AReplacedVersionLivesOutTheDelay_AndThePoolsDisposalFreesTheRest()
+    {
+        string folder = TestModel.Copy();
+        var host = Host(s =>
+        {
+            s.AddHierRec().FromFolder("m", folder, watchForChanges: false);
+            s.Configure<HierRecOptions>(o => o.RetiredModelDisposeDelay = TimeSpan.FromSeconds(2));
+        });
+        var pool = host.Services.GetRequiredService<RecommenderPool>();
+        await host.StartAsync();
+        var first = await Eventually(() => pool.TryGet("m"), TimeSpan.FromSeconds(60));
+        Assert.True(await pool.ReloadAsync("m"));
+        Assert.False(first.IsDisposed); // Get's plain reference gets the delay
+        Assert.Equal(1, pool.RetiredVersions);
+        await Eventually(() => first.IsDisposed ? first : null, TimeSpan.FromSeconds(30));
+        Assert.Equal(0, pool.RetiredVersions);
+        // Held at shutdown: disposed when the lease ends, not under it.
+        var held = pool.Rent("m");
+        await host.StopAsync();
+        host.Dispose();
+        Assert.False(held.Recommender.IsDisposed);
+        Assert.Null(pool.TryGet("m"));
+        held.Dispose();
+        Assert.True(held.Recommender.IsDisposed);
     }
 
     [Fact]

@@ -9,6 +9,18 @@ namespace HierRec.Extensions.Tests;
 /// <summary>A small recommender fitted once and saved; tests copy its folder.</summary>
 public static class TestModel
 {
+    /// <summary>One folder per test run holding every saved model and copy; deleted when the test process exits.</summary>
+    public static readonly Lazy<string> Root = new(() =>
+    {
+        string root = Path.Combine(Path.GetTempPath(), "hierrec-ext-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } // best effort: never fail the run
+        };
+        return root;
+    });
+
     public static readonly Lazy<(DataSplit Split, HierarchicalRecommender Recommender, string Folder)> Saved = new(() =>
     {
         var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 60, Items = 90 })));
@@ -19,7 +31,7 @@ public static class TestModel
             Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32 },
             DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
         });
-        string folder = Path.Combine(Path.GetTempPath(), "hierrec-ext-model-" + Guid.NewGuid().ToString("N"));
+        string folder = Path.Combine(Root.Value, "model-" + Guid.NewGuid().ToString("N"));
         r.Save(folder);
         return (split, r, folder);
     });
@@ -30,7 +42,7 @@ public static class TestModel
         var (split, r, _) = Saved.Value;
         var dynamic = HierRec.Items.DynamicRecommender.Fit(r, split.Train, split.Validation,
             new HierRec.Items.DynamicOptions { Epochs = 1, Candidates = 30, Negatives = 10, BatchSize = 64 });
-        string folder = Path.Combine(Path.GetTempPath(), "hierrec-ext-dynamic-" + Guid.NewGuid().ToString("N"));
+        string folder = Path.Combine(Root.Value, "dynamic-" + Guid.NewGuid().ToString("N"));
         dynamic.Save(folder);
         return folder;
     });
@@ -48,7 +60,7 @@ public static class TestModel
             InterestEpochs = 2, AlignmentEpochs = 3, BatchSize = 32,
             DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
         });
-        string to = Path.Combine(Path.GetTempPath(), "hierrec-ext-concepts-" + Guid.NewGuid().ToString("N"));
+        string to = Path.Combine(Root.Value, "concepts-" + Guid.NewGuid().ToString("N"));
         r.Save(to);
         return to;
     });
@@ -56,7 +68,7 @@ public static class TestModel
     /// <summary>A fresh copy of the saved folder under a fresh parent (so watchers see only this test's changes).</summary>
     public static string Copy()
     {
-        string to = Path.Combine(Path.GetTempPath(), "hierrec-ext-" + Guid.NewGuid().ToString("N"), "model");
+        string to = Path.Combine(Root.Value, "copy-" + Guid.NewGuid().ToString("N"), "model");
         CopyTree(Saved.Value.Folder, to);
         return to;
     }

@@ -13,7 +13,7 @@ namespace HierRec.Concepts;
 /// <see cref="InterestEncoder"/>, the item vectors P both live with, and the filter thresholds.
 /// </summary>
 /// <remarks>Immutable once trained apart from <see cref="PositiveThreshold"/> and <see cref="NegativeThreshold"/>; serving methods are thread-safe.</remarks>
-public sealed partial class ConceptModel
+public sealed partial class ConceptModel : IDisposable
 {
     private float[] _normalizedItems; // the rows the filter compares concepts with, unit length
     private readonly float[] _items;   // P, row-major
@@ -399,6 +399,17 @@ public sealed partial class ConceptModel
         {
             foreach (var v in tensors.Values) v.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Frees the native memory of the description encoder (its BERT included) and the interest encoder. Idempotent; the
+    /// item vectors P belong to whoever passed them. <see cref="HierarchicalRecommender.Dispose"/> disposes its concept model.
+    /// </summary>
+    public void Dispose()
+    {
+        Encoder.Dispose();
+        Encoder.Bert.Dispose(); // not a registered child of the encoder (it is frozen and shared by its token cache)
+        Interest.Dispose();
     }
 
     private static Dictionary<string, Tensor> Strip(IReadOnlyDictionary<string, Tensor> tensors, string prefix) =>

@@ -61,7 +61,8 @@ public sealed record ConceptOptions
 
     /// <summary>
     /// BERT for the descriptions (with tokenizer); frozen. Null pre-trains a domain BERT on the item texts and the training
-    /// descriptions together, so its vocabulary covers every language the descriptions use.
+    /// descriptions together, so its vocabulary covers every language the descriptions use. Disposing the concept model
+    /// (or the recommender that holds it) disposes this BERT too.
     /// </summary>
     public BertModel? Bert { get; init; }
 

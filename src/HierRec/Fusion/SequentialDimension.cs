@@ -15,7 +15,7 @@ namespace HierRec.Fusion;
 /// <see cref="SequentialOptions.MaxLength"/> items are used. Encoding a user runs the transformer (a few hundred
 /// microseconds for RecBole's defaults on a CPU); calls are serialised. Thread-safe.
 /// </remarks>
-public sealed class SequentialDimension
+public sealed class SequentialDimension : IDisposable
 {
     private readonly SasRec _model;
     private readonly float[] _items;
@@ -95,4 +95,7 @@ public sealed class SequentialDimension
             throw;
         }
     }
+
+    /// <summary>Frees the SASRec model's native memory (idempotent).</summary>
+    public void Dispose() => _model.Dispose();
 }

@@ -18,17 +18,19 @@ public sealed partial class DynamicRecommender
     public void Save(string folder)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        Snapshot s;
+        SnapshotLease held;
         int[][] histories;
         long[] last;
         long[][] itemTimes;
         lock (_writeLock)
         {
-            s = _snapshot;
+            held = Hold(); // an Update after the lock must not dispose what is being written
             histories = [.. _histories];
             last = [.. _lastTime];
             itemTimes = [.. _itemTimes];
         }
+        using var release = held;
+        var s = held.Snapshot;
         var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", FormatVersion, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last, itemTimes));
         AtomicFile.WriteDirectory(folder, dir =>
         {

@@ -32,7 +32,8 @@ public sealed partial class DynamicRecommender
         AddStreamCandidates(stream, user, history, ids, staticScores);
         candidateTime = clock.Elapsed;
         clock.Restart();
-        var scores = Rerank(_snapshot, user, history, WithLastTime(context, u), [.. ids]);
+        float[] scores;
+        using (var held = Hold()) scores = Rerank(held.Snapshot, user, history, WithLastTime(context, u), [.. ids]);
         var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]), ids, scores, k, stream.NewFilter);
         rerankTime = clock.Elapsed;
         if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
@@ -96,7 +97,9 @@ public sealed partial class DynamicRecommender
         int u = UserIndex(userId);
         var ids = itemIds.Select(i => _base.ItemMap.TryGetDense(i, out int d) ? d : throw new KeyNotFoundException($"Unknown item '{i}'.")).ToArray();
         var history = _histories[u];
-        return Rerank(_snapshot, _base.UserVectorsWithHistories([u], [history])[0], history, WithLastTime(context, u), ids);
+        var user = _base.UserVectorsWithHistories([u], [history])[0];
+        using var held = Hold();
+        return Rerank(held.Snapshot, user, history, WithLastTime(context, u), ids);
     }
 
     /// <summary>
@@ -126,7 +129,8 @@ public sealed partial class DynamicRecommender
     {
         int u = UserIndex(userId);
         int item = _base.ItemMap.TryGetDense(itemId ?? throw new ArgumentNullException(nameof(itemId)), out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
-        var s = _snapshot;
+        using var held = Hold();
+        var s = held.Snapshot;
         var history = _histories[u];
         var user = _base.UserVectorsWithHistories([u], [history])[0];
         context = WithLastTime(context, u);

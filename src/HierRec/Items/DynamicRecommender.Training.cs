@@ -26,9 +26,21 @@ public sealed partial class DynamicRecommender
             var examples = ObserveLocked(interactions);
             int replay = (int)Math.Min(_replay.Count, Math.Round(examples.Count * Options.ReplayRatio));
             var batch = examples.Concat(Enumerable.Range(0, replay).Select(_ => _replay[_rng.NextInt(_replay.Count)])).ToList();
-            var copy = Clone(_snapshot, _snapshot.Version + 1);
-            var (steps, loss) = batch.Count == 0 ? (0, double.NaN) : Train(copy, batch, Options.UpdateEpochs, Options.UpdateLearningRate, null, cancellationToken);
-            _snapshot = copy; // atomic publication: readers hold the reference they started with
+            var previous = _snapshot;
+            var copy = Clone(previous, previous.Version + 1);
+            int steps;
+            double loss;
+            try
+            {
+                (steps, loss) = batch.Count == 0 ? (0, double.NaN) : Train(copy, batch, Options.UpdateEpochs, Options.UpdateLearningRate, null, cancellationToken);
+            }
+            catch
+            {
+                copy.Release(); // a failed or cancelled update frees its copy; the previous snapshot keeps serving
+                throw;
+            }
+            _snapshot = copy; // atomic publication: readers hold the snapshot they started with
+            previous.Release(); // disposed once the last reader holding it has finished
             foreach (var e in examples) Remember(e);
             HierRec.Diagnostics.HierRecTelemetry.UpdateInteractions.Add(examples.Count);
             HierRec.Diagnostics.HierRecTelemetry.UpdateDuration.Record(clock.Elapsed.TotalSeconds);
@@ -144,7 +156,15 @@ public sealed partial class DynamicRecommender
     private Snapshot Clone(Snapshot s, long version)
     {
         var layers = DynamicLayers.Create(_dimension, Options, s.Context?.Schema ?? Options.Context, 0, _items.device);
-        TorchCheckpoint.Load(layers, TorchCheckpoint.Snapshot(s.Layers), "the served snapshot");
+        var state = TorchCheckpoint.Snapshot(s.Layers);
+        try
+        {
+            TorchCheckpoint.Load(layers, state, "the served snapshot");
+        }
+        finally
+        {
+            foreach (var t in state.Values) t.Dispose();
+        }
         layers.eval();
         return new Snapshot(layers, version);
     }

@@ -23,10 +23,51 @@ public sealed partial class DynamicRecommender
     /// <summary>The parameters one request reads: immutable once published.</summary>
     internal sealed class Snapshot(DynamicLayers layers, long version)
     {
+        private int _holds = 1; // the recommender's own while it serves this snapshot, plus one per reader
+
         public DynamicLayers Layers { get; } = layers;
         public DynamicItemEncoder Items => Layers.Items;
         public ContextEncoder? Context => Layers.Context;
         public long Version { get; } = version;
+
+        /// <summary>Takes a reader's hold, unless the snapshot has been released for good (then its successor serves).</summary>
+        public bool TryHold()
+        {
+            int holds;
+            do
+            {
+                holds = Volatile.Read(ref _holds);
+                if (holds == 0) return false;
+            }
+            while (Interlocked.CompareExchange(ref _holds, holds + 1, holds) != holds);
+            return true;
+        }
+
+        /// <summary>
+        /// Ends a hold; the last one disposes the layers (libtorch memory is not the GC's: a dropped snapshot would keep
+        /// its native memory, and every Update replaces one).
+        /// </summary>
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holds) == 0) Layers.Dispose();
+        }
+    }
+
+    /// <summary>The snapshot in service, held until the returned lease is disposed (Update may replace it meanwhile).</summary>
+    internal SnapshotLease Hold()
+    {
+        while (true)
+        {
+            var s = _snapshot;
+            if (s.TryHold()) return new SnapshotLease(s);
+        }
+    }
+
+    internal readonly struct SnapshotLease(Snapshot snapshot) : IDisposable
+    {
+        public Snapshot Snapshot { get; } = snapshot;
+
+        public void Dispose() => Snapshot.Release();
     }
 
     private readonly record struct Example(int User, int Item, long Time, int[] History, long LastTime);

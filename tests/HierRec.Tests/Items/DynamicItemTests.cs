@@ -87,6 +87,29 @@ public sealed class DynamicRecommenderTests : IDisposable
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
+    /// <summary>
+    /// Serving and online updates leave no TorchSharp tensor to the GC's finalizer thread (which, freeing a temporary a
+    /// native call still uses, corrupts libtorch's heap): a service calls these for as long as it runs.
+    /// </summary>
+    [Fact]
+    public void ServingAndUpdates_LeaveNoTensorForTheFinalizer()
+    {
+        var dyn = DynamicFixture.Fit();
+        var (data, _, _, stream, _) = DynamicFixture.Base.Value;
+        string user = data.Users.ToExternal(9);
+        var context = RequestContext.AtUnixTime(stream[0].Timestamp);
+        dyn.Recommend(user, context, 10);
+        dyn.Update(stream.Take(20).ToList()); // warm: lazy state (the optimiser's moments) is created once
+        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
+        long before = stats.ThreadTotalLiveCount;
+        var top = dyn.Recommend(user, context, 10);
+        dyn.Explain(user, top[0].ItemId, context);
+        dyn.RecommendStatic(user, 10, served: true);
+        dyn.Update(stream.Skip(20).Take(20).ToList());
+        dyn.Recommend(data.Users.ToExternal(10), RequestContext.AtUnixTime(stream[30].Timestamp), 10);
+        Assert.Equal(before, stats.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void TheServedStaticRanking_IsTheBaseRecommendersOwn_OnTheObservedHistory()
     {
@@ -140,15 +163,18 @@ public sealed class DynamicRecommenderTests : IDisposable
         var context = RequestContext.AtUnixTime(1_600_000_000);
         // Every score a reader sees must equal the scores of one whole snapshot, recomputed afterwards from that snapshot.
         var seen = new System.Collections.Concurrent.ConcurrentBag<(long Version, float[] Scores)>();
-        var snapshots = new System.Collections.Concurrent.ConcurrentDictionary<long, DynamicRecommender.Snapshot>();
+        // The first hold taken on each version is kept, so the snapshot outlives its replacement for the check below
+        // (a replaced snapshot is disposed once no reader holds it).
+        var snapshots = new System.Collections.Concurrent.ConcurrentDictionary<long, DynamicRecommender.SnapshotLease>();
         using var stop = new CancellationTokenSource();
         var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
         {
             while (!stop.IsCancellationRequested)
             {
-                var s = dyn.Current;
-                snapshots.TryAdd(s.Version, s);
+                var lease = dyn.Hold();
+                var s = lease.Snapshot;
                 seen.Add((s.Version, dyn.Score(s, u, context, items)));
+                if (!snapshots.TryAdd(s.Version, lease)) lease.Dispose();
             }
         })).ToArray();
         var otherUsers = stream.Where(x => x.User != u).ToList();
@@ -165,9 +191,13 @@ public sealed class DynamicRecommenderTests : IDisposable
         // Snapshots differ far more than rounding does, so a tolerance of 1e-5 still tells a mix of two snapshots apart.
         foreach (var (version, scores) in seen)
         {
-            var expected = dyn.Score(snapshots[version], u, context, items);
+            var expected = dyn.Score(snapshots[version].Snapshot, u, context, items);
             for (int i = 0; i < scores.Length; i++) Assert.Equal(expected[i], scores[i], 1e-5f);
         }
+        // Released, the replaced snapshots are disposed; the one in service is not.
+        foreach (var lease in snapshots.Values) lease.Dispose();
+        foreach (var (version, lease) in snapshots)
+            Assert.Equal(version != dyn.Version, lease.Snapshot.Layers.parameters().All(p => p.IsInvalid));
     }
 
     [Fact]

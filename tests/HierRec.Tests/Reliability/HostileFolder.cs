@@ -24,6 +24,10 @@ public sealed class HostileFolder : IDisposable
         });
         string template = Path.Combine(Path.GetTempPath(), "hierrec-hostile-template-" + Guid.NewGuid().ToString("N"));
         r.Save(template);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(template, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } // best effort
+        };
         return (split, r, template);
     });
 

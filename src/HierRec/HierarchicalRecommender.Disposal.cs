@@ -1,0 +1,33 @@
+namespace HierRec;
+
+public sealed partial class HierarchicalRecommender : IDisposable
+{
+    private int _disposed;
+
+    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>
+    /// Frees the native (libtorch) memory of the recommender's modules and tensors: the model, its item-text BERT (a
+    /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model and
+    /// the sequential dimension. The GC does not free a libtorch module's memory when the recommender is merely dropped
+    /// (measured: a reloaded, dropped recommender kept about a quarter of its size in native memory for good; see
+    /// benchmarks/README.md), so a service that replaces recommenders disposes the old ones
+    /// (<c>RecommenderPool</c> does, once the requests holding them end). Idempotent. Not thread-safe with serving:
+    /// call it when no request uses the recommender any more; afterwards every method that needs the model throws
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Concepts?.Dispose();
+        _fusion?.Sequential?.Dispose();
+        _itemVectors.Dispose();
+        _model.Dispose();
+        Bert?.Dispose(); // a child of the model when it reads text (disposing twice is harmless)
+        _index.Dispose();
+        if (!ReferenceEquals(_served, _index)) _served.Dispose();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
+}
