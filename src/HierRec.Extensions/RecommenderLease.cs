@@ -23,5 +23,5 @@ public sealed class RecommenderLease : IDisposable
     public RecommenderModelInfo Info { get; }
 
     /// <summary>Ends the hold; the version is disposed when it was replaced and this was its last hold.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _version, null)?.Release();
+    public void Dispose() => Interlocked.Exchange(ref _version, null)?.Holds.Release();
 }

@@ -14,47 +14,14 @@ namespace HierRec.Extensions;
 /// </summary>
 public sealed partial class RecommenderPool : IDisposable
 {
-    /// <summary>
-    /// One loaded version and its holds: the pool's own while it serves (or waits out the retirement delay), and one per
-    /// lease. The last release disposes the recommender.
-    /// </summary>
+    /// <summary>One loaded version: its recommender, shared by the pool (while it serves or waits out the retirement delay) and the leases.</summary>
     internal sealed class Version(HierarchicalRecommender recommender, RecommenderModelInfo info)
     {
-        private int _holds = 1;
-        private int _poolReleased;
+        public RefCounted<HierarchicalRecommender> Holds { get; } = new(recommender);
 
-        public HierarchicalRecommender Recommender { get; } = recommender;
+        public HierarchicalRecommender Recommender => Holds.Value;
 
         public RecommenderModelInfo Info { get; } = info;
-
-        /// <summary>Takes a hold, unless the version has already been released for good (then its successor serves).</summary>
-        public bool TryHold()
-        {
-            int holds;
-            do
-            {
-                holds = Volatile.Read(ref _holds);
-                if (holds == 0) return false;
-            }
-            while (Interlocked.CompareExchange(ref _holds, holds + 1, holds) != holds);
-            return true;
-        }
-
-        /// <summary>Called once the recommender has been disposed.</summary>
-        public Action<Version>? Disposed { get; set; }
-
-        public void Release()
-        {
-            if (Interlocked.Decrement(ref _holds) != 0) return;
-            Recommender.Dispose();
-            Disposed?.Invoke(this);
-        }
-
-        /// <summary>Releases the pool's own hold (once, whoever asks first: the retirement timer or the pool's Dispose).</summary>
-        public void ReleasePoolHold()
-        {
-            if (Interlocked.Exchange(ref _poolReleased, 1) == 0) Release();
-        }
     }
 
     private sealed class Slot(string name, HierRecModelOptions options)
@@ -117,7 +84,7 @@ public sealed partial class RecommenderPool : IDisposable
         var slot = Find(name);
         while (slot.Current is { } version)
         {
-            if (version.TryHold()) return new RecommenderLease(version);
+            if (version.Holds.TryHold()) return new RecommenderLease(version);
             // Released for good between the read and the hold: the slot already serves its successor (or nothing, after Dispose).
         }
         return null;
@@ -204,13 +171,13 @@ public sealed partial class RecommenderPool : IDisposable
     private void Retire(Version version)
     {
         _retiring[version] = 0;
-        version.Disposed = v => _retiring.TryRemove(v, out _);
+        version.Holds.Disposed = () => _retiring.TryRemove(version, out _);
         if (_retireDelay <= TimeSpan.Zero || _disposing.IsCancellationRequested)
         {
-            version.ReleasePoolHold();
+            version.Holds.ReleaseOwner();
             return;
         }
-        _ = Task.Delay(_retireDelay, _disposing.Token).ContinueWith(_ => version.ReleasePoolHold(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = Task.Delay(_retireDelay, _disposing.Token).ContinueWith(_ => version.Holds.ReleaseOwner(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private Slot Find(string? name)
@@ -276,9 +243,9 @@ public sealed partial class RecommenderPool : IDisposable
             slot.Reloading.Dispose();
             var version = slot.Current;
             slot.Current = null;
-            version?.ReleasePoolHold();
+            version?.Holds.ReleaseOwner();
         }
-        foreach (var version in _retiring.Keys) version.ReleasePoolHold();
+        foreach (var version in _retiring.Keys) version.Holds.ReleaseOwner();
         _retiring.Clear();
         _disposing.Dispose();
     }

@@ -36,11 +36,11 @@ public sealed partial class DynamicRecommender
             }
             catch
             {
-                copy.Release(); // a failed or cancelled update frees its copy; the previous snapshot keeps serving
+                copy.Holds.ReleaseOwner(); // a failed or cancelled update frees its copy; the previous snapshot keeps serving
                 throw;
             }
             _snapshot = copy; // atomic publication: readers hold the snapshot they started with
-            previous.Release(); // disposed once the last reader holding it has finished
+            previous.Holds.ReleaseOwner(); // disposed once the last reader holding it has finished
             foreach (var e in examples) Remember(e);
             HierRec.Diagnostics.HierRecTelemetry.UpdateInteractions.Add(examples.Count);
             HierRec.Diagnostics.HierRecTelemetry.UpdateDuration.Record(clock.Elapsed.TotalSeconds);

@@ -23,34 +23,16 @@ public sealed partial class DynamicRecommender
     /// <summary>The parameters one request reads: immutable once published.</summary>
     internal sealed class Snapshot(DynamicLayers layers, long version)
     {
-        private int _holds = 1; // the recommender's own while it serves this snapshot, plus one per reader
+        /// <summary>
+        /// The recommender's hold while it serves this snapshot, plus one per reader; the last release disposes the layers
+        /// (libtorch memory is not the GC's: a dropped snapshot would keep its native memory, and every Update replaces one).
+        /// </summary>
+        public RefCounted<DynamicLayers> Holds { get; } = new(layers);
 
-        public DynamicLayers Layers { get; } = layers;
+        public DynamicLayers Layers => Holds.Value;
         public DynamicItemEncoder Items => Layers.Items;
         public ContextEncoder? Context => Layers.Context;
         public long Version { get; } = version;
-
-        /// <summary>Takes a reader's hold, unless the snapshot has been released for good (then its successor serves).</summary>
-        public bool TryHold()
-        {
-            int holds;
-            do
-            {
-                holds = Volatile.Read(ref _holds);
-                if (holds == 0) return false;
-            }
-            while (Interlocked.CompareExchange(ref _holds, holds + 1, holds) != holds);
-            return true;
-        }
-
-        /// <summary>
-        /// Ends a hold; the last one disposes the layers (libtorch memory is not the GC's: a dropped snapshot would keep
-        /// its native memory, and every Update replaces one).
-        /// </summary>
-        public void Release()
-        {
-            if (Interlocked.Decrement(ref _holds) == 0) Layers.Dispose();
-        }
     }
 
     /// <summary>The snapshot in service, held until the returned lease is disposed (Update may replace it meanwhile).</summary>
@@ -59,7 +41,7 @@ public sealed partial class DynamicRecommender
         while (true)
         {
             var s = _snapshot;
-            if (s.TryHold()) return new SnapshotLease(s);
+            if (s.Holds.TryHold()) return new SnapshotLease(s);
         }
     }
 
@@ -67,7 +49,7 @@ public sealed partial class DynamicRecommender
     {
         public Snapshot Snapshot { get; } = snapshot;
 
-        public void Dispose() => Snapshot.Release();
+        public void Dispose() => Snapshot.Holds.Release();
     }
 
     private readonly record struct Example(int User, int Item, long Time, int[] History, long LastTime);
