@@ -7,15 +7,8 @@ namespace HierRec.Tests.Reliability;
 /// A recommender frees its native memory on Dispose (the GC does not, for libtorch modules), and afterwards refuses
 /// work by name instead of touching freed memory.
 /// </summary>
-public sealed class DisposalTests : IDisposable
+public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "hierrec-dispose-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
-
     [Fact]
     public void ADisposedRecommender_RefusesEveryModelOperation_AndDisposingTwiceIsHarmless()
     {
@@ -31,8 +24,8 @@ public sealed class DisposalTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => r.UserVector(user));
         Assert.Throws<ObjectDisposedException>(() => r.Explain(user, item));
         Assert.Throws<ObjectDisposedException>(() => r.RecommendForNewUser(UserProfile.Empty, [], [item], 3));
-        Assert.Throws<ObjectDisposedException>(() => r.Save(Path.Combine(_dir, "never")));
-        Assert.False(Directory.Exists(Path.Combine(_dir, "never")));
+        Assert.Throws<ObjectDisposedException>(() => r.Save(Path.Combine(Dir, "never")));
+        Assert.False(Directory.Exists(Path.Combine(Dir, "never")));
         Assert.True(r.HasUser(user)); // plain lookups still answer
         r.Dispose();
         // Another load of the same folder is unaffected.
@@ -67,8 +60,8 @@ public sealed class DisposalTests : IDisposable
     public void DisposingARecommenderWithConcepts_FreesTheConceptModel_AndTextColdStartRefuses()
     {
         var (_, fitted, _) = ConceptFixture.Fitted.Value;
-        fitted.Save(_dir);
-        var r = HierarchicalRecommender.Load(_dir);
+        fitted.Save(Dir);
+        var r = HierarchicalRecommender.Load(Dir);
         Assert.NotEmpty(r.RecommendFromDescription("likes mystery", 3));
         r.Dispose();
         Assert.True(r.Concepts!.Encoder.parameters().All(p => p.IsInvalid));
@@ -82,12 +75,12 @@ public sealed class DisposalTests : IDisposable
     public void TheConceptPaths_LeaveNoTensorForTheFinalizer()
     {
         var (split, fitted, _) = ConceptFixture.Fitted.Value;
-        fitted.Save(_dir);
+        fitted.Save(Dir);
         string user = split.Train.Users.ToExternal(1);
-        using (var warm = HierarchicalRecommender.Load(_dir)) warm.RecommendFromDescription("likes mystery", 3);
+        using (var warm = HierarchicalRecommender.Load(Dir)) warm.RecommendFromDescription("likes mystery", 3);
         var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
         long before = stats.ThreadTotalLiveCount;
-        var r = HierarchicalRecommender.Load(_dir);
+        var r = HierarchicalRecommender.Load(Dir);
         var top = r.RecommendFromDescription("likes mystery, dislikes romance", 3);
         r.ExplainFromDescription("likes mystery, dislikes romance", top[0].ItemId);
         var steered = r.Recommend(user, "喜欢悬疑电影，讨厌爱情电影", 3);
