@@ -32,7 +32,7 @@ public sealed class RefCountedTests
     }
 
     [Fact]
-    public void ConcurrentReaders_NeverHoldADisposedValue()
+    public async Task ConcurrentReaders_NeverHoldADisposedValue()
     {
         for (int round = 0; round < 200; round++)
         {
@@ -49,7 +49,7 @@ public sealed class RefCountedTests
                 }
             })).ToArray();
             shared.ReleaseOwner();
-            Task.WaitAll(readers);
+            await Task.WhenAll(readers);
             Assert.Equal(0, heldAfterDisposal);
             Assert.Equal(1, value.Disposals);
         }
