@@ -32,7 +32,7 @@ public sealed class Bert4Rec : SequenceTransformer
         int t = options.MaxLength;
         model.Train(train, validation, model.Windows(t, 0), (batch, rng) =>
         {
-            var device = model.parameters().First().device;
+            var device = Modules.Layers.DeviceOf(model); // a scoped read: no parameter wrapper left to the finalizer
             var inputs = new int[batch.Length][];
             var rows = new List<long>();
             var targets = new List<long>();

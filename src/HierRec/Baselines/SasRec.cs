@@ -42,7 +42,7 @@ public sealed class SasRec : SequenceTransformer
         int t = options.MaxLength;
         model.Train(train, validation, model.Windows(t + 1, 1), (batch, _) =>
         {
-            var device = model.parameters().First().device;
+            var device = Modules.Layers.DeviceOf(model); // a scoped read: no parameter wrapper left to the finalizer
             var inputs = batch.Select(w => w[..^1].Select(i => i + 1).ToArray()).ToArray();
             var targets = new List<long>();
             var rows = new List<long>();

@@ -25,8 +25,7 @@ internal static class DescriptionWords
             if (k >= tokens.Count || tokens[k].Id != id) return Fallback(tokenizer, ids, weights, prefix); // not aligned: show the pieces, cleaned
             Add(units, tokens[k++], text, prefix, weights[j]);
         }
-        return Joined(units, text).Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start)))
-            .Select(u => new TokenWeight(text[u.Start..u.End], u.Weight)).ToArray();
+        return Shown(units, text).Select(u => new TokenWeight(text[u.Start..u.End], u.Weight)).ToArray();
     }
 
     /// <summary>
@@ -38,8 +37,12 @@ internal static class DescriptionWords
         string prefix = tokenizer.Options.ContinuingSubwordPrefix;
         var units = new List<(int Start, int End, double Weight, bool Cjk)>();
         foreach (var token in tokenizer.EncodeToTokens(text, out _)) Add(units, token, text, prefix, 0);
-        return Joined(units, text).Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start))).Select(u => text[u.Start..u.End]).ToArray();
+        return Shown(units, text).Select(u => text[u.Start..u.End]).ToArray();
     }
+
+    /// <summary>The units a reader sees: hyphenated words joined, empty and punctuation-only units left out.</summary>
+    private static IEnumerable<(int Start, int End, double Weight, bool Cjk)> Shown(List<(int Start, int End, double Weight, bool Cjk)> units, string text) =>
+        Joined(units, text).Where(u => u.End > u.Start && !OnlyPunctuation(text.AsSpan(u.Start, u.End - u.Start)));
 
     /// <summary>
     /// Words joined by a hyphen or an apostrophe with no space around it ("Film-Noir", "Sci-Fi", "Children's") made one
