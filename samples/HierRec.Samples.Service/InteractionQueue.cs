@@ -59,8 +59,11 @@ internal sealed partial class InteractionWorker(InteractionQueue queue, DynamicM
     private static partial void UpdateFailed(ILogger logger, Exception exception, int count);
 }
 
-/// <summary>The optional dynamic recommender (<c>--dynamic DIR</c>, a folder saved by <c>DynamicRecommender.Save</c>), with id lookups.</summary>
-public sealed class DynamicModel
+/// <summary>
+/// The optional dynamic recommender (<c>--dynamic DIR</c>, a folder saved by <c>DynamicRecommender.Save</c>), with id
+/// lookups. The container disposes it at shutdown, which frees the recommender's native memory.
+/// </summary>
+public sealed class DynamicModel : IDisposable
 {
     private readonly Dictionary<string, int> _users = new(StringComparer.Ordinal), _items = new(StringComparer.Ordinal);
 
@@ -74,6 +77,8 @@ public sealed class DynamicModel
 
     /// <summary>The dynamic recommender, or null when the service runs without one.</summary>
     public HierRec.Items.DynamicRecommender? Recommender { get; }
+
+    public void Dispose() => Recommender?.Dispose();
 
     /// <summary>The event as the recommender's dense interaction (ids are checked by the endpoint first).</summary>
     public HierRec.Data.Interaction ToInteraction(InteractionEvent e) => new(_users[e.UserId], _items[e.ItemId], 1f, e.Timestamp);

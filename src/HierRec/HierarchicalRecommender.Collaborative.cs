@@ -207,6 +207,9 @@ public sealed partial class HierarchicalRecommender
             return;
         }
         index.Dispose();
+        // A SASRec that validation left out is freed here (its modules hold native memory the GC never returns); one the
+        // caller passed in stays theirs.
+        if (steps is not null && kept.Item2 is null && !ReferenceEquals(steps, sequential!.Pretrained)) steps.Dispose();
         // A dimension validation left out is not carried in the rows.
         if (kept.Item1 is not null || kept.Item2 is not null) AttachFusion(new DimensionFusion(_itemArray, Dimension0, kept.Item1, weight, kept.Item2, stepWeight));
     }

@@ -12,12 +12,17 @@ public sealed partial class HierarchicalRecommender
     /// <summary>The concept model (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/> or a load; else null.</summary>
     public ConceptModel? Concepts { get; private set; }
 
+    /// <summary>Concept models a refit replaced: requests may still hold them, so they are disposed with the recommender.</summary>
+    private readonly List<ConceptModel> _retiredConcepts = [];
+
     private ConceptModel RequireConcepts() => IsDisposed ? throw new ObjectDisposedException(nameof(HierarchicalRecommender)) : Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
 
     /// <summary>
     /// Trains the concept model on the known users' descriptions (several phrasings each allowed) and attaches it:
     /// afterwards descriptions filter and steer <see cref="Recommend(string, string, int)"/>, serve users with no history
     /// (<see cref="RecommendFromDescription"/>) and appear in explanations. Users without a description are skipped.
+    /// Fitting again replaces the concept model; the replaced one's native memory is freed when the recommender is
+    /// disposed (requests running meanwhile may still use it).
     /// </summary>
     /// <param name="train">The training split the recommender was fitted on (same ids).</param>
     /// <param name="validation">Validation split for early stopping and the thresholds, or null.</param>
@@ -52,7 +57,17 @@ public sealed partial class HierarchicalRecommender
         }
         var data = new ConceptTrainingData(_context.Histories, perUser, _itemVectors, ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
         var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
-        Concepts = model;
+        lock (_retiredConcepts)
+        {
+            if (IsDisposed)
+            {
+                model.Dispose();
+                ThrowIfDisposed();
+            }
+            // A request may still be using the replaced model, so it is freed with the recommender, not now.
+            if (Concepts is { } replaced) _retiredConcepts.Add(replaced);
+            Concepts = model;
+        }
         return report;
     }
 

@@ -9,7 +9,7 @@ public sealed partial class HierarchicalRecommender : IDisposable
 
     /// <summary>
     /// Frees the native (libtorch) memory of the recommender's modules and tensors: the model, its item-text BERT (a
-    /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model and
+    /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model (and any a refit of the concepts replaced) and
     /// the sequential dimension. The GC does not free a libtorch module's memory when the recommender is merely dropped
     /// (measured: a reloaded, dropped recommender kept about a quarter of its size in native memory for good; see
     /// benchmarks/README.md), so a service that replaces recommenders disposes the old ones
@@ -19,8 +19,12 @@ public sealed partial class HierarchicalRecommender : IDisposable
     /// </summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        lock (_retiredConcepts) // a FitConcepts finishing now either sees the flag or has published its model
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        }
         Concepts?.Dispose();
+        foreach (var retired in _retiredConcepts) retired.Dispose();
         _fusion?.Sequential?.Dispose();
         _itemVectors.Dispose();
         _model.Dispose();

@@ -186,71 +186,96 @@ public sealed partial class HierarchicalRecommender
             profile = new ProfileEncoder(manifest.Profile, generator);
         }
         var model = new HierarchicalModel(manifest.Users, manifest.Items, profile, manifest.TextWidth, manifest.Model, 0);
-        TorchCheckpoint.Load(model, Path.Combine(folder, "model.safetensors"), IsRecommenderTensor);
-        if (manifest.TextWidth > 0)
+        BertModel? bert = null;
+        HierarchicalRecommender? recommender = null;
+        Fusion.SequentialDimension? sequential = null;
+        ConceptModel? conceptModel = null;
+        try
         {
-            string textPath = Path.Combine(folder, "text.safetensors");
-            var text = TorchCheckpoint.Read(textPath);
-            try
+            TorchCheckpoint.Load(model, Path.Combine(folder, "model.safetensors"), IsRecommenderTensor);
+            if (manifest.TextWidth > 0)
             {
-                model.ItemTower.TextVectors = text.TryGetValue("text", out var t) ? t : throw new InvalidDataException($"{textPath}: tensor 'text' is missing.");
+                string textPath = Path.Combine(folder, "text.safetensors");
+                var text = TorchCheckpoint.Read(textPath);
+                try
+                {
+                    model.ItemTower.TextVectors = text.TryGetValue("text", out var t) ? t : throw new InvalidDataException($"{textPath}: tensor 'text' is missing.");
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new InvalidDataException($"{textPath}: {ex.Message}", ex);
+                }
+                finally
+                {
+                    foreach (var v in text.Values) v.Dispose();
+                }
             }
-            catch (ArgumentException ex)
+            model.ItemTower.Warm = manifest.Warm;
+            if (device is not null && device.type != DeviceType.CPU) model.to(device);
+            var users = new IdMap();
+            foreach (var id in manifest.UserIds) users.GetOrAdd(id);
+            var items = new IdMap();
+            foreach (var id in manifest.ItemIds) items.GetOrAdd(id);
+            var context = UserContext.Create(manifest.Profiles, manifest.Histories, manifest.Neighbours, manifest.Hops);
+            string bertFolder = Path.Combine(folder, "bert");
+            bert = Directory.Exists(bertFolder) ? BertModel.LoadCore(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device, verified: covered) : null;
+            model.RefreshBehaviourTable(context);
+            string indexPath = Path.Combine(folder, "items.hrix");
+            float[] savedRows;
+            using (var saved = ItemIndex.Load(indexPath))
             {
-                throw new InvalidDataException($"{textPath}: {ex.Message}", ex);
+                if (saved.Count != manifest.Items || saved.Dimension != manifest.Model.Dimension)
+                    throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the manifest declares {manifest.Items}×{manifest.Model.Dimension}.");
+                savedRows = saved.CopyRows();
             }
-            finally
+            recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
+            Fusion.CollaborativeDimension? collaborative = null;
+            if (manifest.Collaborative is { } co)
             {
-                foreach (var v in text.Values) v.Dispose();
+                string path = Path.Combine(folder, "collaborative.safetensors");
+                var factors = TorchCheckpoint.Read(path);
+                try
+                {
+                    float[] Factor(string name) => factors.TryGetValue(name, out var t) ? TorchInterop.ToFloats(t) : throw new InvalidDataException($"{path}: tensor '{name}' is missing.");
+                    collaborative = Fusion.CollaborativeDimension.FromFactors(manifest.Items, co.Rank, co.Lambda, Factor("history"), Factor("candidates"), path);
+                }
+                finally
+                {
+                    foreach (var v in factors.Values) v.Dispose();
+                }
             }
+            sequential = manifest.Sequential is { } sq ? Fusion.SequentialDimension.Load(Path.Combine(folder, "sequential.safetensors"), manifest.Items, sq.Model) : null;
+            if (collaborative is not null || sequential is not null)
+            {
+                recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, collaborative, manifest.Collaborative?.Weight ?? 0f, sequential, manifest.Sequential?.Weight ?? 0f));
+                sequential = null; // the recommender's now
+            }
+            if (manifest.FriendItems is { } friendItems) recommender._friendItems = recommender.NewFriendItems(friendItems.Weight);
+            if (manifest.NewUserFriendItems is { } newUsers) recommender.AttachNewUserFriendItems(newUsers.Select(p => (p.Items, p.Weight)).ToArray());
+            string concepts = Path.Combine(folder, "concepts");
+            if (Directory.Exists(concepts))
+            {
+                conceptModel = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
+                if (conceptModel.DescriptionVectors is not null && conceptModel.DescribedUserRows != recommender._users.Count)
+                    throw new InvalidDataException($"{Path.Combine(concepts, "concept.safetensors")}: description_vectors has {conceptModel.DescribedUserRows} rows; the recommender has {recommender._users.Count} users.");
+                recommender.Concepts = conceptModel;
+                conceptModel = null; // the recommender's now
+            }
+            return recommender;
         }
-        model.ItemTower.Warm = manifest.Warm;
-        if (device is not null && device.type != DeviceType.CPU) model.to(device);
-        var users = new IdMap();
-        foreach (var id in manifest.UserIds) users.GetOrAdd(id);
-        var items = new IdMap();
-        foreach (var id in manifest.ItemIds) items.GetOrAdd(id);
-        var context = UserContext.Create(manifest.Profiles, manifest.Histories, manifest.Neighbours, manifest.Hops);
-        string bertFolder = Path.Combine(folder, "bert");
-        var bert = Directory.Exists(bertFolder) ? BertModel.LoadCore(bertFolder, new BertLoadOptions { AllowMissingHeads = true }, device, verified: covered) : null;
-        model.RefreshBehaviourTable(context);
-        string indexPath = Path.Combine(folder, "items.hrix");
-        float[] savedRows;
-        using (var saved = ItemIndex.Load(indexPath))
+        catch
         {
-            if (saved.Count != manifest.Items || saved.Dimension != manifest.Model.Dimension)
-                throw new InvalidDataException($"{indexPath}: the index holds {saved.Count}×{saved.Dimension} vectors; the manifest declares {manifest.Items}×{manifest.Model.Dimension}.");
-            savedRows = saved.CopyRows();
-        }
-        var recommender = new HierarchicalRecommender(model, context, users, items, bert, null, (savedRows, indexPath));
-        Fusion.CollaborativeDimension? collaborative = null;
-        if (manifest.Collaborative is { } co)
-        {
-            string path = Path.Combine(folder, "collaborative.safetensors");
-            var factors = TorchCheckpoint.Read(path);
-            try
+            // A folder that fails to load leaves nothing behind in native memory: what was built is freed now, not left
+            // to the GC (which never frees a libtorch module's memory).
+            conceptModel?.Dispose();
+            sequential?.Dispose();
+            if (recommender is not null) recommender.Dispose();
+            else
             {
-                float[] Factor(string name) => factors.TryGetValue(name, out var t) ? TorchInterop.ToFloats(t) : throw new InvalidDataException($"{path}: tensor '{name}' is missing.");
-                collaborative = Fusion.CollaborativeDimension.FromFactors(manifest.Items, co.Rank, co.Lambda, Factor("history"), Factor("candidates"), path);
+                model.Dispose();
+                bert?.Dispose();
             }
-            finally
-            {
-                foreach (var v in factors.Values) v.Dispose();
-            }
+            throw;
         }
-        var sequential = manifest.Sequential is { } sq ? Fusion.SequentialDimension.Load(Path.Combine(folder, "sequential.safetensors"), manifest.Items, sq.Model) : null;
-        if (collaborative is not null || sequential is not null)
-            recommender.AttachFusion(new Fusion.DimensionFusion(recommender._itemArray, manifest.Model.Dimension, collaborative, manifest.Collaborative?.Weight ?? 0f, sequential, manifest.Sequential?.Weight ?? 0f));
-        if (manifest.FriendItems is { } friendItems) recommender._friendItems = recommender.NewFriendItems(friendItems.Weight);
-        if (manifest.NewUserFriendItems is { } newUsers) recommender.AttachNewUserFriendItems(newUsers.Select(p => (p.Items, p.Weight)).ToArray());
-        string concepts = Path.Combine(folder, "concepts");
-        if (Directory.Exists(concepts))
-        {
-            var conceptModel = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
-            if (conceptModel.DescriptionVectors is not null && conceptModel.DescribedUserRows != recommender._users.Count)
-                throw new InvalidDataException($"{Path.Combine(concepts, "concept.safetensors")}: description_vectors has {conceptModel.DescribedUserRows} rows; the recommender has {recommender._users.Count} users.");
-            recommender.Concepts = conceptModel;
-        }
-        return recommender;
     }
 }

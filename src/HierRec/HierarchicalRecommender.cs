@@ -45,12 +45,18 @@ public sealed partial class HierarchicalRecommender
         _itemArray = TorchInterop.ToFloats(_itemVectors);
         if (savedItems is var (rows, source))
         {
+            string? error = null;
             if (rows.Length != _itemArray.Length)
-                throw new InvalidDataException($"{source}: {rows.Length} values; the model gives {_itemArray.Length} ({model.ItemTower.Items} items × {model.Options.Dimension}).");
+                error = $"{source}: {rows.Length} values; the model gives {_itemArray.Length} ({model.ItemTower.Items} items × {model.Options.Dimension}).";
             float scale = 1e-6f + Math.Abs(System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(_itemArray));
-            for (int j = 0; j < rows.Length; j++)
+            for (int j = 0; error is null && j < rows.Length; j++)
                 if (Math.Abs(rows[j] - _itemArray[j]) > 1e-3f * scale)
-                    throw new InvalidDataException($"{source}: item {j / model.Options.Dimension}'s vector differs from what the saved model computes ({rows[j]} against {_itemArray[j]}); the index and the weights are from different saves.");
+                    error = $"{source}: item {j / model.Options.Dimension}'s vector differs from what the saved model computes ({rows[j]} against {_itemArray[j]}); the index and the weights are from different saves.";
+            if (error is not null)
+            {
+                _itemVectors.Dispose(); // the caller frees the model; this recommender never existed
+                throw new InvalidDataException(error);
+            }
             _itemArray = rows;
             var device = _itemVectors.device;
             _itemVectors.Dispose();

@@ -329,14 +329,17 @@ public sealed partial class ConceptModel : IDisposable
         // This folder's checksums (when present) covered bert/ as well.
         bool covered = verified || FolderChecksums.Present(folder);
         var bert = BertModel.LoadCore(Path.Combine(folder, "bert"), new BertLoadOptions { AllowMissingHeads = true }, items.device, verified: covered);
-        bert.ApplyFineTuning(BertFineTuning.Frozen);
-        using var generator = new Generator(0);
-        var encoder = new ConceptEncoder(bert, manifest.Dimension, generator, manifest.MaxLength, new DescriptionParser(manifest.Cues));
-        var interest = new InterestEncoder(manifest.Dimension, manifest.MaxHistory, generator);
-        string weights = Path.Combine(folder, "concept.safetensors");
-        var tensors = TorchCheckpoint.Read(weights);
+        ConceptEncoder? encoder = null;
+        InterestEncoder? interest = null;
+        Dictionary<string, Tensor>? tensors = null;
         try
         {
+            bert.ApplyFineTuning(BertFineTuning.Frozen);
+            using var generator = new Generator(0);
+            encoder = new ConceptEncoder(bert, manifest.Dimension, generator, manifest.MaxLength, new DescriptionParser(manifest.Cues));
+            interest = new InterestEncoder(manifest.Dimension, manifest.MaxHistory, generator);
+            string weights = Path.Combine(folder, "concept.safetensors");
+            tensors = TorchCheckpoint.Read(weights);
             TorchCheckpoint.Load(encoder, Strip(tensors, "concept."), weights);
             TorchCheckpoint.Load(interest, Strip(tensors, "interest."), weights);
             float[]? itemConcepts = null;
@@ -373,9 +376,17 @@ public sealed partial class ConceptModel : IDisposable
                 ItemWords = File.Exists(Path.Combine(folder, "item_words.json")) ? ItemWords.Load(Path.Combine(folder, "item_words.json"), (int)items.shape[0]) : null,
             };
         }
+        catch
+        {
+            // A folder that fails to load leaves nothing behind in native memory.
+            encoder?.Dispose();
+            interest?.Dispose();
+            bert.Dispose();
+            throw;
+        }
         finally
         {
-            foreach (var v in tensors.Values) v.Dispose();
+            if (tensors is not null) foreach (var v in tensors.Values) v.Dispose();
         }
     }
 

@@ -37,7 +37,9 @@ public static partial class ConceptTrainer
         var clock = Stopwatch.StartNew();
         var rng = new Rng(options.Seed);
         var parser = new DescriptionParser(options.Cues);
-        using var constant = items.detach().clone();
+        Tensor constant;
+        using (var detached = items.detach()) constant = detached.clone(); // the alias freed now, not by the finalizer
+        using var ownedConstant = constant;
 
         MlmReport? bertReport = null;
         var bert = options.Bert;

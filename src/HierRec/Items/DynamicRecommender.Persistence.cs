@@ -58,14 +58,24 @@ public sealed partial class DynamicRecommender
         if (manifest.Options is null) throw c.Error("Options", "is missing.");
         if (manifest.Version < 3) manifest = manifest with { Options = manifest.Options with { ItemDynamicsBias = false } }; // written before the feature bias existed
         var baseRecommender = HierarchicalRecommender.LoadCore(Path.Combine(folder, "base"), device, verified: FolderChecksums.Present(folder)); // covered by this folder's checksums
-        int d = baseRecommender.Model.Options.Dimension;
-        var layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
-        TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
-        layers.eval();
-        c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.HierarchicalIndex.Count, "item indices of the base recommender");
-        c.Length("LastTimes", manifest.LastTimes, manifest.Histories.Length);
-        c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.HierarchicalIndex.Count);
-        var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(layers, manifest.SnapshotVersion));
+        DynamicLayers? layers = null;
+        try
+        {
+            int d = baseRecommender.Model.Options.Dimension;
+            layers = DynamicLayers.Create(d, manifest.Options, manifest.Options.Context, 0, baseRecommender.ItemVectors.device);
+            TorchCheckpoint.Load(layers, Path.Combine(folder, "dynamic.safetensors"));
+            layers.eval();
+            c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.HierarchicalIndex.Count, "item indices of the base recommender");
+            c.Length("LastTimes", manifest.LastTimes, manifest.Histories.Length);
+            c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.HierarchicalIndex.Count);
+        }
+        catch
+        {
+            layers?.Dispose(); // a folder that fails to load leaves nothing behind in native memory
+            baseRecommender.Dispose();
+            throw;
+        }
+        var recommender = new DynamicRecommender(baseRecommender, manifest.Options, new Snapshot(layers, manifest.SnapshotVersion)) { _ownsBase = true };
         recommender._histories = manifest.Histories;
         recommender._lastTime = manifest.LastTimes;
         recommender._itemTimes = manifest.ItemTimes;

@@ -22,6 +22,7 @@ public sealed partial class DynamicRecommender
         using var activity = HierRec.Diagnostics.HierRecTelemetry.ActivitySource.StartActivity("HierRec.Update");
         lock (_writeLock)
         {
+            ThrowIfDisposed();
             var clock = Stopwatch.StartNew();
             var examples = ObserveLocked(interactions);
             int replay = (int)Math.Min(_replay.Count, Math.Round(examples.Count * Options.ReplayRatio));

@@ -40,6 +40,7 @@ public sealed partial class DynamicRecommender
     {
         while (true)
         {
+            ThrowIfDisposed(); // after Dispose the owner's hold is gone and TryHold fails for good
             var s = _snapshot;
             if (s.Holds.TryHold()) return new SnapshotLease(s);
         }
@@ -100,7 +101,7 @@ public sealed partial class DynamicRecommender
     public IReadOnlyList<int> HistoryOf(string userId) => _histories[UserIndex(userId)];
 
     private int UserIndex(string userId) =>
-        _base.UserMap.TryGetDense(userId ?? throw new ArgumentNullException(nameof(userId)), out int u) ? u : throw new KeyNotFoundException($"Unknown user '{userId}'.");
+        IsDisposed ? throw new ObjectDisposedException(nameof(DynamicRecommender)) : _base.UserMap.TryGetDense(userId ?? throw new ArgumentNullException(nameof(userId)), out int u) ? u : throw new KeyNotFoundException($"Unknown user '{userId}'.");
 
     /// <summary>
     /// Fits the dynamic layers on <paramref name="interactions"/> (ids as in the base recommender's training data), which
@@ -120,19 +121,31 @@ public sealed partial class DynamicRecommender
         int d = baseRecommender.Model.Options.Dimension;
         var snapshot = new Snapshot(DynamicLayers.Create(d, options, options.Context, options.Seed, baseRecommender.ItemVectors.device), 0);
         var recommender = new DynamicRecommender(baseRecommender, options, snapshot);
-        foreach (var x in baseInteractions.Interactions) recommender._lastTime[x.User] = Math.Max(recommender._lastTime[x.User], x.Timestamp);
-        recommender.AddItemTimes(baseInteractions.Interactions);
-        var examples = recommender.ObserveLocked(interactions.Interactions);
-        recommender.Train(snapshot, examples, options.Epochs, options.LearningRate, progress, cancellationToken);
-        foreach (var e in examples) recommender.Remember(e);
-        return recommender;
+        try
+        {
+            foreach (var x in baseInteractions.Interactions) recommender._lastTime[x.User] = Math.Max(recommender._lastTime[x.User], x.Timestamp);
+            recommender.AddItemTimes(baseInteractions.Interactions);
+            var examples = recommender.ObserveLocked(interactions.Interactions);
+            recommender.Train(snapshot, examples, options.Epochs, options.LearningRate, progress, cancellationToken);
+            foreach (var e in examples) recommender.Remember(e);
+            return recommender;
+        }
+        catch
+        {
+            recommender.Dispose(); // frees the layers; the base recommender is the caller's
+            throw;
+        }
     }
 
     /// <summary>Appends interactions to the users' histories (no learning): what a server does between updates.</summary>
     public void Observe(IReadOnlyList<Interaction> interactions)
     {
         ArgumentNullException.ThrowIfNull(interactions);
-        lock (_writeLock) ObserveLocked(interactions);
+        lock (_writeLock)
+        {
+            ThrowIfDisposed();
+            ObserveLocked(interactions);
+        }
     }
 
     /// <summary>Turns interactions (in time order) into examples with the history before each, and appends them to the histories.</summary>

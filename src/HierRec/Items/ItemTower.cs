@@ -115,7 +115,9 @@ public sealed class ItemTower : nn.Module
         bool training = TextEncoder.training;
         TextEncoder.eval();
         using (torch.no_grad())
-        using (var vectors = TextEncoder.forward()) TextVectors = vectors.clone();
+        using (var vectors = TextEncoder.forward())
+        using (var copy = vectors.clone()) // apart from the encoder's cache; the tower keeps its own alias of the copy
+            TextVectors = copy;
         TextEncoder.train(training);
         IsBaked = true;
     }

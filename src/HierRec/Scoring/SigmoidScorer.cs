@@ -29,7 +29,8 @@ public sealed class SigmoidScorer : nn.Module, IServableScorer
     {
         get
         {
-            float b = Bias.detach().cpu().item<float>();
+            float b;
+            using (torch.NewDisposeScope()) b = Bias.detach().cpu().item<float>(); // the aliases freed here, not by the finalizer
             return new ServingScore(Similarity.DotProduct, 1f, s => 1f / (1f + MathF.Exp(-(s + b))));
         }
     }

@@ -78,22 +78,30 @@ public sealed partial class BertModel
             if (EngineTensor.IndexOfNonFinite(t.Data) is int bad and >= 0)
                 throw new InvalidDataException($"{source}: tensor '{SafeTensors.Excerpt(name)}' has a non-finite value ({t.Data[bad]}) at flat index {bad}; the file is corrupt.");
         var model = new BertModel(config, seed: 0, addPooler: !options.WithoutPooler);
-        var missing = model.named_parameters().Select(p => p.name).Where(n => !own.ContainsKey(n)).ToList();
-        var missingHeads = missing.Where(n => n.StartsWith("pooler.", StringComparison.Ordinal)).ToList();
-        bool acceptMissing = options.AllowMissingHeads && missing.Count == missingHeads.Count;
         try
         {
-            LoadParameters(model, own, allowMissing: acceptMissing, source);
+            var missing = model.named_parameters().Select(p => p.name).Where(n => !own.ContainsKey(n)).ToList();
+            var missingHeads = missing.Where(n => n.StartsWith("pooler.", StringComparison.Ordinal)).ToList();
+            bool acceptMissing = options.AllowMissingHeads && missing.Count == missingHeads.Count;
+            try
+            {
+                LoadParameters(model, own, allowMissing: acceptMissing, source);
+            }
+            catch (InvalidDataException ex) when (missingHeads.Count > 0 && !options.AllowMissingHeads)
+            {
+                throw new InvalidDataException(ex.Message + " The pooler is a head: set BertLoadOptions.AllowMissingHeads (keep it randomly initialised) or WithoutPooler to accept its absence.", ex);
+            }
+            model.LoadReport = new BertLoadReport(source, ignored, missingHeads);
+            if (options.LoadTokenizer) model.Tokenizer = HuggingFaceFolder.TryLoadTokenizer(folder);
+            if (device is not null && device.type != DeviceType.CPU) model.to(device);
+            model.eval();
+            return model;
         }
-        catch (InvalidDataException ex) when (missingHeads.Count > 0 && !options.AllowMissingHeads)
+        catch
         {
-            throw new InvalidDataException(ex.Message + " The pooler is a head: set BertLoadOptions.AllowMissingHeads (keep it randomly initialised) or WithoutPooler to accept its absence.", ex);
+            model.Dispose(); // a folder that fails to load leaves nothing behind in native memory
+            throw;
         }
-        model.LoadReport = new BertLoadReport(source, ignored, missingHeads);
-        if (options.LoadTokenizer) model.Tokenizer = HuggingFaceFolder.TryLoadTokenizer(folder);
-        if (device is not null && device.type != DeviceType.CPU) model.to(device);
-        model.eval();
-        return model;
     }
 
     /// <summary>

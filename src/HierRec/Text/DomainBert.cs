@@ -43,9 +43,20 @@ public static class DomainBert
         mlm.Bert.Tokenizer = tokenizer;
         progress?.Report(TrainingProgress.PhaseStarted("pre-training BERT",
             $"masked-LM pre-training of a {options.Layers}-layer, {options.HiddenSize}-wide BERT for {options.Epochs} epochs on {train.Length} texts ({heldOut.Length} held out)"));
-        report = MlmPretrainer.Pretrain(mlm, train, heldOut,
-            new MlmOptions { Epochs = options.Epochs, BatchSize = 32, LearningRate = 2e-3f, MaxLength = options.MaxLength, Seed = options.Seed },
-            progress, cancellationToken);
+        try
+        {
+            report = MlmPretrainer.Pretrain(mlm, train, heldOut,
+                new MlmOptions { Epochs = options.Epochs, BatchSize = 32, LearningRate = 2e-3f, MaxLength = options.MaxLength, Seed = options.Seed },
+                progress, cancellationToken);
+        }
+        catch
+        {
+            mlm.Dispose(); // cancelled or failed: nothing of it is handed out
+            throw;
+        }
+        // Only the encoder is handed out; the masked-LM head's tensors are freed now rather than left to the GC, which
+        // never frees a libtorch module's memory (its decoder is tied to the word embeddings, which it does not hold).
+        mlm.Cls.Dispose();
         mlm.Bert.eval();
         return mlm.Bert;
     }

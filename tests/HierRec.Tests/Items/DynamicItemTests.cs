@@ -110,6 +110,49 @@ public sealed class DynamicRecommenderTests : IDisposable
         Assert.Equal(before, stats.ThreadTotalLiveCount);
     }
 
+    /// <summary>
+    /// Disposing frees the dynamic layers (and the base recommender when Load made it, not when the caller passed it to
+    /// Fit), and afterwards every model operation is refused by name instead of touching freed memory.
+    /// </summary>
+    [Fact]
+    public void Dispose_FreesTheLayers_KeepsACallersBase_AndRefusesWork()
+    {
+        var (data, _, _, stream, model) = DynamicFixture.Base.Value;
+        string user = data.Users.ToExternal(9);
+        var context = RequestContext.AtUnixTime(stream[0].Timestamp);
+        using (var warm = DynamicFixture.Fit()) warm.Recommend(user, context, 10);
+        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
+        long before = stats.ThreadTotalLiveCount;
+        var dyn = DynamicFixture.Fit();
+        var top = dyn.Recommend(user, context, 10);
+        dyn.Update(stream.Take(10).ToList());
+        Assert.True(stats.ThreadTotalLiveCount > before);
+        dyn.Dispose();
+        Assert.Equal(before, stats.ThreadTotalLiveCount);
+        Assert.True(dyn.IsDisposed);
+        Assert.Throws<ObjectDisposedException>(() => dyn.Recommend(user, context, 10));
+        Assert.Throws<ObjectDisposedException>(() => dyn.Score(user, context, [top[0].ItemId]));
+        Assert.Throws<ObjectDisposedException>(() => dyn.Explain(user, top[0].ItemId, context));
+        Assert.Throws<ObjectDisposedException>(() => dyn.RecommendStatic(user, 10));
+        Assert.Throws<ObjectDisposedException>(() => dyn.Update(stream.Skip(10).Take(5).ToList()));
+        Assert.Throws<ObjectDisposedException>(() => dyn.Observe(stream.Skip(10).Take(5).ToList()));
+        Assert.Throws<ObjectDisposedException>(() => dyn.Save(Path.Combine(_dir, "never")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "never")));
+        dyn.Dispose(); // harmless
+        Assert.False(model.IsDisposed); // the caller's base recommender
+        Assert.NotEmpty(model.Recommend(user, 3));
+
+        // A loaded one owns the base recommender it loaded, and frees it too.
+        using (var saved = DynamicFixture.Fit()) saved.Save(_dir);
+        using (var warm = DynamicRecommender.Load(_dir)) warm.Recommend(user, context, 10);
+        before = stats.ThreadTotalLiveCount;
+        var loaded = DynamicRecommender.Load(_dir);
+        loaded.Recommend(user, context, 10);
+        loaded.Dispose();
+        Assert.True(loaded.Base.IsDisposed);
+        Assert.Equal(before, stats.ThreadTotalLiveCount);
+    }
+
     [Fact]
     public void TheServedStaticRanking_IsTheBaseRecommendersOwn_OnTheObservedHistory()
     {

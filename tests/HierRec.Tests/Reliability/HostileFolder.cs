@@ -16,12 +16,7 @@ public sealed class HostileFolder : IDisposable
     {
         var data = Splits.Deduplicate(Splits.ToImplicit(SyntheticDataset.Generate(new SyntheticOptions { Users = 80, Items = 120 })));
         var split = Splits.RandomRatioPerUser(data, 0.8, 0.1, 0.1, seed: 4);
-        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, new RecommenderOptions
-        {
-            Model = new HierarchicalOptions { Dimension = 16, MaxFriends = 6 },
-            Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 3e-3f },
-            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
-        });
+        var r = HierarchicalRecommender.Fit(split.Train, split.Validation, FitOptions);
         string template = Path.Combine(Path.GetTempPath(), "hierrec-hostile-template-" + Guid.NewGuid().ToString("N"));
         r.Save(template);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
@@ -30,6 +25,14 @@ public sealed class HostileFolder : IDisposable
         };
         return (split, r, template);
     });
+
+    /// <summary>The options of the small fit behind <see cref="Saved"/>.</summary>
+    public static RecommenderOptions FitOptions { get; } = new()
+    {
+        Model = new HierarchicalOptions { Dimension = 16, MaxFriends = 6 },
+        Training = new HierarchicalTrainingOptions { Epochs = 2, BatchSize = 32, LearningRate = 3e-3f },
+        DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
+    };
 
     public HostileFolder()
     {
