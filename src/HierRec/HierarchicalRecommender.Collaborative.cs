@@ -158,60 +158,74 @@ public sealed partial class HierarchicalRecommender
             }
         }
         SequentialDimension? steps = null;
-        if (sequential is { } so)
+        ItemIndex? index = null;
+        bool attached = false;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            progress?.Report(TrainingProgress.PhaseStarted("sequential dimension", so.Pretrained is null ? "training SASRec" : "the given SASRec"));
-            steps = so.Pretrained ?? SequentialDimension.Fit(train, validation, so.Model ?? new Baselines.SequentialOptions { Seed = (ulong)seed }, progress, cancellationToken);
-            if (steps.Items != train.ItemCount)
-                throw new ArgumentException($"SequentialDimensionOptions.Pretrained was fitted on {steps.Items} items; the training data has {train.ItemCount}.", "options");
-        }
-        // One fusion and one fused index for the chosen λ and the sequential model; the weights only scale the queries.
-        var fusion = new DimensionFusion(_itemArray, Dimension0, best, 1f, steps, 1f);
-        var index = FusedIndex(fusion, out var rows);
-        float weight = best is null ? 0f : 1f, stepWeight = steps is null ? 0f : 1f;
-        var weightScores = new Dictionary<float, double>();
-        var stepScores = new Dictionary<float, double>();
-        if (validation is not null)
-        {
-            double Validate(float g, float gs) => g == 0 && gs == 0 ? evaluator.Evaluate(AsScoringModel(), validation, train)["ndcg@10"]
-                : evaluator.Evaluate(new ServedScoring(this, fusion.WithWeights(g, gs), index), validation, train)["ndcg@10"];
-            float Choose(string phase, IReadOnlyList<float> grid, Func<float, double> score, Dictionary<float, double> into)
+            if (sequential is { } so)
             {
-                into.Clear();
-                float chosen = 0;
-                double bestFused = double.NegativeInfinity;
-                foreach (float g in grid)
+                cancellationToken.ThrowIfCancellationRequested();
+                progress?.Report(TrainingProgress.PhaseStarted("sequential dimension", so.Pretrained is null ? "training SASRec" : "the given SASRec"));
+                steps = so.Pretrained ?? SequentialDimension.Fit(train, validation, so.Model ?? new Baselines.SequentialOptions { Seed = (ulong)seed }, progress, cancellationToken);
+                if (steps.Items != train.ItemCount)
+                    throw new ArgumentException($"SequentialDimensionOptions.Pretrained was fitted on {steps.Items} items; the training data has {train.ItemCount}.", "options");
+            }
+            // One fusion and one fused index for the chosen λ and the sequential model; the weights only scale the queries.
+            var fusion = new DimensionFusion(_itemArray, Dimension0, best, 1f, steps, 1f);
+            index = FusedIndex(fusion, out var rows);
+            float weight = best is null ? 0f : 1f, stepWeight = steps is null ? 0f : 1f;
+            var weightScores = new Dictionary<float, double>();
+            var stepScores = new Dictionary<float, double>();
+            if (validation is not null)
+            {
+                double Validate(float g, float gs) => g == 0 && gs == 0 ? evaluator.Evaluate(AsScoringModel(), validation, train)["ndcg@10"]
+                    : evaluator.Evaluate(new ServedScoring(this, fusion.WithWeights(g, gs), index), validation, train)["ndcg@10"];
+                float Choose(string phase, IReadOnlyList<float> grid, Func<float, double> score, Dictionary<float, double> into)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    progress?.Report(TrainingProgress.PhaseStarted(phase, $"weight γ = {g}"));
-                    double v = score(g);
-                    into[g] = v;
-                    if (v > bestFused) (chosen, bestFused) = (g, v);
+                    into.Clear();
+                    float chosen = 0;
+                    double bestFused = double.NegativeInfinity;
+                    foreach (float g in grid)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        progress?.Report(TrainingProgress.PhaseStarted(phase, $"weight γ = {g}"));
+                        double v = score(g);
+                        into[g] = v;
+                        if (v > bestFused) (chosen, bestFused) = (g, v);
+                    }
+                    return chosen;
                 }
-                return chosen;
+                if (best is not null) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, 0), weightScores);
+                if (steps is not null)
+                {
+                    stepWeight = Choose("sequential dimension", sequential!.Weights, gs => Validate(weight, gs), stepScores);
+                    if (best is not null && stepWeight > 0) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, stepWeight), weightScores);
+                }
             }
-            if (best is not null) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, 0), weightScores);
-            if (steps is not null)
+            if (best is not null) CollaborativeReport = new CollaborativeReport(best.Lambda, rank, weight, lambdaScores, weightScores);
+            if (steps is not null) SequentialReport = new SequentialReport(steps.BestEpoch, stepWeight, stepScores);
+            var kept = (weight > 0 ? best : null, stepWeight > 0 ? steps : null);
+            if (kept == (best, steps))
             {
-                stepWeight = Choose("sequential dimension", sequential!.Weights, gs => Validate(weight, gs), stepScores);
-                if (best is not null && stepWeight > 0) weight = Choose("collaborative dimension", collaborative!.Weights, g => Validate(g, stepWeight), weightScores);
+                AttachFusion(fusion.WithWeights(weight, stepWeight), index, rows);
+                attached = true;
+                return;
             }
+            index.Dispose();
+            // A SASRec that validation left out is freed here (its modules hold native memory the GC never returns); one the
+            // caller passed in stays theirs.
+            if (steps is not null && kept.Item2 is null && !ReferenceEquals(steps, sequential!.Pretrained)) steps.Dispose();
+            // A dimension validation left out is not carried in the rows.
+            if (kept.Item1 is not null || kept.Item2 is not null) AttachFusion(new DimensionFusion(_itemArray, Dimension0, kept.Item1, weight, kept.Item2, stepWeight));
+            attached = true;
         }
-        if (best is not null) CollaborativeReport = new CollaborativeReport(best.Lambda, rank, weight, lambdaScores, weightScores);
-        if (steps is not null) SequentialReport = new SequentialReport(steps.BestEpoch, stepWeight, stepScores);
-        var kept = (weight > 0 ? best : null, stepWeight > 0 ? steps : null);
-        if (kept == (best, steps))
+        catch when (!attached)
         {
-            AttachFusion(fusion.WithWeights(weight, stepWeight), index, rows);
-            return;
+            // Cancelled or failed before anything was attached: the SASRec trained here and the fused index are freed now.
+            index?.Dispose();
+            if (steps is not null && !ReferenceEquals(steps, sequential?.Pretrained)) steps.Dispose();
+            throw;
         }
-        index.Dispose();
-        // A SASRec that validation left out is freed here (its modules hold native memory the GC never returns); one the
-        // caller passed in stays theirs.
-        if (steps is not null && kept.Item2 is null && !ReferenceEquals(steps, sequential!.Pretrained)) steps.Dispose();
-        // A dimension validation left out is not carried in the rows.
-        if (kept.Item1 is not null || kept.Item2 is not null) AttachFusion(new DimensionFusion(_itemArray, Dimension0, kept.Item1, weight, kept.Item2, stepWeight));
     }
 
     /// <summary>D, the hierarchical model's width.</summary>

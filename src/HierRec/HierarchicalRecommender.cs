@@ -147,71 +147,87 @@ public sealed partial class HierarchicalRecommender
         }
         var device = options.Device ?? torch.CPU;
         BertModel? bert = null;
-        MlmReport? bertReport = null;
         ItemTextEncoder? textEncoder = null;
-        if (m.UseText)
-        {
-            var texts = ItemTexts.FromFeatures(train.ItemFeatures);
-            bert = options.Bert ?? DomainBert.Pretrain(texts, options.DomainBert, out bertReport, progress, cancellationToken, device);
-            progress?.Report(TrainingProgress.PhaseStarted("encoding item texts", $"BERT over {texts.Length} item texts ({options.BertMode.Kind})"));
-            textEncoder = new ItemTextEncoder(bert, texts, options.BertMode, options.Pooling, options.DomainBert.MaxLength);
-        }
-        // Profile vocabularies and statistics come from users with training interactions only.
-        var active = new bool[train.UserCount];
-        foreach (var x in train.Interactions) active[x.User] = true;
-        long seed = (long)(options.Seed & long.MaxValue);
         ProfileEncoder? profile = null;
-        if (m.UseProfile)
+        HierarchicalModel? model = null;
+        HierarchicalRecommender? recommender = null;
+        try
         {
-            using var generator = new Generator((ulong)seed ^ 0x9F0F11E);
-            profile = new ProfileEncoder(train.UserFeatures, Enumerable.Range(0, train.UserCount).Where(u => active[u]), m.Dimension, generator);
+            MlmReport? bertReport = null;
+            if (m.UseText)
+            {
+                var texts = ItemTexts.FromFeatures(train.ItemFeatures);
+                bert = options.Bert ?? DomainBert.Pretrain(texts, options.DomainBert, out bertReport, progress, cancellationToken, device);
+                progress?.Report(TrainingProgress.PhaseStarted("encoding item texts", $"BERT over {texts.Length} item texts ({options.BertMode.Kind})"));
+                textEncoder = new ItemTextEncoder(bert, texts, options.BertMode, options.Pooling, options.DomainBert.MaxLength);
+            }
+            // Profile vocabularies and statistics come from users with training interactions only.
+            var active = new bool[train.UserCount];
+            foreach (var x in train.Interactions) active[x.User] = true;
+            long seed = (long)(options.Seed & long.MaxValue);
+            if (m.UseProfile)
+            {
+                using var generator = new Generator((ulong)seed ^ 0x9F0F11E);
+                profile = new ProfileEncoder(train.UserFeatures, Enumerable.Range(0, train.UserCount).Where(u => active[u]), m.Dimension, generator);
+            }
+            model = new HierarchicalModel(train.UserCount, train.ItemCount, profile, textEncoder?.Width ?? 0, m, seed);
+            if (device.type != DeviceType.CPU) model.to(device);
+            if (textEncoder is not null) model.ItemTower.AttachTextEncoder(textEncoder);
+            if (m.UseText)
+            {
+                var warm = new bool[train.ItemCount];
+                foreach (var x in train.Interactions) warm[x.Item] = true;
+                model.ItemTower.Warm = warm; // items never seen in training are served from their text alone
+            }
+            var context = UserContext.FromDataset(train, m.MaxFriends, m.TwoHop, options.Seed);
+            var report = new HierarchicalTrainer(options.Training).Fit(model, new HierarchicalTrainingData(train, validation, context), progress, cancellationToken);
+            model.ItemTower.Bake(); // serve from fixed text vectors of the fine-tuned BERT
+            // The friends' behaviour table was last computed from text vectors encoded batch by batch during training; recompute
+            // it from the baked vectors, exactly as Load will, so a saved and a loaded recommender serve the same users the same.
+            model.RefreshBehaviourTable(context);
+            bert?.eval();
+            recommender = new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport, DisabledLayers = disabled };
+            var c = options.Collaborative;
+            if (c.Enabled && train.ItemCount > c.MaxItems)
+                disabled["collaborative"] = $"the catalogue has {train.ItemCount} items, above CollaborativeOptions.MaxItems ({c.MaxItems}): the dense EASE solve needs 4n² bytes";
+            else if (c.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+                disabled["collaborative"] = "the cosine scorer normalises the fused vectors, which would change both dimensions' scores; use the dot or sigmoid scorer";
+            var q = options.Sequential;
+            if (q.Enabled && train.ItemCount > q.MaxItems)
+                disabled["sequential"] = $"the catalogue has {train.ItemCount} items, above SequentialDimensionOptions.MaxItems ({q.MaxItems}): SASRec scores every item at every position";
+            else if (q.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+                disabled["sequential"] = "the cosine scorer normalises the fused vectors, which would change every dimension's scores; use the dot or sigmoid scorer";
+            else if (q.Enabled && !HasTimeOrder(train))
+                disabled["sequential"] = "no user's training interactions have two different timestamps: there is no order to learn from";
+            bool useC = c.Enabled && !disabled.ContainsKey("collaborative"), useQ = q.Enabled && !disabled.ContainsKey("sequential");
+            if (useC || useQ)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                recommender.FitFusion(train, validation, useC ? c : null, useQ ? q : null, seed, progress, cancellationToken);
+            }
+            var f = options.FriendItems;
+            if (f.Enabled && train.SocialEdges.Count == 0)
+                disabled["friends' items"] = "the training data has no social edges";
+            else if (f.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
+                disabled["friends' items"] = "the cosine scorer's scores are not in the units the dimension is rescaled to; use the dot or sigmoid scorer";
+            else if (f.Enabled)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                recommender.FitFriendItems(train, validation, f, options.Seed, progress, cancellationToken);
+            }
+            return recommender;
         }
-        var model = new HierarchicalModel(train.UserCount, train.ItemCount, profile, textEncoder?.Width ?? 0, m, seed);
-        if (device.type != DeviceType.CPU) model.to(device);
-        if (textEncoder is not null) model.ItemTower.AttachTextEncoder(textEncoder);
-        if (m.UseText)
+        catch when (options.Bert is null)
         {
-            var warm = new bool[train.ItemCount];
-            foreach (var x in train.Interactions) warm[x.Item] = true;
-            model.ItemTower.Warm = warm; // items never seen in training are served from their text alone
+            // Cancelled or failed: what was built is freed now (the GC never frees a libtorch module's memory). A BERT the
+            // caller passed in is a child of the model by then, so with one nothing is freed and it stays usable.
+            recommender?.Dispose(); // disposing a module twice is harmless
+            model?.Dispose();
+            textEncoder?.Dispose();
+            profile?.Dispose();
+            bert?.Dispose();
+            throw;
         }
-        var context = UserContext.FromDataset(train, m.MaxFriends, m.TwoHop, options.Seed);
-        var report = new HierarchicalTrainer(options.Training).Fit(model, new HierarchicalTrainingData(train, validation, context), progress, cancellationToken);
-        model.ItemTower.Bake(); // serve from fixed text vectors of the fine-tuned BERT
-        // The friends' behaviour table was last computed from text vectors encoded batch by batch during training; recompute
-        // it from the baked vectors, exactly as Load will, so a saved and a loaded recommender serve the same users the same.
-        model.RefreshBehaviourTable(context);
-        bert?.eval();
-        var recommender = new HierarchicalRecommender(model, context, train.Users, train.Items, bert, report) { BertReport = bertReport, DisabledLayers = disabled };
-        var c = options.Collaborative;
-        if (c.Enabled && train.ItemCount > c.MaxItems)
-            disabled["collaborative"] = $"the catalogue has {train.ItemCount} items, above CollaborativeOptions.MaxItems ({c.MaxItems}): the dense EASE solve needs 4n² bytes";
-        else if (c.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
-            disabled["collaborative"] = "the cosine scorer normalises the fused vectors, which would change both dimensions' scores; use the dot or sigmoid scorer";
-        var q = options.Sequential;
-        if (q.Enabled && train.ItemCount > q.MaxItems)
-            disabled["sequential"] = $"the catalogue has {train.ItemCount} items, above SequentialDimensionOptions.MaxItems ({q.MaxItems}): SASRec scores every item at every position";
-        else if (q.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
-            disabled["sequential"] = "the cosine scorer normalises the fused vectors, which would change every dimension's scores; use the dot or sigmoid scorer";
-        else if (q.Enabled && !HasTimeOrder(train))
-            disabled["sequential"] = "no user's training interactions have two different timestamps: there is no order to learn from";
-        bool useC = c.Enabled && !disabled.ContainsKey("collaborative"), useQ = q.Enabled && !disabled.ContainsKey("sequential");
-        if (useC || useQ)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            recommender.FitFusion(train, validation, useC ? c : null, useQ ? q : null, seed, progress, cancellationToken);
-        }
-        var f = options.FriendItems;
-        if (f.Enabled && train.SocialEdges.Count == 0)
-            disabled["friends' items"] = "the training data has no social edges";
-        else if (f.Enabled && model.Scorer.Serving.Similarity == Ranking.Similarity.Cosine)
-            disabled["friends' items"] = "the cosine scorer's scores are not in the units the dimension is rescaled to; use the dot or sigmoid scorer";
-        else if (f.Enabled)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            recommender.FitFriendItems(train, validation, f, options.Seed, progress, cancellationToken);
-        }
-        return recommender;
     }
 
     /// <summary>Whether some user's training interactions carry two different timestamps.</summary>

@@ -80,10 +80,12 @@ public sealed class LightGcn : nn.Module, IScoringModel
             var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
             model.BestEpoch = report.BestEpoch;
         }
-        finally
+        catch
         {
-            model.Refresh(); // the kept epoch's weights, propagated
+            model.Dispose(); // cancelled or failed: its native memory is freed now, not never
+            throw;
         }
+        model.Refresh(); // the kept epoch's weights, propagated
         return model;
     }
 

@@ -50,123 +50,134 @@ public static partial class ConceptTrainer
             bert = DomainBert.Pretrain(corpus, options.DomainBert, out var r, progress, cancellationToken, items.device);
             bertReport = r;
         }
-        bert.ApplyFineTuning(BertFineTuning.Frozen);
-        ConceptEncoder encoder;
-        InterestEncoder interest;
-        using (var generator = new Generator(options.Seed ^ 0xC0C))
+        ConceptEncoder? encoder = null;
+        InterestEncoder? interest = null;
+        try
         {
-            encoder = new ConceptEncoder(bert, d, generator, options.DomainBert.MaxLength, parser);
-            interest = new InterestEncoder(d, options.MaxHistory, generator);
-        }
-        if (items.device.type != DeviceType.CPU)
-        {
-            encoder.to(items.device); // every tensor of the concept side lives where the item vectors do
-            interest.to(items.device);
-        }
-        var model = new ConceptModel(encoder, interest, constant);
-        using var index = ItemIndex.Create(model.ItemRows, n, d);
-
-        // (1) Self-supervised interest.
-        var active = Enumerable.Range(0, users).Where(u => data.Histories[u].Length >= 2).ToArray();
-        var (interestNdcg, interestEpochs) = Phase(interest, "interest", options.InterestEpochs, active, options, 1, progress, cancellationToken,
-            (batch, r) => InterestLoss(interest, constant, batch.Select(u => data.Histories[u]).ToArray(), options, r),
-            data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
-
-        // (2) Alignment of descriptions with the interests.
-        using var targets = Targets(interest, constant, data.Histories);
-        string PositiveText(int u, int phrasing) => parser.SplitByPolarity(data.Descriptions[u]![phrasing]).Positive;
-        var textItems = Enumerable.Range(0, Math.Min(n, data.ItemTexts.Count)).Where(i => !string.IsNullOrWhiteSpace(data.ItemTexts[i])).ToArray();
-        var described = active.Where(u => data.Descriptions[u] is { Count: > 0 } list && list.Any(t => parser.SplitByPolarity(t).Positive.Length > 0)).ToArray();
-        var (alignNdcg, alignEpochs) = Phase(encoder, "alignment", options.AlignmentEpochs, described, options, 2, progress, cancellationToken,
-            (batch, r) =>
+            bert.ApplyFineTuning(BertFineTuning.Frozen);
+            using (var generator = new Generator(options.Seed ^ 0xC0C))
             {
-                var texts = new List<string>(batch.Length);
-                var rows = new List<int>(batch.Length);
-                foreach (int u in batch)
-                {
-                    var list = data.Descriptions[u]!;
-                    string text = PositiveText(u, r.NextInt(list.Count));
-                    if (text.Length == 0) continue;
-                    texts.Add(text);
-                    rows.Add(u);
-                }
-                var loss = AlignmentLoss(encoder, constant, targets, rows.ToArray(), texts, rows.Select(u => data.Histories[u][r.NextInt(data.Histories[u].Length)]).ToArray(), options);
-                if (options.ItemTextWeight == 0 || textItems.Length == 0) return loss;
-                var sample = Enumerable.Range(0, batch.Length).Select(_ => textItems[r.NextInt(textItems.Length)]).ToArray();
-                var c = encoder.Encode(sample.Select(i => data.ItemTexts[i]).ToArray());
-                return loss.Plus(nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)).Times(options.ItemTextWeight));
-            },
-            data.ValidationItems is null ? null : () => Validate(data, index, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive));
-        encoder.eval();
-        interest.eval();
-        if (options.FilterOnItemText && textItems.Length > 0)
-        {
-            var itemConcepts = new float[n * d];
-            using (torch.no_grad())
-                for (int s = 0; s < textItems.Length; s += 256)
-                {
-                    var chunk = textItems.AsSpan(s, Math.Min(256, textItems.Length - s)).ToArray();
-                    using var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
-                    var values = TorchInterop.ToFloats(c);
-                    for (int r = 0; r < chunk.Length; r++) values.AsSpan(r * d, d).CopyTo(itemConcepts.AsSpan(chunk[r] * d, d));
-                }
-            model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0
-        }
-        if (data.ItemTexts.Count == n) model.ItemWords = ItemWords.FromTexts(data.ItemTexts);
-        model.GenericWords = CommonDescriptionWords.Find(encoder.Bert.Tokenizer!, t => encoder.Parser.SplitByPolarity(t).Positive, data.Descriptions, data.Histories, model.ItemRows, model.Dimension);
-
-        // (3) β of text cold start: described users served from the description alone, on their validation items.
-        double coldNdcg = double.NaN;
-        if (data.EmptyUserVector is { } empty && data.ValidationItems is not null)
-        {
-            progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start steering"));
-            // Every (β, β_w) pair; ties go to the first: the weaker word steering.
-            var coldConcepts = new Dictionary<int, ConceptVector>();
-            for (int u = 0; u < data.Histories.Count; u++)
-                if (data.ValidationItems[u].Length > 0 && data.Descriptions[u] is { Count: > 0 } l) coldConcepts[u] = model.Describe(l[0]);
-            var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).SelectMany(beta => WordWeights.Select(w => (Beta: beta, Word: w, Ndcg: Validate(data, index,
-                u => coldConcepts.TryGetValue(u, out var c) ? (model.SteerNewUser(empty, c, beta), c) : null, w, model)))).ToArray();
-            (model.ColdSteeringWeight, model.ColdWordSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
-        }
-
-        // (3b) Text cold start from like-minded users: the described users' description vectors, and k (with β_w) where
-        // it serves the stand-in newcomers better than the steered x_∅ does.
-        IReadOnlyList<(int Neighbours, float Word, double Ndcg)>? neighbourTrials = null;
-        model.DescriptionVectors = model.BuildDescriptionVectors(data.Descriptions);
-        model.ColdNeighbours = options.ColdNeighbours ?? 0;
-        if (options.ColdNeighbours is not 0 && data.EmptyUserVector is { } emptyUser && data.ValidationItems is not null)
-        {
-            progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start neighbours"));
-            var choice = ChooseNeighbours(model, index, data, emptyUser, options);
-            neighbourTrials = choice.Trials;
-            if (choice.Neighbours > 0)
-            {
-                model.ColdNeighbours = choice.Neighbours;
-                model.ColdWordSteeringWeight = choice.Word;
-                coldNdcg = choice.Ndcg;
+                encoder = new ConceptEncoder(bert, d, generator, options.DomainBert.MaxLength, parser);
+                interest = new InterestEncoder(d, options.MaxHistory, generator);
             }
-        }
+            if (items.device.type != DeviceType.CPU)
+            {
+                encoder.to(items.device); // every tensor of the concept side lives where the item vectors do
+                interest.to(items.device);
+            }
+            var model = new ConceptModel(encoder, interest, constant);
+            using var index = ItemIndex.Create(model.ItemRows, n, d);
 
-        // (4) Steering and thresholds.
-        double unfiltered = double.NaN, filtered = double.NaN;
-        bool negativeFallback = false;
-        IReadOnlyList<(float Weight, double Ndcg)>? wordTrials = null;
-        model.SteeringWeight = options.SteeringWeight ?? 0f;
-        model.WordSteeringWeight = options.WordSteeringWeight ?? 0f;
-        model.PositiveThreshold = options.PositiveThreshold ?? float.NegativeInfinity;
-        model.NegativeThreshold = options.NegativeThreshold ?? 0.5f;
-        if (data.ValidationItems is not null && data.UserVectors is not null)
-        {
-            progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
-            (model.SteeringWeight, model.WordSteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, negativeFallback, wordTrials) = Calibrate(model, index, data, options);
+            // (1) Self-supervised interest.
+            var active = Enumerable.Range(0, users).Where(u => data.Histories[u].Length >= 2).ToArray();
+            var (interestNdcg, interestEpochs) = Phase(interest, "interest", options.InterestEpochs, active, options, 1, progress, cancellationToken,
+                (batch, r) => InterestLoss(interest, constant, batch.Select(u => data.Histories[u]).ToArray(), options, r),
+                data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
+
+            // (2) Alignment of descriptions with the interests.
+            using var targets = Targets(interest, constant, data.Histories);
+            string PositiveText(int u, int phrasing) => parser.SplitByPolarity(data.Descriptions[u]![phrasing]).Positive;
+            var textItems = Enumerable.Range(0, Math.Min(n, data.ItemTexts.Count)).Where(i => !string.IsNullOrWhiteSpace(data.ItemTexts[i])).ToArray();
+            var described = active.Where(u => data.Descriptions[u] is { Count: > 0 } list && list.Any(t => parser.SplitByPolarity(t).Positive.Length > 0)).ToArray();
+            var (alignNdcg, alignEpochs) = Phase(encoder, "alignment", options.AlignmentEpochs, described, options, 2, progress, cancellationToken,
+                (batch, r) =>
+                {
+                    var texts = new List<string>(batch.Length);
+                    var rows = new List<int>(batch.Length);
+                    foreach (int u in batch)
+                    {
+                        var list = data.Descriptions[u]!;
+                        string text = PositiveText(u, r.NextInt(list.Count));
+                        if (text.Length == 0) continue;
+                        texts.Add(text);
+                        rows.Add(u);
+                    }
+                    var loss = AlignmentLoss(encoder, constant, targets, rows.ToArray(), texts, rows.Select(u => data.Histories[u][r.NextInt(data.Histories[u].Length)]).ToArray(), options);
+                    if (options.ItemTextWeight == 0 || textItems.Length == 0) return loss;
+                    var sample = Enumerable.Range(0, batch.Length).Select(_ => textItems[r.NextInt(textItems.Length)]).ToArray();
+                    var c = encoder.Encode(sample.Select(i => data.ItemTexts[i]).ToArray());
+                    return loss.Plus(nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)).Times(options.ItemTextWeight));
+                },
+                data.ValidationItems is null ? null : () => Validate(data, index, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive));
+            encoder.eval();
+            interest.eval();
+            if (options.FilterOnItemText && textItems.Length > 0)
+            {
+                var itemConcepts = new float[n * d];
+                using (torch.no_grad())
+                    for (int s = 0; s < textItems.Length; s += 256)
+                    {
+                        var chunk = textItems.AsSpan(s, Math.Min(256, textItems.Length - s)).ToArray();
+                        using var c = encoder.Encode(chunk.Select(i => data.ItemTexts[i]).ToArray());
+                        var values = TorchInterop.ToFloats(c);
+                        for (int r = 0; r < chunk.Length; r++) values.AsSpan(r * d, d).CopyTo(itemConcepts.AsSpan(chunk[r] * d, d));
+                    }
+                model.ItemConcepts = itemConcepts; // items without text stay zero: similarity 0
+            }
+            if (data.ItemTexts.Count == n) model.ItemWords = ItemWords.FromTexts(data.ItemTexts);
+            model.GenericWords = CommonDescriptionWords.Find(encoder.Bert.Tokenizer!, t => encoder.Parser.SplitByPolarity(t).Positive, data.Descriptions, data.Histories, model.ItemRows, model.Dimension);
+
+            // (3) β of text cold start: described users served from the description alone, on their validation items.
+            double coldNdcg = double.NaN;
+            if (data.EmptyUserVector is { } empty && data.ValidationItems is not null)
+            {
+                progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start steering"));
+                // Every (β, β_w) pair; ties go to the first: the weaker word steering.
+                var coldConcepts = new Dictionary<int, ConceptVector>();
+                for (int u = 0; u < data.Histories.Count; u++)
+                    if (data.ValidationItems[u].Length > 0 && data.Descriptions[u] is { Count: > 0 } l) coldConcepts[u] = model.Describe(l[0]);
+                var trials = ((float[])[0.5f, 1f, 2f, 4f, float.PositiveInfinity]).SelectMany(beta => WordWeights.Select(w => (Beta: beta, Word: w, Ndcg: Validate(data, index,
+                    u => coldConcepts.TryGetValue(u, out var c) ? (model.SteerNewUser(empty, c, beta), c) : null, w, model)))).ToArray();
+                (model.ColdSteeringWeight, model.ColdWordSteeringWeight, coldNdcg) = trials.MaxBy(t => t.Ndcg);
+            }
+
+            // (3b) Text cold start from like-minded users: the described users' description vectors, and k (with β_w) where
+            // it serves the stand-in newcomers better than the steered x_∅ does.
+            IReadOnlyList<(int Neighbours, float Word, double Ndcg)>? neighbourTrials = null;
+            model.DescriptionVectors = model.BuildDescriptionVectors(data.Descriptions);
+            model.ColdNeighbours = options.ColdNeighbours ?? 0;
+            if (options.ColdNeighbours is not 0 && data.EmptyUserVector is { } emptyUser && data.ValidationItems is not null)
+            {
+                progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the cold-start neighbours"));
+                var choice = ChooseNeighbours(model, index, data, emptyUser, options);
+                neighbourTrials = choice.Trials;
+                if (choice.Neighbours > 0)
+                {
+                    model.ColdNeighbours = choice.Neighbours;
+                    model.ColdWordSteeringWeight = choice.Word;
+                    coldNdcg = choice.Ndcg;
+                }
+            }
+
+            // (4) Steering and thresholds.
+            double unfiltered = double.NaN, filtered = double.NaN;
+            bool negativeFallback = false;
+            IReadOnlyList<(float Weight, double Ndcg)>? wordTrials = null;
+            model.SteeringWeight = options.SteeringWeight ?? 0f;
+            model.WordSteeringWeight = options.WordSteeringWeight ?? 0f;
+            model.PositiveThreshold = options.PositiveThreshold ?? float.NegativeInfinity;
+            model.NegativeThreshold = options.NegativeThreshold ?? 0.5f;
+            if (data.ValidationItems is not null && data.UserVectors is not null)
+            {
+                progress?.Report(TrainingProgress.PhaseStarted("concepts", "choosing the filter thresholds"));
+                (model.SteeringWeight, model.WordSteeringWeight, model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, negativeFallback, wordTrials) = Calibrate(model, index, data, options);
+            }
+            report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
+                model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport,
+                PositiveFilterOff: float.IsNegativeInfinity(model.PositiveThreshold), NegativeFilterFallback: negativeFallback,
+                NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold) && float.IsPositiveInfinity(model.NegativeFallbackThreshold) && model.ItemWords is null,
+                NegativeFallbackThreshold: model.NegativeFallbackThreshold, WordSteeringWeight: model.WordSteeringWeight, ColdWordSteeringWeight: model.ColdWordSteeringWeight, WordSteeringTrials: wordTrials,
+                ColdNeighbours: model.ColdNeighbours, ColdNeighbourTrials: neighbourTrials);
+            return model;
         }
-        report = new ConceptReport(interestEpochs, interestNdcg, alignEpochs, alignNdcg, model.SteeringWeight, model.ColdSteeringWeight, coldNdcg,
-            model.PositiveThreshold, model.NegativeThreshold, unfiltered, filtered, clock.Elapsed, bertReport,
-            PositiveFilterOff: float.IsNegativeInfinity(model.PositiveThreshold), NegativeFilterFallback: negativeFallback,
-            NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold) && float.IsPositiveInfinity(model.NegativeFallbackThreshold) && model.ItemWords is null,
-            NegativeFallbackThreshold: model.NegativeFallbackThreshold, WordSteeringWeight: model.WordSteeringWeight, ColdWordSteeringWeight: model.ColdWordSteeringWeight, WordSteeringTrials: wordTrials,
-            ColdNeighbours: model.ColdNeighbours, ColdNeighbourTrials: neighbourTrials);
-        return model;
+        catch
+        {
+            // Cancelled or failed: the encoders (and a BERT pre-trained here) are freed now, not never.
+            encoder?.Dispose();
+            interest?.Dispose();
+            if (options.Bert is null) bert.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One training phase of a concept module, as a task of the shared loop.</summary>

@@ -1,3 +1,4 @@
+using HierRec.Training;
 using HierRec.Evaluation;
 using HierRec.Text;
 using HierRec.Fusion;
@@ -174,5 +175,69 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         Assert.NotNull(first.Describe("likes mystery").Positive); // a request still holding the replaced model is served
         r.Dispose();
         Assert.Equal(before, stats.ThreadTotalLiveCount);
+    }
+    /// <summary>Cancels the token the first time a phase of the given name starts (synchronously, unlike Progress&lt;T&gt;).</summary>
+    private sealed class CancelAt(string phase, CancellationTokenSource cts) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value)
+        {
+            if (value.Phase == phase) cts.Cancel();
+        }
+    }
+
+    /// <summary>
+    /// A fit cancelled at any phase frees what it built so far (the domain BERT and its masked-LM head, the model, a
+    /// SASRec, the recommender): a service that cancels fits must not accumulate native memory.
+    /// </summary>
+    [Theory]
+    [InlineData("pre-training BERT")]
+    [InlineData("encoding item texts")]
+    [InlineData("collaborative dimension")]
+    [InlineData("sequential dimension")]
+    public void ACancelledFit_LeavesNoTensorBehind(string phase)
+    {
+        var (split, _, _) = HostileFolder.Saved.Value;
+        void Cancelled()
+        {
+            using var cts = new CancellationTokenSource();
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                HierarchicalRecommender.Fit(split.Train, split.Validation, HostileFolder.FitOptions, new CancelAt(phase, cts), cts.Token));
+        }
+        Cancelled(); // lazy statics
+        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
+        long before = stats.ThreadTotalLiveCount;
+        Cancelled();
+        Assert.Equal(before, stats.ThreadTotalLiveCount);
+    }
+
+    /// <summary>The same for the concepts and for a baseline fitted on its own.</summary>
+    [Fact]
+    public void ACancelledConceptOrBaselineFit_LeavesNoTensorBehind()
+    {
+        var (split, r, _) = HostileFolder.Saved.Value;
+        var tastes = TagDescriptions.Tastes(split.Train);
+        var descriptions = Enumerable.Range(0, split.Train.UserCount).Where(u => tastes[u] is not null)
+            .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
+        var options = new HierRec.Concepts.ConceptOptions
+        {
+            InterestEpochs = 1, AlignmentEpochs = 1, BatchSize = 64,
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
+        };
+        var concepts = r.Concepts;
+        void Cancelled()
+        {
+            using (var cts = new CancellationTokenSource())
+                Assert.ThrowsAny<OperationCanceledException>(() => r.FitConcepts(split.Train, split.Validation, descriptions, options, new CancelAt("alignment", cts), cts.Token));
+            using (var cts = new CancellationTokenSource())
+                Assert.ThrowsAny<OperationCanceledException>(() => HierRec.Baselines.SasRec.Fit(split.Train, split.Validation, new HierRec.Baselines.SequentialOptions(), new CancelAt("SasRec", cts), cts.Token));
+            using (var cts = new CancellationTokenSource())
+                Assert.ThrowsAny<OperationCanceledException>(() => HierRec.Baselines.BprMf.Fit(split.Train, split.Validation, new HierRec.Baselines.BprOptions(), new CancelAt("BprMf", cts), cts.Token));
+        }
+        Cancelled(); // lazy statics
+        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
+        long before = stats.ThreadTotalLiveCount;
+        Cancelled();
+        Assert.Equal(before, stats.ThreadTotalLiveCount);
+        Assert.Same(concepts, r.Concepts); // a cancelled refit leaves the served model in place
     }
 }
