@@ -65,16 +65,7 @@ public sealed class BprMf : nn.Module, IScoringModel
             if (l2 == 0) return loss;
             return loss.Plus(pu.Squared().sum().Plus(qi.Squared().sum()).Plus(qj.Squared().sum()).Times(0.5 * l2 / u.Length));
         });
-        LoopReport report;
-        try
-        {
-            report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
-        }
-        catch
-        {
-            model.Dispose(); // cancelled or failed: its native memory is freed now, not never
-            throw;
-        }
+        var report = TrainingLoop.RunOrDispose(model, task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
         model.BestEpoch = report.BestEpoch;
         return model;
     }

@@ -75,16 +75,8 @@ public sealed class LightGcn : nn.Module, IScoringModel
             var e0 = model.Embedding;
             return loss.Plus(e0.index_select(0, ui).Squared().sum().Plus(e0.index_select(0, ii).Squared().sum()).Times(reg / u.Length));
         }, beforeValidation: model.Refresh);
-        try
-        {
-            var report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
-            model.BestEpoch = report.BestEpoch;
-        }
-        catch
-        {
-            model.Dispose(); // cancelled or failed: its native memory is freed now, not never
-            throw;
-        }
+        var report = TrainingLoop.RunOrDispose(model, task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
+        model.BestEpoch = report.BestEpoch;
         model.Refresh(); // the kept epoch's weights, propagated
         return model;
     }

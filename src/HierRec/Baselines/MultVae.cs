@@ -71,16 +71,7 @@ public sealed class MultVae : nn.Module, IScoringModel
         MultVae model;
         using (var generator = new Generator(options.Seed)) model = new MultVae(x, options, generator);
         var task = new VaeTask(model, x, train, validation, options);
-        LoopReport report;
-        try
-        {
-            report = TrainingLoop.Run(task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
-        }
-        catch
-        {
-            model.Dispose(); // cancelled or failed: its native memory is freed now, not never
-            throw;
-        }
+        var report = TrainingLoop.RunOrDispose(model, task, BprTraining.Loop(options.LearningRate, options.MaxEpochs, options.Patience, options.Seed, options.MinEpochs), progress, cancellationToken);
         model.BestEpoch = report.BestEpoch;
         return model;
     }

@@ -226,16 +226,8 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
         if (windows.Length == 0) throw new ArgumentException($"The training data '{train.Name}' has no user with two or more items to learn a sequence from.", nameof(train));
         var task = new WindowTask(this, train, validation, windows, Options.BatchSize, loss);
         var o = Options;
-        LoopReport report;
-        try
-        {
-            report = TrainingLoop.Run(task, BprTraining.Loop(o.LearningRate, o.MaxEpochs, o.Patience, o.Seed, o.MinEpochs), progress, cancellationToken);
-        }
-        catch
-        {
-            Dispose(); // called by Fit only, on the model it built: cancelled or failed, its native memory is freed now
-            throw;
-        }
+        // Called by Fit only, on the model it built: cancelled or failed, its native memory is freed now.
+        var report = TrainingLoop.RunOrDispose(this, task, BprTraining.Loop(o.LearningRate, o.MaxEpochs, o.Patience, o.Seed, o.MinEpochs), progress, cancellationToken);
         BestEpoch = report.BestEpoch;
     }
 

@@ -26,6 +26,24 @@ public static class TrainingLoop
     private const string StateFormat = "hierrec-training-state";
     private const int StateVersion = 3; // 3: the optimizer file starts with which AdamW wrote it
 
+    /// <summary>
+    /// As <see cref="Run"/> for a model a Fit has just built and would hand out: when the loop throws (cancelled, a
+    /// non-finite loss), <paramref name="model"/> is disposed before the exception goes on, since nobody else holds it and
+    /// the GC never frees a libtorch module's memory.
+    /// </summary>
+    internal static LoopReport RunOrDispose(IDisposable model, ITrainingTask task, LoopOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Run(task, options, progress, cancellationToken);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Runs <paramref name="task"/> to the end, early stopping, cancellation or a non-finite loss.</summary>
     /// <exception cref="InvalidOperationException">The loss became non-finite (the best weights so far are restored first).</exception>
     /// <exception cref="OperationCanceledException">Cancelled between steps (the best weights so far are restored first).</exception>

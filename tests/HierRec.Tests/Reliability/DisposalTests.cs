@@ -130,22 +130,33 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
     public void AFolderThatFailsLate_LeavesNothingBehind()
     {
         using var f = new HostileFolder();
-        string path = f.File("items.hrix");
-        float[] rows;
-        int count, dimension;
-        using (var index = HierRec.Ranking.ItemIndex.Load(path))
-        {
-            (count, dimension) = (index.Count, index.Dimension);
-            rows = Enumerable.Range(0, count).SelectMany(i => index.GetVector(i)).Select(v => -v).ToArray();
-        }
-        using (var other = HierRec.Ranking.ItemIndex.Create(rows, count, dimension)) other.Save(path);
-        HierRec.Serialization.FolderChecksums.Write(f.Folder);
-        Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(f.Folder)); // warm: lazy statics
+        f.ReplaceIndexWithAnotherSaves();
+        LeavesNoTensor(() => Assert.Contains("items.hrix", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(f.Folder)).Message));
+    }
+
+    /// <summary>Runs <paramref name="act"/> twice (the first run creates lazy statics) and checks that the second leaves no live tensor.</summary>
+    private static void LeavesNoTensor(Action act)
+    {
+        act();
         var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
         long before = stats.ThreadTotalLiveCount;
-        Assert.Contains("items.hrix", Assert.Throws<InvalidDataException>(() => HierarchicalRecommender.Load(f.Folder)).Message);
+        act();
         Assert.Equal(before, stats.ThreadTotalLiveCount);
     }
+
+    /// <summary>Tag descriptions of the small split's users and concept options sized like <see cref="HostileFolder.FitOptions"/>.</summary>
+    private static (Dictionary<string, IReadOnlyList<string>> Descriptions, HierRec.Concepts.ConceptOptions Options) SmallConcepts(HierRec.Data.DataSplit split)
+    {
+        var tastes = TagDescriptions.Tastes(split.Train);
+        var descriptions = Enumerable.Range(0, split.Train.UserCount).Where(u => tastes[u] is not null)
+            .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
+        return (descriptions, new HierRec.Concepts.ConceptOptions
+        {
+            InterestEpochs = 1, AlignmentEpochs = 1, BatchSize = 64,
+            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
+        });
+    }
+
     /// <summary>
     /// Fitting the concepts (again) leaves no tensor to the finalizer: a refit's replaced concept model is kept until the
     /// recommender is disposed (requests may still use it) and freed then, with the masked-LM head of its BERT freed at once.
@@ -154,14 +165,7 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
     public void RefittingTheConcepts_LeavesNoTensorForTheFinalizer()
     {
         var (split, _, _) = HostileFolder.Saved.Value;
-        var tastes = TagDescriptions.Tastes(split.Train);
-        var descriptions = Enumerable.Range(0, split.Train.UserCount).Where(u => tastes[u] is not null)
-            .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
-        var options = new HierRec.Concepts.ConceptOptions
-        {
-            InterestEpochs = 1, AlignmentEpochs = 1, BatchSize = 64,
-            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
-        };
+        var (descriptions, options) = SmallConcepts(split);
         using (var warm = HierarchicalRecommender.Fit(split.Train, split.Validation, HostileFolder.FitOptions))
             warm.FitConcepts(split.Train, split.Validation, descriptions, options); // lazy statics
         var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
@@ -176,6 +180,7 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         r.Dispose();
         Assert.Equal(before, stats.ThreadTotalLiveCount);
     }
+
     /// <summary>Cancels the token the first time a phase of the given name starts (synchronously, unlike Progress&lt;T&gt;).</summary>
     private sealed class CancelAt(string phase, CancellationTokenSource cts) : IProgress<TrainingProgress>
     {
@@ -197,17 +202,12 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
     public void ACancelledFit_LeavesNoTensorBehind(string phase)
     {
         var (split, _, _) = HostileFolder.Saved.Value;
-        void Cancelled()
+        LeavesNoTensor(() =>
         {
             using var cts = new CancellationTokenSource();
             Assert.ThrowsAny<OperationCanceledException>(() =>
                 HierarchicalRecommender.Fit(split.Train, split.Validation, HostileFolder.FitOptions, new CancelAt(phase, cts), cts.Token));
-        }
-        Cancelled(); // lazy statics
-        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
-        long before = stats.ThreadTotalLiveCount;
-        Cancelled();
-        Assert.Equal(before, stats.ThreadTotalLiveCount);
+        });
     }
 
     /// <summary>The same for the concepts and for a baseline fitted on its own.</summary>
@@ -215,16 +215,9 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
     public void ACancelledConceptOrBaselineFit_LeavesNoTensorBehind()
     {
         var (split, r, _) = HostileFolder.Saved.Value;
-        var tastes = TagDescriptions.Tastes(split.Train);
-        var descriptions = Enumerable.Range(0, split.Train.UserCount).Where(u => tastes[u] is not null)
-            .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
-        var options = new HierRec.Concepts.ConceptOptions
-        {
-            InterestEpochs = 1, AlignmentEpochs = 1, BatchSize = 64,
-            DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
-        };
+        var (descriptions, options) = SmallConcepts(split);
         var concepts = r.Concepts;
-        void Cancelled()
+        LeavesNoTensor(() =>
         {
             using (var cts = new CancellationTokenSource())
                 Assert.ThrowsAny<OperationCanceledException>(() => r.FitConcepts(split.Train, split.Validation, descriptions, options, new CancelAt("alignment", cts), cts.Token));
@@ -232,12 +225,7 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
                 Assert.ThrowsAny<OperationCanceledException>(() => HierRec.Baselines.SasRec.Fit(split.Train, split.Validation, new HierRec.Baselines.SequentialOptions(), new CancelAt("SasRec", cts), cts.Token));
             using (var cts = new CancellationTokenSource())
                 Assert.ThrowsAny<OperationCanceledException>(() => HierRec.Baselines.BprMf.Fit(split.Train, split.Validation, new HierRec.Baselines.BprOptions(), new CancelAt("BprMf", cts), cts.Token));
-        }
-        Cancelled(); // lazy statics
-        var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
-        long before = stats.ThreadTotalLiveCount;
-        Cancelled();
-        Assert.Equal(before, stats.ThreadTotalLiveCount);
+        });
         Assert.Same(concepts, r.Concepts); // a cancelled refit leaves the served model in place
     }
 }

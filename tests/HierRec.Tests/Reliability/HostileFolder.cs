@@ -59,6 +59,24 @@ public sealed class HostileFolder : IDisposable
         FolderChecksums.Write(Folder);
     }
 
+    /// <summary>
+    /// Replaces items.hrix with an index of other vectors (as from another save) and re-seals the checksums, so the folder
+    /// fails only the late check that the index agrees with what the weights compute.
+    /// </summary>
+    public void ReplaceIndexWithAnotherSaves()
+    {
+        string path = File("items.hrix");
+        float[] rows;
+        int count, dimension;
+        using (var index = HierRec.Ranking.ItemIndex.Load(path))
+        {
+            (count, dimension) = (index.Count, index.Dimension);
+            rows = Enumerable.Range(0, count).SelectMany(i => index.GetVector(i)).Select(v => -v).ToArray();
+        }
+        using (var other = HierRec.Ranking.ItemIndex.Create(rows, count, dimension)) other.Save(path);
+        FolderChecksums.Write(Folder);
+    }
+
     /// <summary>The InvalidDataException Load throws, with the message checked to name the file.</summary>
     public InvalidDataException LoadFails(string file)
     {

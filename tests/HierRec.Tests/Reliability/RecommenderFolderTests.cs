@@ -87,16 +87,7 @@ public sealed class RecommenderFolderTests : IDisposable
     [Fact]
     public void AnIndexFromAnotherSave_IsRefused_EvenWhenTheChecksumsAgree()
     {
-        string path = _f.File("items.hrix");
-        float[] rows;
-        int count, dimension;
-        using (var index = HierRec.Ranking.ItemIndex.Load(path))
-        {
-            (count, dimension) = (index.Count, index.Dimension);
-            rows = Enumerable.Range(0, count).SelectMany(i => index.GetVector(i)).Select(v => -v).ToArray();
-        }
-        using (var other = HierRec.Ranking.ItemIndex.Create(rows, count, dimension)) other.Save(path);
-        FolderChecksums.Write(_f.Folder);
+        _f.ReplaceIndexWithAnotherSaves();
         Assert.Contains("differs from what the saved model computes", _f.LoadFails("items.hrix").Message);
     }
 
