@@ -166,8 +166,8 @@ void NewItemScenario()
         return;
     }
     var late = burst.Burst[^1];
-    var dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions); // a fresh one: the hour-by-hour replay above moved the other on
-    var kept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1 });
+    using var dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions); // a fresh one: the hour-by-hour replay above moved the other on
+    using var kept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1 }); // Dispose frees the layers, not baseModel
     string user = data.Users.ToExternal(late.User);
     var context = RequestContext.AtUnixTime(late.Timestamp);
     string Place(IReadOnlyList<DynamicRecommendation> list)
@@ -197,12 +197,12 @@ void Prequential()
 {
     var days = stream.GroupBy(x => (x.Timestamp - cutDynamic) / 86_400).OrderBy(g => g.Key).Select(g => g.ToList()).ToList();
     var noUpdates = dynamic;                                            // observes the stream, never learns
-    var withUpdates = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions);
-    var noContext = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseContext = false });
-    var noItemDynamics = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseItemDynamics = false });
-    var staticTrained = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { TrainOnStreamCandidates = false });
-    var noBias = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { ItemDynamicsBias = false });
-    var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin });
+    using var withUpdates = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions);
+    using var noContext = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseContext = false });
+    using var noItemDynamics = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseItemDynamics = false });
+    using var staticTrained = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { TrainOnStreamCandidates = false });
+    using var noBias = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { ItemDynamicsBias = false });
+    using var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin });
     var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
     var popularity = new double[data.ItemCount];
     var firstSeen = new long[data.ItemCount]; // 0: never interacted with
