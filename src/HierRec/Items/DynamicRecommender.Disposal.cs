@@ -13,7 +13,9 @@ public sealed partial class DynamicRecommender : IDisposable
     /// reading it has finished. The base recommender is disposed too when this recommender loaded it
     /// (<see cref="Load"/>); one passed to <see cref="Fit"/> stays the caller's. Idempotent; waits for a running
     /// <see cref="Update"/>. Afterwards serving, scoring, explaining, updating, observing and saving throw
-    /// <see cref="ObjectDisposedException"/>.
+    /// <see cref="ObjectDisposedException"/>. Requests still running keep the dynamic layers they hold until they finish;
+    /// a base recommender this one loaded is disposed at once, so with one, call it when no request is running (as
+    /// <see cref="HierarchicalRecommender.Dispose"/> asks).
     /// </summary>
     public void Dispose()
     {
