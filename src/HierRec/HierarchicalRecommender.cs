@@ -115,7 +115,10 @@ public sealed partial class HierarchicalRecommender
     /// <remarks>
     /// Progress arrives as phases (pre-training BERT, encoding item texts) with their own steps, then the recommender's
     /// training steps and epochs (see <see cref="TrainingProgress"/>), then the collaborative dimension's phases
-    /// ("solving EASE", "collaborative dimension": each λ and γ tried).
+    /// ("solving EASE", "collaborative dimension": each λ and γ tried). A fit that is cancelled or fails frees the native
+    /// memory of what it built before the exception goes on, unless <see cref="RecommenderOptions.Bert"/> was given: that
+    /// BERT is part of the model by then and stays usable, so nothing is freed. The recommender returned owns its
+    /// libtorch memory: <see cref="Dispose"/> it when done.
     /// </remarks>
     public static HierarchicalRecommender Fit(Dataset train, Dataset? validation, RecommenderOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
