@@ -22,7 +22,8 @@ public sealed partial class HierarchicalRecommender
     /// afterwards descriptions filter and steer <see cref="Recommend(string, string, int)"/>, serve users with no history
     /// (<see cref="RecommendFromDescription"/>) and appear in explanations. Users without a description are skipped.
     /// Fitting again replaces the concept model; the replaced one's native memory is freed when the recommender is
-    /// disposed (requests running meanwhile may still use it).
+    /// disposed (requests running meanwhile may still use it). A cancelled or failed fit frees what it built and leaves
+    /// the served concept model in place.
     /// </summary>
     /// <param name="train">The training split the recommender was fitted on (same ids).</param>
     /// <param name="validation">Validation split for early stopping and the thresholds, or null.</param>
