@@ -88,6 +88,8 @@ for (int seed = 1; seed <= seeds; seed++)
         var sw = Stopwatch.StartNew();
         var r = HierarchicalRecommender.Fit(split.Train, split.Validation, Variant(variant, (ulong)seed));
         double s = sw.Elapsed.TotalSeconds;
+        if (r.CollaborativeReport is { } cr) // the validation curve γ was chosen on
+            Console.WriteLine($"  {variant}, seed {seed}: validation NDCG@10 per γ: " + string.Join(", ", cr.WeightValidation.Select(p => $"{p.Key}: {p.Value:F4}")));
         Report("HierRec " + variant, r.AsScoringModel(), s, $"best epoch {r.TrainingReport!.BestEpoch}, γ {r.CollaborativeWeight}, γ_s {r.SequentialWeight}",
             loo ? r.AsScoringModel(split.Train, split.Validation) : null);
     }
