@@ -162,6 +162,11 @@ public sealed partial class DynamicRecommender
         {
             TorchCheckpoint.Load(layers, state, "the served snapshot");
         }
+        catch
+        {
+            layers.Dispose(); // the copy never served: freed now
+            throw;
+        }
         finally
         {
             foreach (var t in state.Values) t.Dispose();
