@@ -9,10 +9,11 @@ public sealed partial class HierarchicalRecommender : IDisposable
 
     /// <summary>
     /// Frees the native (libtorch) memory of the recommender's modules and tensors: the model, its item-text BERT (a
-    /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model (and any a refit of the concepts replaced) and
-    /// the sequential dimension. The GC does not free a libtorch module's memory when the recommender is merely dropped
-    /// (measured: a reloaded, dropped recommender kept about a quarter of its size in native memory for good; see
-    /// benchmarks/README.md), so a service that replaces recommenders disposes the old ones
+    /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model
+    /// (and any that a second <see cref="FitConcepts"/> replaced) and the sequential dimension. The GC does not free a
+    /// libtorch module's memory when the recommender is merely dropped (measured: a reloaded, dropped recommender kept
+    /// about a quarter of its size in native memory for good; see benchmarks/README.md), so a service that replaces
+    /// recommenders disposes the old ones
     /// (<c>RecommenderPool</c> does, once the requests holding them end). Idempotent. Not thread-safe with serving:
     /// call it when no request uses the recommender any more; afterwards every method that needs the model throws
     /// <see cref="ObjectDisposedException"/>.
