@@ -107,11 +107,12 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         var (split, _, _) = HostileFolder.Saved.Value;
         var options = HostileFolder.FitOptions with
         {
-            // γ_s = 0 is the only candidate: the SASRec is trained, then left out of what is served.
-            Sequential = sequentialLeftOut ? new SequentialDimensionOptions { Weights = [0f] } : new SequentialDimensionOptions(),
+            // One candidate γ_s, so validation cannot choose otherwise: 0 trains the SASRec, then leaves it out of what is
+            // served; 1 keeps it.
+            Sequential = new SequentialDimensionOptions { Weights = [sequentialLeftOut ? 0f : 1f] },
         };
         using (var warm = HierarchicalRecommender.Fit(split.Train, split.Validation, options)) // lazy statics
-            Assert.Equal(sequentialLeftOut, warm.SequentialReport is { Weight: 0 });
+            Assert.Equal(sequentialLeftOut ? 0f : 1f, warm.SequentialReport!.Weight);
         var stats = TorchSharp.DisposeScopeManager.Statistics.TensorStatistics;
         long before = stats.ThreadTotalLiveCount;
         for (int i = 0; i < 2; i++)
