@@ -13,6 +13,7 @@ namespace HierRec.Benchmarks;
 /// <c>-- pgvector-e2e [data]</c> serves the hierarchical model in process and from PostgreSQL candidates (validation NDCG@10).
 /// <c>-- load URL MODEL_FOLDER [seconds]</c> load-tests the sample service (concurrency 1, 8, 32).
 /// <c>-- reload-memory MODEL_FOLDER [reloads]</c> measures resident memory over reloads: dropped, disposed, and through RecommenderPool.
+/// <c>-- fit-memory [fits]</c> measures resident memory over fits that are disposed, and over fits that are cancelled.
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -43,6 +44,16 @@ public static class Program
         if (args.Length > 2 && args[0] == "load")
         {
             HierRec.Benchmarks.Service.LoadTest.Run(Console.Out, args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 30).GetAwaiter().GetResult();
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "fit-memory")
+        {
+            HierRec.Benchmarks.Training.FitMemory.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60);
+            return 0;
+        }
+        if (args.Length > 2 && args[0] == "fit-memory-child")
+        {
+            HierRec.Benchmarks.Training.FitMemory.Child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
             return 0;
         }
         if (args.Length > 1 && args[0] == "reload-memory")
