@@ -251,9 +251,11 @@ public sealed partial class HierarchicalRecommender
         {
             var ids = users.ToArray();
             var batch = histories is null ? ids.Select(u => r._context.Histories[u]).ToArray() : ids.Select(u => histories[u]).ToArray();
-            float[][] x;
-            using (NoCollection.During()) // see NoCollection: TorchSharp's scalars and the garbage collector
-                x = histories is null ? r.UserVectors(ids) : r.UserVectorsWithHistories(ids, batch);
+            // No no-GC region here: this is the encoder code Recommend serves with, which runs without one. A region per
+            // batch (a guard against a test-host crash, never confirmed, that the temporaries scoped in 43ca8b3 more
+            // probably explain) cost a collection each time and grew native memory by 120 KB to 2 MB a fit
+            // (benchmarks/README.md, "Fitting again and again").
+            var x = histories is null ? r.UserVectors(ids) : r.UserVectorsWithHistories(ids, batch);
             var states = _fusion?.Sequential is not { } sequential ? null
                 : histories is null ? r.KnownSequenceStates(_fusion, ids)
                 : Rows(sequential.UserStates(batch), sequential.Width);
