@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using HierRec.Extensions;
@@ -23,16 +22,7 @@ public static class ReloadMemory
         output.WriteLine("| mode | RSS after 20 reloads (MB) | RSS after all (MB) | growth per reload (KB) | gen2 GCs |");
         output.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var mode in Modes)
-        {
-            var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(ReloadMemory).Assembly.Location);
-            foreach (var a in new[] { "reload-memory-child", mode, folder, reloads.ToString(CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
-            using var child = Process.Start(start)!;
-            string line = child.StandardOutput.ReadToEnd().Trim();
-            child.WaitForExit();
-            if (child.ExitCode != 0) throw new InvalidOperationException($"The '{mode}' run failed (exit {child.ExitCode}): {line}");
-            output.WriteLine(line);
-        }
+            output.WriteLine(MemoryMeasurement.RunChild("reload-memory-child", mode, folder, reloads.ToString(CultureInfo.InvariantCulture)));
     }
 
     /// <summary>One mode, in this process; prints its table row.</summary>
@@ -52,7 +42,7 @@ public static class ReloadMemory
             {
                 if (!pool.ReloadAsync().GetAwaiter().GetResult()) throw new InvalidOperationException($"Reload {k} failed: {pool.Info()?.LastError}");
                 using (var lease = pool.Rent()) Serve(lease.Recommender, k);
-                if (k == 20) warm = SettledRss();
+                if (k == 20) warm = MemoryMeasurement.SettledRss();
             }
         }
         else
@@ -63,10 +53,10 @@ public static class ReloadMemory
                 Serve(r, k);
                 if (mode == "dispose") r.Dispose();
                 else if (mode != "drop") throw new ArgumentException($"Unknown mode '{mode}' (drop, dispose, pool).", nameof(mode));
-                if (k == 20) warm = SettledRss();
+                if (k == 20) warm = MemoryMeasurement.SettledRss();
             }
         }
-        long end = SettledRss();
+        long end = MemoryMeasurement.SettledRss();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {mode} | {warm / 1048576.0:F0} | {end / 1048576.0:F0} | {(end - warm) / 1024.0 / (reloads - 20):F0} | {GC.CollectionCount(2)} |"));
     }
@@ -75,25 +65,4 @@ public static class ReloadMemory
     {
         if (r.Recommend(r.UserIds[k % r.UserIds.Count], 10).Count == 0) throw new InvalidOperationException("An empty list.");
     }
-
-    /// <summary>
-    /// Resident set size after a full, finalising GC that compacts and decommits the managed heap (otherwise the GC keeps
-    /// freed segments committed, which looks like growth but is not a leak), and glibc giving freed pages back (malloc_trim).
-    /// </summary>
-    private static long SettledRss()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        if (Environment.GetEnvironmentVariable("HIERREC_PLAIN_GC") != "1")
-        {
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
-        if (OperatingSystem.IsLinux()) MallocTrim(0);
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using HierRec.Data;
@@ -28,16 +27,7 @@ public static class FitMemory
         output.WriteLine("| workload | RSS after 10 fits (MB) | RSS after all (MB) | growth per fit (KB) | gen2 GCs |");
         output.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var mode in Modes)
-        {
-            var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
-            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(FitMemory).Assembly.Location);
-            foreach (var a in new[] { "fit-memory-child", mode, fits.ToString(CultureInfo.InvariantCulture) }) start.ArgumentList.Add(a);
-            using var child = Process.Start(start)!;
-            string line = child.StandardOutput.ReadToEnd().Trim();
-            child.WaitForExit();
-            if (child.ExitCode != 0) throw new InvalidOperationException($"The '{mode}' run failed (exit {child.ExitCode}): {line}");
-            output.WriteLine(line);
-        }
+            output.WriteLine(MemoryMeasurement.RunChild("fit-memory-child", mode, fits.ToString(CultureInfo.InvariantCulture)));
     }
 
     /// <summary>One workload, in this process; prints its table row.</summary>
@@ -79,9 +69,9 @@ public static class FitMemory
                 {
                 }
             }
-            if (k == 10) (warm, warmManaged) = (SettledRss(), GC.GetTotalMemory(true));
+            if (k == 10) (warm, warmManaged) = (MemoryMeasurement.SettledRss(), GC.GetTotalMemory(true));
         }
-        long end = SettledRss();
+        long end = MemoryMeasurement.SettledRss();
         long endManaged = GC.GetTotalMemory(true);
         if (Environment.GetEnvironmentVariable("HIERREC_FITMEM_OFF") is not null)
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"managed heap {warmManaged / 1048576.0:F1} → {endManaged / 1048576.0:F1} MB, GC committed {GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0:F1} MB, live tensors {TorchSharp.DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount}"));
@@ -96,19 +86,4 @@ public static class FitMemory
             if (value.Phase == phase) cts.Cancel();
         }
     }
-
-    /// <summary>As in <see cref="Service.ReloadMemory"/>: RSS after a compacting, decommitting GC and malloc_trim.</summary>
-    private static long SettledRss()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        if (OperatingSystem.IsLinux()) MallocTrim(0);
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-    }
-
-    [DllImport("libc", EntryPoint = "malloc_trim")]
-    private static extern int MallocTrim(nuint pad);
 }
