@@ -29,6 +29,16 @@ internal static class TorchInterop
         return new EngineTensor(cpu.data<float>().ToArray(), shape);
     }
 
+    /// <summary>
+    /// A detached copy of <paramref name="t"/> that the caller owns, made outside any scope the caller has: the
+    /// <c>detach()</c> alias is freed here, not left to the finalizer thread.
+    /// </summary>
+    public static Tensor DetachedCopy(Tensor t)
+    {
+        using var scope = torch.NewDisposeScope();
+        return t.detach().clone().DetachFromDisposeScope();
+    }
+
     /// <summary>The values of <paramref name="t"/> as a row-major float array (copied to the CPU as float32).</summary>
     public static float[] ToFloats(Tensor t)
     {

@@ -37,9 +37,7 @@ public static partial class ConceptTrainer
         var clock = Stopwatch.StartNew();
         var rng = new Rng(options.Seed);
         var parser = new DescriptionParser(options.Cues);
-        Tensor constant;
-        using (var detached = items.detach()) constant = detached.clone(); // the alias freed now, not by the finalizer
-        using var ownedConstant = constant;
+        using var constant = TorchInterop.DetachedCopy(items);
 
         MlmReport? bertReport = null;
         var bert = options.Bert;

@@ -66,8 +66,7 @@ public sealed class InterestEncoder : nn.Module, IEncoder<int[]>
             if (value is not null && (value.dim() != 2 || value.shape[1] != Dimension))
                 throw new ArgumentException($"Item vectors must be (items, {Dimension}); got {TorchInterop.ShapeString(value.shape)}.", nameof(value));
             _items?.Dispose();
-            using var scope = torch.NewDisposeScope(); // detach()'s alias dies here, not on the finalizer thread
-            _items = value?.detach().clone().DetachFromDisposeScope();
+            _items = value is null ? null : TorchInterop.DetachedCopy(value);
         }
     }
 
