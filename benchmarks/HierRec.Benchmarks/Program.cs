@@ -14,6 +14,7 @@ namespace HierRec.Benchmarks;
 /// <c>-- load URL MODEL_FOLDER [seconds]</c> load-tests the sample service (concurrency 1, 8, 32).
 /// <c>-- reload-memory MODEL_FOLDER [reloads]</c> measures resident memory over reloads: dropped, disposed, and through RecommenderPool.
 /// <c>-- fit-memory [fits]</c> measures resident memory over fits that are disposed, and over fits that are cancelled.
+/// <c>-- evaluate-memory [rounds]</c> measures resident memory over repeated evaluations of the libtorch baselines.
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -54,6 +55,16 @@ public static class Program
         if (args.Length > 2 && args[0] == "fit-memory-child")
         {
             HierRec.Benchmarks.Training.FitMemory.Child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "evaluate-memory")
+        {
+            HierRec.Benchmarks.Baselines.EvaluateMemory.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100);
+            return 0;
+        }
+        if (args.Length > 2 && args[0] == "evaluate-memory-child")
+        {
+            HierRec.Benchmarks.Baselines.EvaluateMemory.Child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
             return 0;
         }
         if (args.Length > 1 && args[0] == "reload-memory")

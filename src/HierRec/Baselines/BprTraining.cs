@@ -89,7 +89,6 @@ internal static class BprTraining
     /// <summary>(users) × (items)ᵀ scores into <paramref name="scores"/>, without gradients.</summary>
     public static void Score(Tensor userTable, Tensor itemTable, ReadOnlySpan<int> users, Span<float> scores)
     {
-        using var region = NoCollection.During();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var idx = torch.tensor(users.ToArray().Select(v => (long)v).ToArray(), device: userTable.device);

@@ -123,7 +123,6 @@ public sealed class MultVae : nn.Module, IScoringModel
     /// <inheritdoc/>
     public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
     {
-        using var region = NoCollection.During();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         bool was = training;

@@ -176,7 +176,6 @@ public abstract class SequenceTransformer : nn.Module, IScoringModel
     /// <summary>Runs the model in evaluation mode on <paramref name="sequences"/> and returns what <paramref name="use"/> makes of the read states (B, H).</summary>
     private float[] Read(int[][] sequences, Func<Tensor, float[]> use)
     {
-        using var region = NoCollection.During();
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         bool was = training;

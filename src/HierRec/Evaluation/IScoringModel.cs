@@ -16,8 +16,7 @@ public interface IScoringModel
 
     /// <summary>
     /// Most concurrent <see cref="ScoreUsers"/> calls worth making (0: as many as there are cores). Models that score
-    /// through libtorch say 1: libtorch already uses every core inside one call, and TorchSharp's temporary scalars are
-    /// only safe from the garbage collector's finalizer thread while no other thread allocates during the call.
+    /// through libtorch say 1: libtorch already uses every core inside one call.
     /// </summary>
     int MaxParallelism => 0;
 }

@@ -35,7 +35,6 @@ public sealed class HierarchicalScoringModel : IScoringModel, IDisposable
     /// <inheritdoc/>
     public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
     {
-        using var region = NoCollection.During(); // see NoCollection: TorchSharp's scalars and the garbage collector
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var encoded = _model.Encode(_context.Batch(users.ToArray()), _items);
