@@ -13,8 +13,8 @@ namespace HierRec.Training;
 /// <remarks>
 /// Scoring (evaluation, the sequential dimension's user states, serving) runs without a region: every Scalar HierRec
 /// passes is explicit and kept alive (<see cref="Scalars"/>, checked by a test over the compiled assembly), and a region
-/// costs a blocking gen2 collection when it opens. Until 2026-12-07 each scoring batch opened one: a full collection per
-/// batch, per request for a new user's sequence state, and native memory kept (benchmarks/README, "Evaluating again and
+/// costs a blocking gen2 collection when it opens. Until 2026-12-07 each scoring call opened one: a gen2 collection per
+/// evaluation batch and per request for a new history's sequence state (benchmarks/README, "Evaluating again and
 /// again").
 /// </remarks>
 internal static class NoCollection
