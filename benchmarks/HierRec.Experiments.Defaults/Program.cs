@@ -1,7 +1,11 @@
 // Default options on datasets they were not tuned on (issue 15, target 5), faster than the Baselines sample:
 //
 //   dotnet run -c Release --project benchmarks/HierRec.Experiments.Defaults -- --dataset synthetic|ml-100k|lastfm-2k \
-//       [--data ../shared/data] [--seeds 3] [--variants defaults,batch32,batch32-d128] [--protocol random|loo] [--test]
+//       [--data ../shared/data] [--seeds 3] [--variants defaults,batch32,batch32-d128] [--protocol random|loo] [--test] \
+//       [--synthetic users=1500,items=2000,mean=12,friends=0,homophily=0.8,influence=0.3,popularity=1.2,seed=11] [--ease]
+//
+// --synthetic changes the synthetic generator's settings (SyntheticOptions; unnamed ones keep their defaults), for
+// checking the defaults on data they were never looked at on; --ease adds EASE (λ grid 50 … 1000) as a reference.
 //
 // The Baselines sample's random 8:1:1 split (split seed 2020 + seed − 1; with --protocol loo its chronological
 // leave-one-out split, the same for every seed, HierRec scoring test from the training and validation items as the
@@ -20,7 +24,8 @@ using HierRec.Training;
 string dataRoot = "../shared/data", dataset = "synthetic", protocol = "random";
 int seeds = 3;
 string[] variants = ["defaults", "batch32", "batch32-d128"];
-bool test = args.Contains("--test");
+bool test = args.Contains("--test"), withEase = args.Contains("--ease");
+var synthetic = new SyntheticOptions();
 for (int a = 0; a < args.Length - 1; a++)
 {
     if (args[a] == "--data") dataRoot = args[a + 1];
@@ -28,6 +33,31 @@ for (int a = 0; a < args.Length - 1; a++)
     if (args[a] == "--seeds") seeds = int.Parse(args[a + 1], System.Globalization.CultureInfo.InvariantCulture);
     if (args[a] == "--variants") variants = args[a + 1].Split(',');
     if (args[a] == "--protocol") protocol = args[a + 1];
+    if (args[a] == "--synthetic") synthetic = Synthetic(args[a + 1]);
+}
+
+static SyntheticOptions Synthetic(string settings)
+{
+    string[] names = ["users", "items", "mean", "friends", "homophily", "influence", "popularity", "seed"];
+    var given = new Dictionary<string, string>();
+    foreach (var pair in settings.Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var kv = pair.Split('=', 2);
+        if (kv.Length != 2 || !names.Contains(kv[0]))
+            throw new ArgumentException($"--synthetic: '{pair}' is not name=value with a name of {string.Join(", ", names)}.");
+        given[kv[0]] = kv[1];
+    }
+    var inv = System.Globalization.CultureInfo.InvariantCulture;
+    var d = new SyntheticOptions();
+    int I(string name, int fallback) => given.TryGetValue(name, out var v) ? int.Parse(v, inv) : fallback;
+    double D(string name, double fallback) => given.TryGetValue(name, out var v) ? double.Parse(v, inv) : fallback;
+    return new SyntheticOptions
+    {
+        Users = I("users", d.Users), Items = I("items", d.Items), MeanInteractions = I("mean", d.MeanInteractions),
+        FriendsPerUser = I("friends", d.FriendsPerUser), Homophily = D("homophily", d.Homophily),
+        SocialInfluence = D("influence", d.SocialInfluence), PopularityBias = D("popularity", d.PopularityBias),
+        Seed = given.TryGetValue("seed", out var seed) ? ulong.Parse(seed, inv) : d.Seed,
+    };
 }
 
 RecommenderOptions Variant(string name, ulong seed)
@@ -51,7 +81,7 @@ for (int seed = 1; seed <= seeds; seed++)
     {
         "ml-100k" => MovieLens100K.Load(Path.Combine(dataRoot, "ml-100k")),
         "lastfm-2k" => LastFm2K.Load(Path.Combine(dataRoot, "hetrec2011-lastfm-2k")),
-        "synthetic" => SyntheticDataset.Generate(),
+        "synthetic" => SyntheticDataset.Generate(synthetic),
         _ => throw new ArgumentException($"Unknown dataset '{dataset}' (synthetic, ml-100k or lastfm-2k)."),
     };
     data = Splits.Deduplicate(Splits.ToImplicit(data));
@@ -82,6 +112,7 @@ for (int seed = 1; seed <= seeds; seed++)
         Report(name, best.Model!, best.S, best.Label!);
     }
     Best("ItemKNN", from k in new[] { 50, 100, 200 } from sh in new[] { 0.0, 10.0 } select ($"k={k}, shrink={sh}", (Func<ItemKnn>)(() => new ItemKnn(split.Train, k, sh))));
+    if (withEase) Best("EASE", from l in new[] { 50.0, 100, 250, 500, 1000 } select ($"λ={l}", (Func<Ease>)(() => new Ease(split.Train, l))));
     Best("BPR-MF", from lr in new[] { 1e-3f, 5e-3f } select ($"lr={lr}", (Func<BprMf>)(() => BprMf.Fit(split.Train, split.Validation, new BprOptions { LearningRate = lr, Seed = splitSeed }))));
     foreach (var variant in variants)
     {
