@@ -21,6 +21,19 @@ internal static class MemoryMeasurement
     }
 
     /// <summary>
+    /// Prints the machine, then a table with one row per workload in <paramref name="modes"/>, each run in a child
+    /// process of this program as "<paramref name="child"/> mode count", which prints its row.
+    /// </summary>
+    public static void RunWorkloads(TextWriter output, string child, IReadOnlyList<string> modes, int count, string unit, params string[] columns)
+    {
+        output.WriteLine($"{count} {unit} per workload; {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        output.WriteLine($"| workload | {string.Join(" | ", columns)} |");
+        output.WriteLine("|---|" + string.Concat(columns.Select(_ => "---:|")));
+        foreach (var mode in modes)
+            output.WriteLine(RunChild(child, mode, count.ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
     /// Resident set size after a full, finalising GC that compacts and decommits the managed heap (otherwise the GC keeps
     /// freed segments committed, which looks like growth but is not a leak), and glibc giving freed pages back
     /// (malloc_trim). <c>HIERREC_PLAIN_GC=1</c> skips the compacting, decommitting collection.

@@ -47,26 +47,9 @@ public static class Program
             HierRec.Benchmarks.Service.LoadTest.Run(Console.Out, args[1], args[2], args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 30).GetAwaiter().GetResult();
             return 0;
         }
-        if (args.Length > 0 && args[0] == "fit-memory")
-        {
-            HierRec.Benchmarks.Training.FitMemory.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 60);
+        if (MemoryCommand(args, "fit-memory", 60, HierRec.Benchmarks.Training.FitMemory.Run, HierRec.Benchmarks.Training.FitMemory.Child)
+            || MemoryCommand(args, "evaluate-memory", 100, HierRec.Benchmarks.Baselines.EvaluateMemory.Run, HierRec.Benchmarks.Baselines.EvaluateMemory.Child))
             return 0;
-        }
-        if (args.Length > 2 && args[0] == "fit-memory-child")
-        {
-            HierRec.Benchmarks.Training.FitMemory.Child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
-            return 0;
-        }
-        if (args.Length > 0 && args[0] == "evaluate-memory")
-        {
-            HierRec.Benchmarks.Baselines.EvaluateMemory.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100);
-            return 0;
-        }
-        if (args.Length > 2 && args[0] == "evaluate-memory-child")
-        {
-            HierRec.Benchmarks.Baselines.EvaluateMemory.Child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
-            return 0;
-        }
         if (args.Length > 1 && args[0] == "reload-memory")
         {
             HierRec.Benchmarks.Service.ReloadMemory.Run(Console.Out, args[1], args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
@@ -100,5 +83,17 @@ public static class Program
         }
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+
+    /// <summary>"name [count]" runs a memory benchmark's workloads, each in a child process started as "name-child mode count".</summary>
+    private static bool MemoryCommand(string[] args, string name, int count, Action<TextWriter, int> run, Action<TextWriter, string, int> child)
+    {
+        if (args.Length > 0 && args[0] == name)
+            run(Console.Out, args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : count);
+        else if (args.Length > 2 && args[0] == name + "-child")
+            child(Console.Out, args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+        else
+            return false;
+        return true;
     }
 }

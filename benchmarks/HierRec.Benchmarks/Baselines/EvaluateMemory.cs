@@ -22,14 +22,8 @@ public static class EvaluateMemory
 {
     private static readonly string[] Modes = ["plain", "regions"];
 
-    public static void Run(TextWriter output, int rounds)
-    {
-        output.WriteLine($"{rounds} rounds per workload; {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        output.WriteLine("| workload | RSS after 10 rounds (MB) | RSS after all (MB) | growth per round (KB) | gen2 GCs | seconds |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var mode in Modes)
-            output.WriteLine(MemoryMeasurement.RunChild("evaluate-memory-child", mode, rounds.ToString(CultureInfo.InvariantCulture)));
-    }
+    public static void Run(TextWriter output, int rounds) =>
+        MemoryMeasurement.RunWorkloads(output, "evaluate-memory-child", Modes, rounds, "rounds", "RSS after 10 rounds (MB)", "RSS after all (MB)", "growth per round (KB)", "gen2 GCs", "seconds");
 
     /// <summary>One workload, in this process; prints its table row.</summary>
     public static void Child(TextWriter output, string mode, int rounds)

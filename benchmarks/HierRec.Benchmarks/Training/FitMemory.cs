@@ -21,14 +21,8 @@ public static class FitMemory
 {
     private static readonly string[] Modes = ["fit", "cancelled"];
 
-    public static void Run(TextWriter output, int fits)
-    {
-        output.WriteLine($"{fits} fits per workload; {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        output.WriteLine("| workload | RSS after 10 fits (MB) | RSS after all (MB) | growth per fit (KB) | gen2 GCs |");
-        output.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var mode in Modes)
-            output.WriteLine(MemoryMeasurement.RunChild("fit-memory-child", mode, fits.ToString(CultureInfo.InvariantCulture)));
-    }
+    public static void Run(TextWriter output, int fits) =>
+        MemoryMeasurement.RunWorkloads(output, "fit-memory-child", Modes, fits, "fits", "RSS after 10 fits (MB)", "RSS after all (MB)", "growth per fit (KB)", "gen2 GCs");
 
     /// <summary>One workload, in this process; prints its table row.</summary>
     public static void Child(TextWriter output, string mode, int fits)
