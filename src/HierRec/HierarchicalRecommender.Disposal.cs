@@ -18,7 +18,10 @@ public sealed partial class HierarchicalRecommender : IDisposable
     /// call it when no request uses the recommender any more; afterwards every method that needs the model throws
     /// <see cref="ObjectDisposedException"/>.
     /// </summary>
-    public void Dispose()
+    public void Dispose() => DisposeParts(disposeBert: true);
+
+    /// <summary>As <see cref="Dispose()"/>; with <paramref name="disposeBert"/> false the item-text BERT is left alive (a failed fit's, given by its caller).</summary>
+    private void DisposeParts(bool disposeBert)
     {
         lock (_retiredConcepts) // a FitConcepts finishing now either sees the flag or has published its model
         {
@@ -29,7 +32,7 @@ public sealed partial class HierarchicalRecommender : IDisposable
         _fusion?.Sequential?.Dispose();
         _itemVectors.Dispose();
         _model.Dispose();
-        Bert?.Dispose(); // a child of the model when it reads text (disposing twice is harmless)
+        if (disposeBert) Bert?.Dispose(); // a child of the model when it reads text (disposing twice is harmless)
         _index.Dispose();
         if (!ReferenceEquals(_served, _index)) _served.Dispose();
     }

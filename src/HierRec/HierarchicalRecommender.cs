@@ -116,9 +116,9 @@ public sealed partial class HierarchicalRecommender
     /// Progress arrives as phases (pre-training BERT, encoding item texts) with their own steps, then the recommender's
     /// training steps and epochs (see <see cref="TrainingProgress"/>), then the collaborative dimension's phases
     /// ("solving EASE", "collaborative dimension": each λ and γ tried). A fit that is cancelled or fails frees the native
-    /// memory of what it built before the exception goes on, unless <see cref="RecommenderOptions.Bert"/> was given: that
-    /// BERT is part of the model by then and stays usable, so nothing is freed. The recommender returned owns its
-    /// libtorch memory: <see cref="Dispose"/> it when done.
+    /// memory of what it built before the exception goes on; a BERT given in <see cref="RecommenderOptions.Bert"/> is
+    /// not freed then and stays the caller's (its weights as the fit left them). The recommender returned owns its
+    /// libtorch memory, that BERT included: <see cref="Dispose"/> it when done.
     /// </remarks>
     public static HierarchicalRecommender Fit(Dataset train, Dataset? validation, RecommenderOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -220,15 +220,17 @@ public sealed partial class HierarchicalRecommender
             }
             return recommender;
         }
-        catch when (options.Bert is null)
+        catch
         {
             // Cancelled or failed: what was built is freed now (the GC never frees a libtorch module's memory). A BERT the
-            // caller passed in is a child of the model by then, so with one nothing is freed and it stays usable.
-            recommender?.Dispose(); // disposing a module twice is harmless
+            // caller passed in is a child of the text encoder by then: it is unregistered first and stays the caller's.
+            bool callers = options.Bert is not null;
+            if (callers) textEncoder?.ReleaseBert();
+            recommender?.DisposeParts(disposeBert: !callers); // disposing a module twice is harmless
             model?.Dispose();
             textEncoder?.Dispose();
             profile?.Dispose();
-            bert?.Dispose();
+            if (!callers) bert?.Dispose();
             throw;
         }
     }

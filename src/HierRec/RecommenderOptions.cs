@@ -23,6 +23,7 @@ public sealed record RecommenderOptions
     /// An existing BERT (with tokenizer) for the item texts, e.g. <c>BertModel.Load(folder)</c>; null pre-trains one. Unless
     /// <see cref="BertMode"/> is Frozen, this model is fine-tuned in place (and LoRA adds adapters to it). It becomes part of
     /// the fitted model: disposing the recommender disposes it too, so do not dispose a recommender whose BERT other fits share.
+    /// A fit that fails or is cancelled leaves it alive and the caller's.
     /// </summary>
     public BertModel? Bert { get; init; }
 

@@ -126,6 +126,17 @@ public sealed class ItemTextEncoder : nn.Module
         }
     }
 
+    /// <summary>
+    /// Unregisters the BERT, so that disposing this encoder (or a module holding it) leaves the BERT alive: for a fit
+    /// that fails with a BERT its caller passed in and still owns.
+    /// </summary>
+    internal void ReleaseBert()
+    {
+        // Under every name: besides "bert", TorchSharp registers the Bert property's backing field itself once this encoder
+        // is registered in a parent. A submodule registered as null is removed.
+        foreach (var (name, _) in named_children().Where(c => ReferenceEquals(c.module, Bert)).ToList()) register_module(name, null!);
+    }
+
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {

@@ -211,6 +211,30 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         });
     }
 
+    /// <summary>
+    /// A fit given the caller's BERT (<see cref="RecommenderOptions.Bert"/>) that is cancelled frees everything it built
+    /// except that BERT, which stays the caller's and keeps working. Before, such a fit freed nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("encoding item texts")]
+    [InlineData("collaborative dimension")]
+    public void ACancelledFitWithTheCallersBert_FreesAllButThatBert(string phase)
+    {
+        var (split, _, _) = HostileFolder.Saved.Value;
+        var texts = HierRec.Items.ItemTexts.FromFeatures(split.Train.ItemFeatures);
+        using var bert = DomainBert.Pretrain(texts, HostileFolder.FitOptions.DomainBert, out _);
+        var options = HostileFolder.FitOptions with { Bert = bert };
+        LeavesNoTensor(() =>
+        {
+            using var cts = new CancellationTokenSource();
+            Assert.ThrowsAny<OperationCanceledException>(() =>
+                HierarchicalRecommender.Fit(split.Train, split.Validation, options, new CancelAt(phase, cts), cts.Token));
+        });
+        using var vectors = bert.EncodeTexts(["a film about the sea"]);
+        Assert.Equal([1L, bert.HiddenSize], vectors.shape);
+        Assert.True(float.IsFinite(vectors.sum().item<float>()));
+    }
+
     /// <summary>The same for the concepts and for a baseline fitted on its own.</summary>
     [Fact]
     public void ACancelledConceptOrBaselineFit_LeavesNoTensorBehind()
