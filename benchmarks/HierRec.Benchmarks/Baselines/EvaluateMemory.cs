@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime;
 using System.Runtime.InteropServices;
 using HierRec.Baselines;
 using HierRec.Data;
@@ -60,16 +59,8 @@ public static class EvaluateMemory
 
         public void ScoreUsers(ReadOnlySpan<int> users, Span<float> scores)
         {
-            // NoCollection's budget and flag, as its During() was.
-            bool started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(64L * 1024 * 1024, disallowFullBlockingGC: true);
-            try
-            {
-                inner.ScoreUsers(users, scores);
-            }
-            finally
-            {
-                if (started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
-            }
+            using var region = ScoringRegion.Open();
+            inner.ScoreUsers(users, scores);
         }
     }
 }

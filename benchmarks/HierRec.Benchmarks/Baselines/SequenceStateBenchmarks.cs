@@ -1,4 +1,3 @@
-using System.Runtime;
 using BenchmarkDotNet.Attributes;
 using HierRec.Baselines;
 using HierRec.Data;
@@ -9,9 +8,9 @@ namespace HierRec.Benchmarks.Baselines;
 /// <summary>
 /// One request's sequence state: the sequential dimension's s_u for a history the model has not seen (a new user, or a
 /// request that passes its own history), as <c>Recommend</c> computes it for the fused query. The baseline opens a no-GC
-/// region of <see cref="HierRec.Training.NoCollection"/>'s budget around the call, as SASRec's scoring did until
-/// 2026-12-07; the other is the call as it runs now. The service's live managed heap is what a region's forced
-/// collection has to mark: <see cref="LiveHeapMB"/> keeps that many megabytes of small objects alive (0: an empty heap).
+/// region (<see cref="ScoringRegion"/>) around the call, as SASRec's scoring did until
+/// 2026-12-07; the other is the call as it runs now. <see cref="LiveHeapMB"/> keeps that many megabytes of small objects
+/// alive (0: an empty heap), standing in for a service's heap, which a forced collection might have to mark.
 /// </summary>
 [InProcess]
 [WarmupCount(3)]
@@ -49,15 +48,7 @@ public class SequenceStateBenchmarks
     [Benchmark(Baseline = true)]
     public float[] InNoGcRegion()
     {
-        bool started = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(64L * 1024 * 1024, disallowFullBlockingGC: true);
-        try
-        {
-            _dimension.UserState(_history, _state);
-        }
-        finally
-        {
-            if (started && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion) GC.EndNoGCRegion();
-        }
+        using (ScoringRegion.Open()) _dimension.UserState(_history, _state);
         return _state;
     }
 
