@@ -28,9 +28,23 @@ public static class TorchCheckpoint
         Save(path, State(module).Where(kv => include is null || include(kv.Key)), metadata);
     }
 
-    /// <summary>The module's floating-point parameters and buffers by name.</summary>
-    public static IEnumerable<KeyValuePair<string, Tensor>> State(nn.Module module) =>
-        module.state_dict().Where(kv => kv.Value.is_floating_point());
+    /// <summary>
+    /// The module's floating-point parameters and buffers by name, each tensor once. TorchSharp 0.107 also registers a
+    /// module-typed auto-property's backing field as a second child once the owner joins a parent, so <c>state_dict()</c>
+    /// lists that child's tensors again under "&lt;Name&gt;k__BackingField", nested ones up to 2^depth times (a fitted
+    /// model's BERT: 1,766 entries for 72 tensors, 23× the floats). Those aliases are left out, unless a tensor has no
+    /// other name.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> State(nn.Module module)
+    {
+        var state = module.state_dict().Where(kv => kv.Value.is_floating_point()).ToList();
+        var named = state.Where(kv => !IsAlias(kv.Key)).Select(kv => kv.Value.Handle).ToHashSet();
+        var aliased = new HashSet<IntPtr>();
+        return state.Where(kv => !IsAlias(kv.Key) || (!named.Contains(kv.Value.Handle) && aliased.Add(kv.Value.Handle)));
+    }
+
+    /// <summary>Whether a state name goes through an auto-property's backing field (see <see cref="State"/>).</summary>
+    private static bool IsAlias(string name) => name.Contains("k__BackingField", StringComparison.Ordinal);
 
     /// <summary>Reads every tensor of a safetensors file as float32 CPU tensors (the caller disposes them).</summary>
     public static Dictionary<string, Tensor> Read(string path)
@@ -66,7 +80,8 @@ public static class TorchCheckpoint
         // to the GC's finalizer thread frees native memory while libtorch works on this one, which corrupts its heap.
         using var scope = torch.NewDisposeScope();
         var state = State(module).Where(kv => include is null || include(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        var extra = tensors.Keys.Where(k => !state.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        // Files written before State left the aliases out hold them too, as copies of tensors they also hold by name.
+        var extra = tensors.Keys.Where(k => !state.ContainsKey(k) && !IsAlias(k)).Order(StringComparer.Ordinal).ToList();
         if (extra.Count > 0)
             throw new InvalidDataException($"{source}: tensor '{extra[0]}' is not part of this model ({extra.Count} unexpected); the file was written for another architecture.");
         foreach (var (name, target) in state)
