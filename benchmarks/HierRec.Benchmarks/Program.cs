@@ -15,6 +15,7 @@ namespace HierRec.Benchmarks;
 /// <c>-- reload-memory MODEL_FOLDER [reloads]</c> measures resident memory over reloads: dropped, disposed, and through RecommenderPool.
 /// <c>-- fit-memory [fits]</c> measures resident memory over fits that are disposed, and over fits that are cancelled.
 /// <c>-- evaluate-memory [rounds]</c> measures resident memory over repeated evaluations of the libtorch baselines.
+/// <c>-- fit-peak [hidden] [layers]</c> measures one fit's wall time and peak working set with a domain BERT of that size.
 /// <c>-- recall</c> instead measures the recall@100 of the quantised indexes against exact float32 ranking.
 /// </summary>
 public static class Program
@@ -73,6 +74,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "ease")
         {
             HierRec.Benchmarks.Baselines.EaseTiming.Run(Console.Out, args.Length > 1 ? args[1] : null);
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "fit-peak")
+        {
+            var inv = System.Globalization.CultureInfo.InvariantCulture;
+            HierRec.Benchmarks.Training.FitPeak.Run(Console.Out, args.Length > 1 ? int.Parse(args[1], inv) : 256, args.Length > 2 ? int.Parse(args[2], inv) : 4);
             return 0;
         }
         if (args.Length > 0 && args[0] == "hierarchical")
