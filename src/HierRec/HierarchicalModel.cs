@@ -22,6 +22,9 @@ namespace HierRec;
 /// </remarks>
 public sealed class HierarchicalModel : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private Tensor? _behaviourTable;
 
     /// <summary>Creates the model.</summary>

@@ -15,6 +15,9 @@ namespace HierRec.Baselines;
 /// <remarks>Thread-safe for scoring after fitting.</remarks>
 public sealed class BprMf : nn.Module, IScoringModel
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private BprMf(int users, int items, int d, Generator generator) : base(nameof(BprMf))
     {
         UserCount = users;

@@ -18,6 +18,9 @@ namespace HierRec.Baselines;
 /// </remarks>
 public sealed class LightGcn : nn.Module, IScoringModel
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private readonly int _users, _items, _layers;
     private readonly NormalizedGraph _graph;  // Â
     private Tensor? _final;          // (n, D), the propagated embeddings scoring reads

@@ -18,6 +18,9 @@ namespace HierRec.Baselines;
 /// <remarks>Scoring is single-call libtorch (MaxParallelism 1).</remarks>
 public sealed class MultVae : nn.Module, IScoringModel
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private readonly InteractionMatrix _x;
     private readonly Linear _enc1, _enc2, _dec1, _dec2;
 

@@ -21,6 +21,9 @@ namespace HierRec.Baselines;
 /// </remarks>
 public abstract class SequenceTransformer : nn.Module, IScoringModel
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private const float Masked = -1e9f;
 
     // Kept alive by the field (see Scalars: implicit Scalars can be finalized mid-call).

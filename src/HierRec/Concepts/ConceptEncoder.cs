@@ -17,6 +17,9 @@ namespace HierRec.Concepts;
 /// </remarks>
 public sealed class ConceptEncoder : nn.Module, IEncoder<string>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private readonly ConcurrentDictionary<string, (int[] Ids, float[] Hidden)> _cache = new(StringComparer.Ordinal);
 
     /// <summary>Creates the encoder over <paramref name="bert"/> (which must carry a tokenizer).</summary>

@@ -15,6 +15,9 @@ namespace HierRec.Concepts;
 /// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
 public sealed class InterestEncoder : nn.Module, IEncoder<int[]>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private Tensor? _items;
 
     /// <summary>Creates the encoder over item vectors of width <paramref name="dimension"/>.</summary>

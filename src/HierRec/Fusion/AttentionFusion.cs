@@ -12,6 +12,9 @@ namespace HierRec.Fusion;
 /// </summary>
 public sealed class AttentionFusion : nn.Module<IReadOnlyList<Tensor>, FusionResult>, IFusion
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the fusion of <paramref name="layerCount"/> layers of width <paramref name="dim"/>.</summary>
     public AttentionFusion(int layerCount, int dim, Generator generator, int attentionDim = 0) : base(nameof(AttentionFusion))
     {

@@ -11,6 +11,9 @@ namespace HierRec.Fusion;
 /// </summary>
 public sealed class ConcatMlpFusion : nn.Module<IReadOnlyList<Tensor>, FusionResult>, IFusion
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the fusion with a hidden width of <paramref name="hidden"/> (default 2·D).</summary>
     public ConcatMlpFusion(int layerCount, int dim, Generator generator, int outputDim = 0, int hidden = 0) : base(nameof(ConcatMlpFusion))
     {

@@ -11,6 +11,9 @@ namespace HierRec.Fusion;
 /// </summary>
 public sealed class GatedFusion : nn.Module<IReadOnlyList<Tensor>, FusionResult>, IFusion
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the fusion.</summary>
     public GatedFusion(int layerCount, int dim, Generator generator) : base(nameof(GatedFusion))
     {

@@ -14,6 +14,9 @@ namespace HierRec.Items;
 /// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
 public sealed class ContextEncoder : nn.Module, IEncoder<RequestContext>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Numeric features per request.</summary>
     public const int NumericFeatures = 7;
 

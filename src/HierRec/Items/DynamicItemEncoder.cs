@@ -15,6 +15,9 @@ namespace HierRec.Items;
 /// <remarks>Concurrent inference in eval mode under no_grad is safe.</remarks>
 public sealed class DynamicItemEncoder : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the encoder for D-wide vectors and up to <paramref name="maxHistory"/> history items.</summary>
     public DynamicItemEncoder(int dimension, int maxHistory, Generator generator, int heads = 2, int itemFeatures = 0, bool featureBias = false) : base(nameof(DynamicItemEncoder))
     {

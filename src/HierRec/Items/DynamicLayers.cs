@@ -6,6 +6,9 @@ namespace HierRec.Items;
 /// <summary>The dynamic layers one snapshot serves: the item encoder (<c>items.*</c>) and the context encoder (<c>context.*</c>), as one module.</summary>
 internal sealed class DynamicLayers : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     public DynamicLayers(DynamicItemEncoder items, ContextEncoder? context) : base(nameof(DynamicLayers))
     {
         Items = items;

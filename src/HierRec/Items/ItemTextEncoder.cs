@@ -14,6 +14,9 @@ namespace HierRec.Items;
 /// </summary>
 public sealed class ItemTextEncoder : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private readonly (long[] Items, BertBatch Batch)[] _buckets;
     private readonly Tensor?[] _cachedHidden;
     private Tensor? _cachedPooled;

@@ -16,6 +16,9 @@ namespace HierRec.Items;
 /// </remarks>
 public sealed class ItemTower : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private Tensor? _text;
     private Tensor? _warmMask;
     private bool[]? _warm;

@@ -12,6 +12,9 @@ namespace HierRec.Scoring;
 /// </summary>
 public sealed class SigmoidScorer : nn.Module, IServableScorer
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the scorer with the bias at <paramref name="initialBias"/>.</summary>
     public SigmoidScorer(float initialBias = 0f) : base(nameof(SigmoidScorer))
     {

@@ -10,6 +10,9 @@ namespace HierRec.Text;
 /// </summary>
 public sealed class AttentionPooling : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the pooling for <paramref name="hidden"/>-wide token vectors.</summary>
     public AttentionPooling(int hidden) : base(nameof(AttentionPooling))
     {

@@ -6,6 +6,9 @@ namespace HierRec.Text;
 /// <summary>Self-attention and its output block (<c>attention.*</c>).</summary>
 public sealed class BertAttention : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the block.</summary>
     public BertAttention(BertConfig config, Generator? generator = null) : base(nameof(BertAttention))
     {

@@ -7,6 +7,9 @@ namespace HierRec.Text;
 /// <summary>Word + position + token-type embeddings, then LayerNorm and dropout (<c>embeddings.*</c>).</summary>
 public sealed class BertEmbeddings : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the block with N(0, initializer_range) tables and the [PAD] row zeroed, as Hugging Face does.</summary>
     public BertEmbeddings(BertConfig config, Generator? generator = null) : base(nameof(BertEmbeddings))
     {

@@ -7,6 +7,9 @@ namespace HierRec.Text;
 /// <summary>The layer stack (<c>encoder.layer.*</c>).</summary>
 public sealed class BertEncoder : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates num_hidden_layers layers.</summary>
     public BertEncoder(BertConfig config, Generator? generator = null) : base(nameof(BertEncoder))
     {

@@ -12,6 +12,9 @@ namespace HierRec.Text;
 /// </summary>
 public sealed class BertForMaskedLM : nn.Module<BertBatch, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates a randomly initialised model.</summary>
     public BertForMaskedLM(BertConfig config, long seed = 0, Device? device = null) : base(nameof(BertForMaskedLM))
     {

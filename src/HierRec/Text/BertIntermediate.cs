@@ -6,6 +6,9 @@ namespace HierRec.Text;
 /// <summary>The feed-forward expansion with (exact, erf) GELU (<c>intermediate.dense</c>).</summary>
 public sealed class BertIntermediate : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates dense (H → I).</summary>
     public BertIntermediate(BertConfig config, Generator? generator = null) : base(nameof(BertIntermediate))
     {

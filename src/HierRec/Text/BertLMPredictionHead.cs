@@ -7,6 +7,9 @@ namespace HierRec.Text;
 /// <summary>Transform plus the output bias (<c>cls.predictions.*</c>).</summary>
 public sealed class BertLMPredictionHead : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the head.</summary>
     public BertLMPredictionHead(BertConfig config, Generator? generator = null) : base(nameof(BertLMPredictionHead))
     {

@@ -6,6 +6,9 @@ namespace HierRec.Text;
 /// <summary>One post-LN encoder layer (<c>encoder.layer.N.*</c>).</summary>
 public sealed class BertLayer : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the layer.</summary>
     public BertLayer(BertConfig config, Generator? generator = null) : base(nameof(BertLayer))
     {

@@ -22,6 +22,9 @@ namespace HierRec.Text;
 /// </example>
 public sealed partial class BertModel : nn.Module<BertBatch, BertModelOutput>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates a randomly initialised model (Hugging Face's initialisation: N(0, initializer_range), zero biases).</summary>
     /// <param name="config">Architecture; validated.</param>
     /// <param name="seed">Seed of the initialisation.</param>

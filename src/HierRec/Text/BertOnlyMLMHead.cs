@@ -10,6 +10,9 @@ namespace HierRec.Text;
 /// </summary>
 public sealed class BertOnlyMLMHead : nn.Module
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the head.</summary>
     public BertOnlyMLMHead(BertConfig config, Generator? generator = null) : base(nameof(BertOnlyMLMHead))
     {

@@ -6,6 +6,9 @@ namespace HierRec.Text;
 /// <summary>Hugging Face's pooler: tanh(Dense(h[CLS])) (<c>pooler.dense</c>).</summary>
 public sealed class BertPooler : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates dense (H → H).</summary>
     public BertPooler(BertConfig config, Generator? generator = null) : base(nameof(BertPooler))
     {

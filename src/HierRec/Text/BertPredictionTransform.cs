@@ -7,6 +7,9 @@ namespace HierRec.Text;
 /// <summary>The transform of the masked-LM head: LayerNorm(GELU(dense)) (<c>cls.predictions.transform.*</c>).</summary>
 public sealed class BertPredictionTransform : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates dense (H → H) and LayerNorm.</summary>
     public BertPredictionTransform(BertConfig config, Generator? generator = null) : base(nameof(BertPredictionTransform))
     {

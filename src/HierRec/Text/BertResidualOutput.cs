@@ -7,6 +7,9 @@ namespace HierRec.Text;
 /// <summary>Dense projection, dropout, residual and LayerNorm (<c>attention.output.*</c> and <c>output.*</c>).</summary>
 public sealed class BertResidualOutput : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates dense (in → H), LayerNorm and dropout.</summary>
     public BertResidualOutput(BertConfig config, int inFeatures, Generator? generator = null) : base(nameof(BertResidualOutput))
     {

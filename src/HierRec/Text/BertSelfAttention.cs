@@ -10,6 +10,9 @@ namespace HierRec.Text;
 /// </remarks>
 public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the projections.</summary>
     public BertSelfAttention(BertConfig config, Generator? generator = null) : base(nameof(BertSelfAttention))
     {

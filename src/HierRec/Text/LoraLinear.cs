@@ -11,6 +11,9 @@ namespace HierRec.Text;
 /// </summary>
 public sealed class LoraLinear : nn.Module<Tensor, Tensor>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the layer with N(0, <paramref name="initStd"/>) weights and a zero bias (BERT's initialisation).</summary>
     public LoraLinear(long inFeatures, long outFeatures, double initStd, Generator? generator = null) : base(nameof(LoraLinear))
     {

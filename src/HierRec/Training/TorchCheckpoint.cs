@@ -33,7 +33,9 @@ public static class TorchCheckpoint
     /// module-typed auto-property's backing field as a second child once the owner joins a parent, so <c>state_dict()</c>
     /// lists that child's tensors again under "&lt;Name&gt;k__BackingField", nested ones up to 2^depth times (a fitted
     /// model's BERT: 1,766 entries for 72 tensors, 23× the floats). Those aliases are left out, unless a tensor has no
-    /// other name.
+    /// other name. HierRec's own modules make none: each overrides <c>RegisterComponents</c> (the reflective registration
+    /// that adds them) with nothing, since its constructor registers every component by name; the filter stays for other
+    /// modules given here.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, Tensor>> State(nn.Module module)
     {

@@ -13,6 +13,9 @@ namespace HierRec.Users;
 /// </summary>
 public sealed class BehaviourEncoder : nn.Module<BehaviourInput, LayerOutput>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Creates the layer.</summary>
     public BehaviourEncoder(int dimension, int maxHistory, Generator generator, int heads = 2) : base(nameof(BehaviourEncoder))
     {

@@ -13,6 +13,9 @@ namespace HierRec.Users;
 /// </summary>
 public sealed class ProfileEncoder : nn.Module<IReadOnlyList<UserProfile>, Tensor>, IEncoder<UserProfile>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     private readonly string[] _categorical;
     private readonly Dictionary<string, int>[] _vocab;
     private readonly string[] _numeric;

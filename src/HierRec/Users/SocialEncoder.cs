@@ -13,6 +13,9 @@ namespace HierRec.Users;
 /// </summary>
 public sealed class SocialEncoder : nn.Module<SocialInput, LayerOutput>
 {
+    /// <summary>Registers nothing by reflection: the constructor registers every component by name (<see cref="Training.TorchCheckpoint.State"/> says why).</summary>
+    protected override void RegisterComponents() { }
+
     /// <summary>Most neighbours read per user.</summary>
     public const int MaxNeighbours = 4096;
 
