@@ -9,21 +9,47 @@ namespace HierRec;
 /// <summary>Concepts: the interest-description model attached to the recommender, and the serving paths it steers.</summary>
 public sealed partial class HierarchicalRecommender
 {
-    /// <summary>The concept model (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/> or a load; else null.</summary>
-    public ConceptModel? Concepts { get; private set; }
+    /// <summary>
+    /// The concept model being served (descriptions, self-supervised interest, filter), after <see cref="FitConcepts"/>
+    /// or a load; else null. A later <see cref="FitConcepts"/> replaces it and frees it once the requests using it have
+    /// ended, so code that keeps using it across a refit holds it with <see cref="HoldConcepts"/>.
+    /// </summary>
+    public ConceptModel? Concepts => Volatile.Read(ref _concepts)?.Value;
 
-    /// <summary>Concept models a refit replaced: requests may still hold them, so they are disposed with the recommender.</summary>
-    private readonly List<ConceptModel> _retiredConcepts = [];
+    /// <summary>The served concept model, shared with the requests that hold it (null: none fitted).</summary>
+    private RefCounted<ConceptModel>? _concepts;
 
-    private ConceptModel RequireConcepts() => IsDisposed ? throw new ObjectDisposedException(nameof(HierarchicalRecommender)) : Concepts ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
+    /// <summary>Orders a concept model's publication against <see cref="Dispose()"/>.</summary>
+    private readonly Lock _conceptSwap = new();
+
+    /// <summary>
+    /// A hold on the concept model being served: until it is disposed, a <see cref="FitConcepts"/> that replaces the
+    /// model leaves it alive. Every request that reads the concept model holds it this way, so one request reads one
+    /// model, and a replaced model is freed when the last request using it ends.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No concept model has been fitted or loaded.</exception>
+    public ConceptHold HoldConcepts() => TryHoldConcepts() ?? throw new InvalidOperationException("No concept model: call FitConcepts (or load a recommender saved with one) first.");
+
+    /// <summary>As <see cref="HoldConcepts"/>, or null without a concept model.</summary>
+    private ConceptHold? TryHoldConcepts()
+    {
+        while (true)
+        {
+            ThrowIfDisposed();
+            var shared = Volatile.Read(ref _concepts);
+            if (shared is null) return null;
+            if (shared.TryHold()) return new ConceptHold(shared);
+            // Released by its owner between the read and the hold: a refit published a newer one (or Dispose ran).
+        }
+    }
 
     /// <summary>
     /// Trains the concept model on the known users' descriptions (several phrasings each allowed) and attaches it:
     /// afterwards descriptions filter and steer <see cref="Recommend(string, string, int)"/>, serve users with no history
     /// (<see cref="RecommendFromDescription"/>) and appear in explanations. Users without a description are skipped.
-    /// Fitting again replaces the concept model; the replaced one's native memory is freed when the recommender is
-    /// disposed (requests running meanwhile may still use it). A cancelled or failed fit frees what it built and leaves
-    /// the served concept model in place.
+    /// Fitting again replaces the concept model; the replaced one's native memory is freed at once, or when the last
+    /// request still using it ends (<see cref="HoldConcepts"/>). A cancelled or failed fit frees what it built and
+    /// leaves the served concept model in place.
     /// </summary>
     /// <param name="train">The training split the recommender was fitted on (same ids).</param>
     /// <param name="validation">Validation split for early stopping and the thresholds, or null.</param>
@@ -58,22 +84,26 @@ public sealed partial class HierarchicalRecommender
         }
         var data = new ConceptTrainingData(_context.Histories, perUser, _itemVectors, ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
         var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
-        lock (_retiredConcepts)
+        lock (_conceptSwap)
         {
             if (IsDisposed)
             {
                 model.Dispose();
                 ThrowIfDisposed();
             }
-            // A request may still be using the replaced model, so it is freed with the recommender, not now.
-            if (Concepts is { } replaced) _retiredConcepts.Add(replaced);
-            Concepts = model;
+            var replaced = _concepts;
+            Volatile.Write(ref _concepts, new RefCounted<ConceptModel>(model));
+            replaced?.ReleaseOwner(); // freed now, or when the last request holding it ends
         }
         return report;
     }
 
     /// <summary>Splits and encodes a description (needs <see cref="Concepts"/>).</summary>
-    public ConceptVector Describe(string description) => RequireConcepts().Describe(description);
+    public ConceptVector Describe(string description)
+    {
+        using var hold = HoldConcepts();
+        return hold.Model.Describe(description);
+    }
 
     /// <summary>
     /// The top <paramref name="k"/> items for a known user, steered towards and filtered by <paramref name="description"/>
@@ -84,7 +114,8 @@ public sealed partial class HierarchicalRecommender
     public IReadOnlyList<Recommendation> Recommend(string userId, string description, int k = 10)
     {
         ArgumentNullException.ThrowIfNull(description);
-        return Recommend(userId, RequireConcepts().Describe(description), k);
+        using var hold = HoldConcepts();
+        return Recommend(userId, hold.Model, hold.Model.Describe(description), k, DescriptionUse.All);
     }
 
     /// <summary>
@@ -95,12 +126,17 @@ public sealed partial class HierarchicalRecommender
     public IReadOnlyList<Recommendation> Recommend(string userId, ConceptVector concept, int k = 10, DescriptionUse use = DescriptionUse.All)
     {
         ArgumentNullException.ThrowIfNull(concept);
+        using var hold = HoldConcepts();
+        return Recommend(userId, hold.Model, concept, k, use);
+    }
+
+    private Recommendation[] Recommend(string userId, ConceptModel concepts, ConceptVector concept, int k, DescriptionUse use)
+    {
         int u = KnownUser(userId, "use RecommendFromDescription for users outside the training data");
-        var concepts = RequireConcepts();
         var x = UserVectors([u])[0];
         var query = use.HasFlag(DescriptionUse.Steer) ? concepts.Steer(x, concept) : x;
         return RankQuery(query, _context.Histories[u], k, use.HasFlag(DescriptionUse.Filter) ? concepts.Filter(concept) : null, spreadOf: x, knownUser: u,
-            concept: concept, wordWeight: use.HasFlag(DescriptionUse.Words) ? concepts.WordSteeringWeight : 0);
+            concepts: concepts, concept: concept, wordWeight: use.HasFlag(DescriptionUse.Words) ? concepts.WordSteeringWeight : 0);
     }
 
     /// <summary>
@@ -111,11 +147,12 @@ public sealed partial class HierarchicalRecommender
     public IReadOnlyList<Recommendation> RecommendByInterest(string userId, string? description = null, int k = 10)
     {
         int u = KnownUser(userId, null);
-        var concepts = RequireConcepts();
+        using var hold = HoldConcepts();
+        var concepts = hold.Model;
         var interest = concepts.InterestOf(_context.Histories[u]);
         if (description is null) return RankQuery(interest, _context.Histories[u], k, null, fused: false);
         var concept = concepts.Describe(description);
-        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept), fused: false, concept: concept, wordWeight: concepts.WordSteeringWeight);
+        return RankQuery(concepts.Steer(interest, concept), _context.Histories[u], k, concepts.Filter(concept), fused: false, concepts: concepts, concept: concept, wordWeight: concepts.WordSteeringWeight);
     }
 
     /// <summary>
@@ -133,11 +170,12 @@ public sealed partial class HierarchicalRecommender
     {
         ArgumentNullException.ThrowIfNull(description);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
-        var concepts = RequireConcepts();
+        using var hold = HoldConcepts();
+        var concepts = hold.Model;
         var concept = concepts.Describe(description);
-        if (!UsesLikeMinded(concept))
-            return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
-        var scores = ColdScores(concept, out _, out _, likeMinded: true); // the scores ExplainFromDescription explains
+        if (!UsesLikeMinded(concepts, concept))
+            return RankQuery(concepts.SteerNewUser(EmptyUserVector(), concept), [], k, concepts.Filter(concept), concepts: concepts, concept: concept, wordWeight: concepts.ColdWordSteeringWeight);
+        var scores = ColdScores(concepts, concept, out _, out _, likeMinded: true); // the scores ExplainFromDescription explains
         var filter = concepts.Filter(concept);
         var ranked = ScoreStatistics.Top(scores, k, new RankOptions { Filter = filter.IsActive ? filter : null });
         HierRecTelemetry.Scored("rank", scores.Length);

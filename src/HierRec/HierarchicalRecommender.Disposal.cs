@@ -10,7 +10,7 @@ public sealed partial class HierarchicalRecommender : IDisposable
     /// <summary>
     /// Frees the native (libtorch) memory of the recommender's modules and tensors: the model, its item-text BERT (a
     /// BERT passed in <see cref="RecommenderOptions.Bert"/> included: it became part of the model), the concept model
-    /// (and any that a second <see cref="FitConcepts"/> replaced) and the sequential dimension. The GC does not free a
+    /// (at once, or when the last <see cref="HoldConcepts"/> on it ends) and the sequential dimension. The GC does not free a
     /// libtorch module's memory when the recommender is merely dropped (measured: a reloaded, dropped recommender kept
     /// about a quarter of its size in native memory for good; see benchmarks/README.md), so a service that replaces
     /// recommenders disposes the old ones
@@ -23,12 +23,11 @@ public sealed partial class HierarchicalRecommender : IDisposable
     /// <summary>As <see cref="Dispose()"/>; with <paramref name="disposeBert"/> false the item-text BERT is left alive (a failed fit's, given by its caller).</summary>
     private void DisposeParts(bool disposeBert)
     {
-        lock (_retiredConcepts) // a FitConcepts finishing now either sees the flag or has published its model
+        lock (_conceptSwap) // a FitConcepts finishing now either sees the flag or has published its model
         {
             if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         }
-        Concepts?.Dispose();
-        foreach (var retired in _retiredConcepts) retired.Dispose();
+        _concepts?.ReleaseOwner(); // freed now, or when the last request holding it ends
         _fusion?.Sequential?.Dispose();
         _itemVectors.Dispose();
         _model.Dispose();

@@ -53,11 +53,12 @@ public sealed partial class HierarchicalRecommender
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var concepts = RequireConcepts();
+            using var hold = HoldConcepts();
+            var concepts = hold.Model;
             int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
             var concept = concepts.Describe(description);
-            bool likeMinded = UsesLikeMinded(concept);
-            var scores = ColdScores(concept, out float wordBonus, out var named, likeMinded);
+            bool likeMinded = UsesLikeMinded(concepts, concept);
+            var scores = ColdScores(concepts, concept, out float wordBonus, out var named, likeMinded);
             var serving = _model.Scorer.Serving;
             var filter = concepts.Filter(concept);
             // P(i|u) as RecommendFromDescription reports it: the like-minded scores' share, else the softmax.
@@ -68,7 +69,7 @@ public sealed partial class HierarchicalRecommender
             double lift = named.Contains(item) ? wordBonus : 0;
             double popular = likeMinded ? scores[item] - lift : steeredAlone ? 0 : ServedWithNothingKnown(EmptyUserVector())[item];
             double conceptPart = scores[item] - popular;
-            var words = LeaveOneOutWords(concept, scores[item], without => ColdScores(without, out _, out _, likeMinded)[item]);
+            var words = LeaveOneOutWords(concepts, concept, scores[item], without => ColdScores(concepts, without, out _, out _, likeMinded)[item]);
             var conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
                 concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
                 !filter.IsActive || filter.Allows(item), conceptPart, words, named.Contains(item) ? wordBonus : 0, concepts.GenericWordsOf(concept));
@@ -90,10 +91,9 @@ public sealed partial class HierarchicalRecommender
     /// the cold-start query served (fused, with nothing known); then word steering's lift at
     /// <see cref="ConceptModel.ColdWordSteeringWeight"/>.
     /// </summary>
-    private float[] ColdScores(ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named, bool? likeMinded = null)
+    private float[] ColdScores(ConceptModel concepts, ConceptVector concept, out float wordBonus, out IReadOnlyCollection<int> named, bool? likeMinded = null)
     {
-        var concepts = RequireConcepts();
-        var scores = likeMinded ?? UsesLikeMinded(concept)
+        var scores = likeMinded ?? UsesLikeMinded(concepts, concept)
             ? concepts.NeighbourScores(concept, _context.Histories) ?? new float[_items.Count]
             : ServedWithNothingKnown(concepts.SteerNewUser(EmptyUserVector(), concept));
         named = concepts.ColdWordSteeringWeight > 0 ? concepts.Named(concept) : [];
@@ -126,7 +126,11 @@ public sealed partial class HierarchicalRecommender
     /// <paramref name="description"/>, before the serving transform; with <paramref name="likeMinded"/>, on that path
     /// whatever the description (a deletion test keeps the full description's path).
     /// </summary>
-    internal double ColdScore(string description, int item, bool? likeMinded = null) => ColdScores(RequireConcepts().Describe(description), out _, out _, likeMinded)[item];
+    internal double ColdScore(string description, int item, bool? likeMinded = null)
+    {
+        using var hold = HoldConcepts();
+        return ColdScores(hold.Model, hold.Model.Describe(description), out _, out _, likeMinded)[item];
+    }
 
     /// <summary>
     /// The total of the like-minded scores over the whole catalogue (they are weighted counts, ≥ 0, plus word steering's
@@ -144,7 +148,14 @@ public sealed partial class HierarchicalRecommender
     private static double LikeMindedShare(float score, double total) => total > 0 ? Math.Max(0f, score) / total : 0;
 
     /// <summary>Whether like-minded users serve <paramref name="concept"/> in text cold start (on, and it has a positive side).</summary>
-    internal bool UsesLikeMinded(ConceptVector concept) => Concepts is { ColdNeighbours: > 0, DescriptionVectors: not null } && concept.Positive is not null;
+    internal bool UsesLikeMinded(ConceptVector concept)
+    {
+        using var hold = TryHoldConcepts();
+        return hold is not null && UsesLikeMinded(hold.Model, concept);
+    }
+
+    private static bool UsesLikeMinded(ConceptModel concepts, ConceptVector concept) =>
+        concepts is { ColdNeighbours: > 0, DescriptionVectors: not null } && concept.Positive is not null;
 
     /// <summary>The served scores of the whole catalogue for hierarchical query <paramref name="query"/> of a user with nothing known.</summary>
     private float[] ServedWithNothingKnown(float[] query)
@@ -159,12 +170,12 @@ public sealed partial class HierarchicalRecommender
     /// positive words): <paramref name="full"/> minus <paramref name="without"/> of the description with that word
     /// deleted, largest magnitude first. Explain and ExplainFromDescription differ only in what they score.
     /// </summary>
-    private TokenWeight[] LeaveOneOutWords(ConceptVector concept, double full, Func<ConceptVector, double> without) =>
+    private static TokenWeight[] LeaveOneOutWords(ConceptModel concepts, ConceptVector concept, double full, Func<ConceptVector, double> without) =>
         concept.PositiveTokens.Take(MaxAttributedWords).Select(w =>
         {
             int at = concept.Description.IndexOf(w.Token, StringComparison.Ordinal);
             return at < 0 ? new TokenWeight(w.Token, 0)
-                : new TokenWeight(w.Token, full - without(RequireConcepts().Describe(concept.Description.Remove(at, w.Token.Length))));
+                : new TokenWeight(w.Token, full - without(concepts.Describe(concept.Description.Remove(at, w.Token.Length))));
         }).OrderByDescending(w => Math.Abs(w.Weight)).ToArray();
 
     private Explanation ExplainBatch(string userId, UserBatch batch, string itemId, string? description, bool fused = true)
@@ -208,7 +219,9 @@ public sealed partial class HierarchicalRecommender
     {
         ArgumentNullException.ThrowIfNull(itemId);
         int item = _items.TryGetDense(itemId, out int di) ? di : throw new KeyNotFoundException($"Unknown item '{itemId}'.");
-        var concept = description is null ? null : RequireConcepts().Describe(description);
+        using var hold = description is null ? null : HoldConcepts(); // one concept model for the whole explanation
+        var concepts = hold?.Model;
+        var concept = concepts?.Describe(description!);
         int dim = _model.Options.Dimension;
         var itemVector = _itemArray.AsSpan(item * dim, dim).ToArray();
         using var scope = torch.NewDisposeScope();
@@ -220,7 +233,7 @@ public sealed partial class HierarchicalRecommender
             encoded = _model.Encode(batch, _itemVectors);
             user = Rows(encoded.Users)[0];
         }
-        var query = concept is null ? user : Concepts!.Steer(user, concept);
+        var query = concept is null ? user : concepts!.Steer(user, concept);
         var index = fused ? _served : _index;
         // One SASRec pass for the sequential dimension: s_u of the history (row 0), and without each of its latest items
         // (the rows after it, for the attributions).
@@ -236,8 +249,8 @@ public sealed partial class HierarchicalRecommender
         var scores = new float[index.Count];
         index.Score(served, scores);
         // Word steering lifts the items whose text names a word of the description, as Recommend ranks them.
-        IReadOnlyCollection<int> named = concept is not null && Concepts!.WordSteeringWeight > 0 ? Concepts.Named(concept) : [];
-        float wordBonus = ConceptModel.Lift(scores, named, Concepts?.WordSteeringWeight ?? 0);
+        IReadOnlyCollection<int> named = concept is not null && concepts!.WordSteeringWeight > 0 ? concepts!.Named(concept) : [];
+        float wordBonus = ConceptModel.Lift(scores, named, concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
         // The friends' items (a known user's first-hop friends, a newcomer's given friends), added after word steering, as RankQuery adds them.
         bool known = batch.UserIndices is { } indices && indices[0] >= 0;
@@ -246,7 +259,7 @@ public sealed partial class HierarchicalRecommender
         var friendLifts = AddFriendItems(friendDimension, itemFriends, user, scores);
         var serving = _model.Scorer.Serving;
         var seen = batch.Histories[0].ToHashSet();
-        var shownFilter = concept is null ? null : Concepts!.Filter(concept);
+        var shownFilter = concept is null ? null : concepts!.Filter(concept);
         var (rank, catalogueRank, probability) = Placing(scores, item, j => seen.Contains(j) || shownFilter is { IsActive: true } f && !f.Allows(j), serving.Temperature);
         var names = _model.Options.LayerNames;
         var contributions = Rows(encoded.Contributions)[0];
@@ -321,18 +334,18 @@ public sealed partial class HierarchicalRecommender
         ConceptExplanation? conceptExplanation = null;
         if (concept is not null)
         {
-            var filter = Concepts!.Filter(concept);
+            var filter = concepts!.Filter(concept);
             // Per-item word attributions, leave-one-out: the steering part of this item's score minus the same with the
             // word deleted from the description (attention weights say how the concept was pooled, not what it did here).
             double steering = layerAttributions["concept"];
-            var wordAttributions = LeaveOneOutWords(concept, steering, without =>
+            var wordAttributions = LeaveOneOutWords(concepts!, concept, steering, without =>
             {
-                double bonusWithout = wordBonus > 0 && Concepts.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
-                return Dot(Concepts.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout;
+                double bonusWithout = wordBonus > 0 && concepts!.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
+                return Dot(concepts!.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout;
             });
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
-                concept.Positive is null ? null : Concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : Concepts.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus, Concepts.GenericWordsOf(concept));
+                concept.Positive is null ? null : concepts!.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts!.Similarity(concept.Negative, item),
+                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus, concepts!.GenericWordsOf(concept));
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, probability, rank, shares, layerAttributions,

@@ -67,7 +67,7 @@ public sealed partial class HierarchicalRecommender
             }
             _fusion?.Sequential?.Save(Path.Combine(dir, "sequential.safetensors"));
             Bert?.Save(Path.Combine(dir, "bert"));
-            Concepts?.Save(Path.Combine(dir, "concepts"));
+            using (var hold = TryHoldConcepts()) hold?.Model.Save(Path.Combine(dir, "concepts")); // a refit meanwhile leaves it alive
         });
     }
 
@@ -258,7 +258,7 @@ public sealed partial class HierarchicalRecommender
                 conceptModel = ConceptModel.LoadCore(concepts, recommender._itemVectors, verified: covered);
                 if (conceptModel.DescriptionVectors is not null && conceptModel.DescribedUserRows != recommender._users.Count)
                     throw new InvalidDataException($"{Path.Combine(concepts, "concept.safetensors")}: description_vectors has {conceptModel.DescribedUserRows} rows; the recommender has {recommender._users.Count} users.");
-                recommender.Concepts = conceptModel;
+                recommender._concepts = new RefCounted<ConceptModel>(conceptModel);
                 conceptModel = null; // the recommender's now
             }
             return recommender;

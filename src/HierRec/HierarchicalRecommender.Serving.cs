@@ -170,13 +170,13 @@ public sealed partial class HierarchicalRecommender
     /// the query is steered), or, when <paramref name="fused"/> is false, against the hierarchical item vectors alone.
     /// </summary>
     /// <remarks>
-    /// With <paramref name="concept"/>, the items its words name are lifted by word steering at <paramref name="wordWeight"/>
+    /// With <paramref name="concept"/>, the items its words name (in the caller's held <paramref name="concepts"/>) are lifted by word steering at <paramref name="wordWeight"/>
     /// (<see cref="ConceptModel.Rank"/>). The friends' items dimension, when served, adds what <paramref name="friends"/>
     /// chose (by default <paramref name="knownUser"/>'s first-hop friends), at a newcomer's weight for the history's
     /// length when <paramref name="newUser"/>.
     /// </remarks>
     private Recommendation[] RankQuery(float[] query, int[] seen, int k, ItemFilter? extra, float[]? spreadOf = null, bool fused = true, int knownUser = -1,
-        ConceptVector? concept = null, float wordWeight = 0, IReadOnlyList<int>? friends = null, bool newUser = false)
+        ConceptModel? concepts = null, ConceptVector? concept = null, float wordWeight = 0, IReadOnlyList<int>? friends = null, bool newUser = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         var index = fused ? _served : _index;
@@ -188,7 +188,7 @@ public sealed partial class HierarchicalRecommender
         var serving = _model.Scorer.Serving;
         var options = new RankOptions { Filter = filter, Temperature = serving.Temperature };
         // Word steering and the friends' items add to a few items' scores: score the catalogue, add them, take the top k.
-        IReadOnlyCollection<int> named = concept is not null && wordWeight > 0 ? RequireConcepts().Named(concept) : [];
+        IReadOnlyCollection<int> named = concept is not null && wordWeight > 0 ? (concepts ?? throw new ArgumentNullException(nameof(concepts))).Named(concept) : [];
         friends ??= FriendItemsFriends(knownUser);
         var friendItems = !fused || friends is null ? null : newUser ? NewUserFriendItems(seen.Length) : _friendItems;
         RankedItem[] ranked;
