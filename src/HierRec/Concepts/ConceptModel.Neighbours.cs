@@ -104,7 +104,12 @@ public sealed partial class ConceptModel
     }
 
     /// <summary>Whether user <paramref name="u"/> has a description vector (a non-zero row).</summary>
-    internal bool IsDescribed(int u) => TensorPrimitives.MaxMagnitude(_descriptionVectors.AsSpan(u * Dimension, Dimension)) > 0;
+    /// <remarks>
+    /// <c>TensorPrimitives.MaxMagnitude</c> returns the largest-magnitude value with its sign, so its absolute value is
+    /// tested: a row led by a negative value is described too (it was not, before 2026-12-07, which left out about half
+    /// of the describers from the tie-break and from the count that caps calibration's k).
+    /// </remarks>
+    internal bool IsDescribed(int u) => MathF.Abs(TensorPrimitives.MaxMagnitude(_descriptionVectors.AsSpan(u * Dimension, Dimension))) > 0;
 
     /// <summary>Per item, its count among the described users, scaled below 10⁻³ (a share of one neighbour at cosine 0.001).</summary>
     private float[] DescribedCounts(IReadOnlyList<int[]> histories)
