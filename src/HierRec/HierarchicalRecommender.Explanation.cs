@@ -249,7 +249,7 @@ public sealed partial class HierarchicalRecommender
         var scores = new float[index.Count];
         index.Score(served, scores);
         // Word steering lifts the items whose text names a word of the description, as Recommend ranks them.
-        IReadOnlyCollection<int> named = concept is not null && concepts!.WordSteeringWeight > 0 ? concepts!.Named(concept) : [];
+        IReadOnlyCollection<int> named = concept is not null && concepts is { WordSteeringWeight: > 0 } ? concepts.Named(concept) : [];
         float wordBonus = ConceptModel.Lift(scores, named, concepts?.WordSteeringWeight ?? 0);
         double itemBonus = named.Contains(item) ? wordBonus : 0;
         // The friends' items (a known user's first-hop friends, a newcomer's given friends), added after word steering, as RankQuery adds them.
@@ -332,20 +332,20 @@ public sealed partial class HierarchicalRecommender
             for (int j = 0; j < f; j++) friendAttributions.Add(new Attribution(_users.ToExternal(friends[j]), full - Dot(others[j], itemVector)));
         }
         ConceptExplanation? conceptExplanation = null;
-        if (concept is not null)
+        if (concept is not null && concepts is not null) // the one held for this explanation
         {
-            var filter = concepts!.Filter(concept);
+            var filter = concepts.Filter(concept);
             // Per-item word attributions, leave-one-out: the steering part of this item's score minus the same with the
             // word deleted from the description (attention weights say how the concept was pooled, not what it did here).
             double steering = layerAttributions["concept"];
-            var wordAttributions = LeaveOneOutWords(concepts!, concept, steering, without =>
+            var wordAttributions = LeaveOneOutWords(concepts, concept, steering, without =>
             {
-                double bonusWithout = wordBonus > 0 && concepts!.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
-                return Dot(concepts!.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout;
+                double bonusWithout = wordBonus > 0 && concepts.Named(without).Contains(item) ? wordBonus : 0; // the same σ_u: the lift is per query
+                return Dot(concepts.Steer(user, without), itemVector) - Dot(user, itemVector) + bonusWithout;
             });
             conceptExplanation = new ConceptExplanation(concept.Description, concept.Clauses, concept.PositiveTokens, concept.NegativeTokens,
-                concept.Positive is null ? null : concepts!.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts!.Similarity(concept.Negative, item),
-                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus, concepts!.GenericWordsOf(concept));
+                concept.Positive is null ? null : concepts.Similarity(concept.Positive, item), concept.Negative is null ? null : concepts.Similarity(concept.Negative, item),
+                !filter.IsActive || filter.Allows(item), steering, wordAttributions, itemBonus, concepts.GenericWordsOf(concept));
         }
         float shown = serving.Transform?.Invoke(scores[item]) ?? scores[item];
         return new Explanation(userId, itemId, shown, probability, rank, shares, layerAttributions,
