@@ -118,7 +118,9 @@ AnsiConsole.Progress().AutoRefresh(false).AutoClear(false).Columns(new TaskDescr
         }));
         conceptTask.Value = conceptTask.MaxValue;
     });
-AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epochs (validation NDCG@10 {conceptReport.InterestValidationNdcg:F4}), "
+AnsiConsole.MarkupLine($"Concepts: interest {conceptReport.InterestEpochs} epochs (validation NDCG@10 {conceptReport.InterestValidationNdcg:F4}; "
+    + (conceptReport.InterestRefinementEpochs > 0 ? $"refined for RecommendByInterest over {conceptReport.InterestRefinementEpochs} epochs: {conceptReport.RefinedInterestValidationNdcg:F4}), "
+        : double.IsNaN(conceptReport.RefinedInterestValidationNdcg) ? "no refinement), " : $"refinement not kept: {conceptReport.RefinedInterestValidationNdcg:F4}), ")
     + $"alignment {conceptReport.AlignmentEpochs} epochs (description-only validation NDCG@10 {conceptReport.DescriptionValidationNdcg:F4}); "
     + $"β {conceptReport.SteeringWeight}, word steering β_w {conceptReport.WordSteeringWeight}, cold-start {(conceptReport.ColdNeighbours > 0 ? $"like-minded users k {conceptReport.ColdNeighbours}" : $"β {conceptReport.ColdSteeringWeight}")} and β_w {conceptReport.ColdWordSteeringWeight} (validation NDCG@10 {conceptReport.ColdValidationNdcg:F4}{(conceptReport.ColdNeighbourTrials is { Count: > 0 } nt ? $"; steered x_∅ {nt[0].Ndcg:F4} on the same stand-ins" : "")}), θ {conceptReport.PositiveThreshold:F3}, θ⁻ {conceptReport.NegativeThreshold:F3}; {conceptReport.WallTime.TotalSeconds:F0} s");
 AnsiConsole.MarkupLine(Markup.Escape($"Filters: {conceptReport.FilterSummary}."));

@@ -46,10 +46,16 @@ namespace HierRec.Concepts;
 /// Every (k, β_w) calibration tried for it with its stand-in newcomers' validation NDCG@10; the first row (k 0) is the
 /// steered x_∅ at the chosen (β, β_w) on the same stand-ins. Null when not calibrated.
 /// </param>
+/// <param name="InterestRefinementEpochs">
+/// Epochs of the interest's refinement kept (<see cref="ConceptOptions.InterestRefinementEpochs"/>); 0 when it was off,
+/// or ran and was not kept because validation did not rise.
+/// </param>
+/// <param name="RefinedInterestValidationNdcg">Best validation NDCG@10 the refinement reached (NaN when it did not run or without validation).</param>
 public sealed record ConceptReport(int InterestEpochs, double InterestValidationNdcg, int AlignmentEpochs, double DescriptionValidationNdcg,
     float SteeringWeight, float ColdSteeringWeight, double ColdValidationNdcg, float PositiveThreshold, float NegativeThreshold, double UnfilteredValidationNdcg, double FilteredValidationNdcg, TimeSpan WallTime, MlmReport? Bert,
     bool PositiveFilterOff = false, bool NegativeFilterFallback = false, bool NegativeFilterOff = false, float NegativeFallbackThreshold = float.PositiveInfinity, float WordSteeringWeight = 0, float ColdWordSteeringWeight = 0,
-    IReadOnlyList<(float Weight, double Ndcg)>? WordSteeringTrials = null, int ColdNeighbours = 0, IReadOnlyList<(int Neighbours, float Word, double Ndcg)>? ColdNeighbourTrials = null)
+    IReadOnlyList<(float Weight, double Ndcg)>? WordSteeringTrials = null, int ColdNeighbours = 0, IReadOnlyList<(int Neighbours, float Word, double Ndcg)>? ColdNeighbourTrials = null,
+    int InterestRefinementEpochs = 0, double RefinedInterestValidationNdcg = double.NaN)
 {
     /// <summary>What calibration decided about the filters, in words (never silent).</summary>
     public string FilterSummary =>

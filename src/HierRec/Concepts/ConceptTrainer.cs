@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HierRec.Modules;
 using HierRec.Ranking;
 using HierRec.Text;
 using HierRec.Training;
@@ -14,7 +15,9 @@ namespace HierRec.Concepts;
 /// each other among the batch (InfoNCE on cosines at temperature τ) and retrieve the hidden item from the catalogue
 /// (softmax over ⟨I_u, P_i⟩). (2) Alignment: the concept C_u of the positive clauses of the user's description must
 /// identify the user's I_u among the batch (InfoNCE) and retrieve an item of the history, so that a description alone
-/// can retrieve items; and the encoder reading an item's text must retrieve that item (<see cref="ConceptOptions.ItemTextWeight"/>). (3) The steering of text cold start and (4) of known users, and the filter thresholds θ, θ⁻, are
+/// can retrieve items; and the encoder reading an item's text must retrieve that item (<see cref="ConceptOptions.ItemTextWeight"/>).
+/// (2b) The interest refined for <c>RecommendByInterest</c> once the alignment has read it: the views' agreement moves to
+/// a projection head, and the result is kept only where validation NDCG@10 rises (<see cref="ConceptOptions.InterestRefinementEpochs"/>). (3) The steering of text cold start and (4) of known users, and the filter thresholds θ, θ⁻, are
 /// chosen on validation data (<see cref="ConceptOptions.FilterTolerance"/>, <see cref="ConceptOptions.PositiveFilterTolerance"/>).
 /// Each phase runs on <see cref="TrainingLoop"/> (constant rate, clipping at 5), stops early on validation NDCG@10 and
 /// keeps its best epoch.
@@ -97,6 +100,14 @@ public static partial class ConceptTrainer
                     return loss.Plus(nn.functional.cross_entropy(c.matmul(constant.t()), Longs(sample, c.device)).Times(options.ItemTextWeight));
                 },
                 data.ValidationItems is null ? null : () => Validate(data, index, u => model.Describe(data.Descriptions[u] is { Count: > 0 } l ? l[0] : "").Positive));
+
+            // (2b) The interest refined for serving (RecommendByInterest). The view agreement on I_u itself soon costs I_u's
+            // retrieval (validation NDCG@10 peaks after an epoch or two and then falls by half or more), but that early I_u is
+            // the better alignment target, so the alignment above read it. Here training goes on with the agreement moved to
+            // a projection head (SimCLR's), which leaves I_u free to retrieve; the refined weights are kept only where
+            // validation says they rank better.
+            var (refinedNdcg, refinementEpochs) = RefineInterest(interest, constant, data.Histories, active, options, interestNdcg, progress, cancellationToken,
+                data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
             encoder.eval();
             interest.eval();
             if (options.FilterOnItemText && textItems.Length > 0)
@@ -165,7 +176,8 @@ public static partial class ConceptTrainer
                 PositiveFilterOff: float.IsNegativeInfinity(model.PositiveThreshold), NegativeFilterFallback: negativeFallback,
                 NegativeFilterOff: float.IsPositiveInfinity(model.NegativeThreshold) && float.IsPositiveInfinity(model.NegativeFallbackThreshold) && model.ItemWords is null,
                 NegativeFallbackThreshold: model.NegativeFallbackThreshold, WordSteeringWeight: model.WordSteeringWeight, ColdWordSteeringWeight: model.ColdWordSteeringWeight, WordSteeringTrials: wordTrials,
-                ColdNeighbours: model.ColdNeighbours, ColdNeighbourTrials: neighbourTrials);
+                ColdNeighbours: model.ColdNeighbours, ColdNeighbourTrials: neighbourTrials,
+                InterestRefinementEpochs: refinementEpochs, RefinedInterestValidationNdcg: refinedNdcg);
             return model;
         }
         catch
@@ -219,6 +231,57 @@ public static partial class ConceptTrainer
         return (validate is null ? double.NaN : report.BestValidation, report.EpochLosses.Count);
     }
 
+    /// <summary>
+    /// The interest encoder and a projection head g, trained together; only the head is this object's own (the encoder
+    /// belongs to the concept model, and disposing this wrapper would free it: dispose <see cref="Head"/> alone).
+    /// </summary>
+    private sealed class InterestWithHead : nn.Module
+    {
+        protected override void RegisterComponents() { }
+
+        public InterestWithHead(InterestEncoder interest, Generator generator) : base(nameof(InterestWithHead))
+        {
+            Interest = interest;
+            Head = nn.Sequential(("in", Layers.Linear(interest.Dimension, interest.Dimension, generator)), ("relu", nn.ReLU()),
+                ("out", Layers.Linear(interest.Dimension, interest.Dimension, generator)));
+            register_module("interest", Interest);
+            register_module("head", Head);
+        }
+
+        public InterestEncoder Interest { get; }
+
+        public TorchSharp.Modules.Sequential Head { get; }
+    }
+
+    /// <summary>
+    /// Trains the interest on with the views' agreement on g(I_u) instead of I_u; keeps the result only where its best
+    /// validation NDCG@10 is above <paramref name="before"/> (always without validation data).
+    /// </summary>
+    internal static (double Best, int Epochs) RefineInterest(InterestEncoder interest, Tensor items, IReadOnlyList<int[]> histories, int[] active, ConceptOptions options,
+        double before, IProgress<TrainingProgress>? progress, CancellationToken ct, Func<double>? validate)
+    {
+        if (options.InterestRefinementEpochs == 0 || active.Length < 2) return (double.NaN, 0);
+        using var generator = new Generator(options.Seed ^ 0x1E7E);
+        var training = new InterestWithHead(interest, generator);
+        var start = TorchCheckpoint.Snapshot(interest);
+        try
+        {
+            var (best, epochs) = Phase(training, "interest refinement", options.InterestRefinementEpochs, active, options, 3, progress, ct,
+                (batch, r) => InterestLoss(interest, items, batch.Select(u => histories[u]).ToArray(), options, r, training.Head), validate);
+            if (validate is not null && !double.IsNaN(before) && !(best > before))
+            {
+                TorchCheckpoint.Load(interest, start, "the interest before refinement");
+                return (best, 0);
+            }
+            return (best, epochs);
+        }
+        finally
+        {
+            training.Head.Dispose();
+            foreach (var t in start.Values) t.Dispose();
+        }
+    }
+
     private static Tensor Longs(int[] values, Device device) => torch.tensor(values.Select(v => (long)v).ToArray(), device: device);
 
     /// <summary>Unit-length I_u of every user (eval mode, no gradients), the alignment's fixed targets.</summary>
@@ -234,7 +297,7 @@ public static partial class ConceptTrainer
         return nn.functional.normalize(all, p: 2, dim: 1).DetachFromDisposeScope();
     }
 
-    private static Tensor InterestLoss(InterestEncoder interest, Tensor items, int[][] histories, ConceptOptions o, Rng rng)
+    private static Tensor InterestLoss(InterestEncoder interest, Tensor items, int[][] histories, ConceptOptions o, Rng rng, nn.Module<Tensor, Tensor>? head = null)
     {
         int b = histories.Length;
         var views = new int[2 * b][];
@@ -249,7 +312,7 @@ public static partial class ConceptTrainer
             hidden[r] = hidden[b + r] = h[j];
         }
         var z = interest.Forward(items, views);                                   // (2B, D)
-        var unit = nn.functional.normalize(z, p: 2, dim: 1);
+        var unit = nn.functional.normalize(head is null ? z : head.forward(z), p: 2, dim: 1);
         var contrastive = InfoNce(unit[..b], unit[b..], o.Temperature);
         if (o.ItemLossWeight == 0) return contrastive;
         return contrastive.Plus(nn.functional.cross_entropy(z.matmul(items.t()), Longs(hidden, z.device)).Times(o.ItemLossWeight));

@@ -521,7 +521,7 @@ public sealed class ConceptRecommenderTests : IDisposable
         {
             ("FilterTolerance", new() { FilterTolerance = double.NaN }), ("LearningRate", new() { LearningRate = float.NaN }),
             ("MaskShare", new() { MaskShare = double.NaN }), ("SteeringWeight", new() { SteeringWeight = float.NaN }),
-            ("ColdNeighbours", new() { ColdNeighbours = -1 }),
+            ("ColdNeighbours", new() { ColdNeighbours = -1 }), ("InterestRefinementEpochs", new() { InterestRefinementEpochs = -1 }),
         })
             Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(() => copy.FitConcepts(split.Train, split.Validation, new Dictionary<string, IReadOnlyList<string>>(), options)).ParamName);
     }
