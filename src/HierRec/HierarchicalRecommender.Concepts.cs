@@ -38,7 +38,12 @@ public sealed partial class HierarchicalRecommender
             ThrowIfDisposed();
             var shared = Volatile.Read(ref _concepts);
             if (shared is null) return null;
-            if (shared.TryHold()) return new ConceptHold(shared);
+            if (shared.TryHold())
+            {
+                var hold = new ConceptHold(shared);
+                AfterConceptHold?.Invoke(); // tests only: a swap at the worst moment
+                return hold;
+            }
             // Released by its owner between the read and the hold: a refit published a newer one (or Dispose ran).
         }
     }
@@ -84,6 +89,16 @@ public sealed partial class HierarchicalRecommender
         }
         var data = new ConceptTrainingData(_context.Histories, perUser, _itemVectors, ItemTexts.FromFeatures(train.ItemFeatures), validationItems, UserVectors, EmptyUserVector());
         var model = ConceptTrainer.Fit(data, options ?? new ConceptOptions { MaxHistory = _model.Options.MaxHistory }, out var report, progress, cancellationToken);
+        PublishConcepts(model);
+        return report;
+    }
+
+    /// <summary>Runs after every hold <see cref="TryHoldConcepts"/> takes: the tests' way to swap the model mid-request.</summary>
+    internal Action? AfterConceptHold { get; set; }
+
+    /// <summary>Serves <paramref name="model"/> from now on; the replaced one is freed now, or when the last request holding it ends.</summary>
+    internal void PublishConcepts(ConceptModel model)
+    {
         lock (_conceptSwap)
         {
             if (IsDisposed)
@@ -95,7 +110,6 @@ public sealed partial class HierarchicalRecommender
             Volatile.Write(ref _concepts, new RefCounted<ConceptModel>(model));
             replaced?.ReleaseOwner(); // freed now, or when the last request holding it ends
         }
-        return report;
     }
 
     /// <summary>Splits and encodes a description (needs <see cref="Concepts"/>).</summary>

@@ -51,6 +51,7 @@ public sealed partial class ConceptModel
     /// <param name="exclude">A user never taken as a neighbour (calibration's stand-in newcomer itself), or −1.</param>
     public float[]? NeighbourScores(ConceptVector concept, IReadOnlyList<int[]> histories, int? neighbours = null, int exclude = -1)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(concept);
         ArgumentNullException.ThrowIfNull(histories);
         int k = neighbours ?? ColdNeighbours;
@@ -65,6 +66,7 @@ public sealed partial class ConceptModel
     /// </summary>
     internal float[][]? NeighbourScoresAt(ConceptVector concept, IReadOnlyList<int[]> histories, ReadOnlySpan<int> ks, int exclude = -1)
     {
+        ThrowIfDisposed();
         if (concept.Positive is null || _descriptionVectors is null) return null;
         int users = DescribedUserRows, d = Dimension;
         if (histories.Count != users)

@@ -21,6 +21,7 @@ public sealed partial class ConceptModel
     /// <summary>Writes concept.json, concept.safetensors (both encoders) and bert/ into <paramref name="folder"/>, atomically.</summary>
     public void Save(string folder)
     {
+        ThrowIfDisposed();
         var manifest = new Manifest("hierrec-concepts", FormatVersion, Encoder.Dimension, Encoder.MaxLength, Interest.MaxHistory, SteeringWeight, ColdSteeringWeight, PositiveThreshold, NegativeThreshold, Encoder.Parser.Cues,
             WordSteeringWeight, ColdWordSteeringWeight, NegativeFallbackThreshold, ColdNeighbours, _genericWords.Order(StringComparer.Ordinal).ToArray());
         var bytes = ManifestJson.Serialize(manifest);

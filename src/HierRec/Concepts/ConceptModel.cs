@@ -139,6 +139,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public float[] Steer(ReadOnlySpan<float> user, ConceptVector concept, float? steeringWeight = null)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(concept);
         var q = user.ToArray();
         float beta = steeringWeight ?? SteeringWeight;
@@ -160,6 +161,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public float[] SteerNewUser(ReadOnlySpan<float> emptyUser, ConceptVector concept, float? coldSteeringWeight = null)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(concept);
         float beta = coldSteeringWeight ?? ColdSteeringWeight;
         if (concept.Positive is null) return emptyUser.ToArray();
@@ -185,6 +187,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public IReadOnlyCollection<int> Named(ConceptVector concept)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(concept);
         if (ItemWords is null) return [];
         return ItemWords.Mentioning(Encoder.Parser.Cues.WithGlossary(string.Join(' ', concept.Clauses.Where(c => !c.Negative).Select(c => c.Content))));
@@ -216,6 +219,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public RankedItem[] Rank(ItemIndex index, float[] query, ConceptVector concept, int k, RankOptions? options = null, float? wordWeight = null)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(concept);
@@ -231,7 +235,11 @@ public sealed partial class ConceptModel : IDisposable
     }
 
     /// <summary>Splits and encodes a description.</summary>
-    public ConceptVector Describe(string description, bool handleNegation = true) => Encoder.Describe(description, handleNegation);
+    public ConceptVector Describe(string description, bool handleNegation = true)
+    {
+        ThrowIfDisposed();
+        return Encoder.Describe(description, handleNegation);
+    }
 
     /// <summary>
     /// The ranker filter for a described concept, at the model's thresholds unless given: the lexical guard (items whose
@@ -240,6 +248,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public ConceptFilter Filter(ConceptVector concept, float? positiveThreshold = null, float? negativeThreshold = null)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(concept);
         float negative = negativeThreshold ?? NegativeThreshold;
         var rejected = string.Join(' ', concept.Clauses.Where(c => c.Negative).Select(c => c.Content));
@@ -252,6 +261,7 @@ public sealed partial class ConceptModel : IDisposable
     /// <summary>I_u of a history (item indices, most recent first), in eval mode without gradients.</summary>
     public float[] InterestOf(int[] history)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(history);
         using var noGrad = torch.no_grad();
         using var vector = Interest.Forward(Items, [history]);
@@ -259,8 +269,18 @@ public sealed partial class ConceptModel : IDisposable
     }
 
     /// <summary>cos(v − μ_T, T_i − μ_T), or cos(v, P_i) without <see cref="ItemConcepts"/>: the similarity the filter uses.</summary>
-    public float Similarity(ReadOnlySpan<float> vector, int item) =>
-        TensorPrimitives.Dot(ConceptFilter.Normalized(Centered(vector.ToArray())), _normalizedItems.AsSpan(item * Dimension, Dimension));
+    public float Similarity(ReadOnlySpan<float> vector, int item)
+    {
+        ThrowIfDisposed();
+        return TensorPrimitives.Dot(ConceptFilter.Normalized(Centered(vector.ToArray())), _normalizedItems.AsSpan(item * Dimension, Dimension));
+    }
+
+    private bool _disposed;
+
+    /// <summary>True once <see cref="Dispose"/> ran: every method then throws <see cref="ObjectDisposedException"/>.</summary>
+    public bool IsDisposed => Volatile.Read(ref _disposed);
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, this);
 
     /// <summary>
     /// Frees the native memory of the description encoder (its BERT included) and the interest encoder. Idempotent; the
@@ -268,6 +288,7 @@ public sealed partial class ConceptModel : IDisposable
     /// </summary>
     public void Dispose()
     {
+        Volatile.Write(ref _disposed, true);
         Encoder.Dispose();
         Encoder.Bert.Dispose(); // not a registered child of the encoder (it is frozen and shared by its token cache)
         Interest.Dispose();

@@ -153,7 +153,7 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
             .ToDictionary(u => split.Train.Users.ToExternal(u), u => TagDescriptions.Phrasings(tastes[u]!));
         return (descriptions, new HierRec.Concepts.ConceptOptions
         {
-            InterestEpochs = 1, AlignmentEpochs = 1, BatchSize = 64,
+            InterestEpochs = 1, AlignmentEpochs = 1, InterestRefinementEpochs = 2, BatchSize = 64, // the refinement's head must be freed too
             DomainBert = new DomainBertOptions { Epochs = 1, VocabularySize = 300, HiddenSize = 32, MaxLength = 16 },
         });
     }
@@ -201,6 +201,78 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         last.Dispose();
         Assert.Equal(before, stats.ThreadTotalLiveCount);
         Assert.Throws<ObjectDisposedException>(() => r.HoldConcepts());
+    }
+
+    /// <summary>
+    /// Every request that reads the concept model keeps the model it took to its end. A refit is published right after the
+    /// request's own hold (the worst moment): the replaced model must survive the request, since a disposed
+    /// <see cref="HierRec.Concepts.ConceptModel"/> throws on every use, and be freed when the request ends. Deterministic,
+    /// where the threaded test below is a smoke test: a request that let its hold go early and read on fails here.
+    /// </summary>
+    [Fact]
+    public void EveryConceptRequest_KeepsItsModel_ThroughARefitPublishedRightAfterItsHold()
+    {
+        var (split, _, _) = HostileFolder.Saved.Value;
+        var (descriptions, options) = SmallConcepts(split);
+        using var r = HierarchicalRecommender.Fit(split.Train, split.Validation, HostileFolder.FitOptions);
+        r.FitConcepts(split.Train, split.Validation, descriptions, options);
+        string dir = Path.Combine(Path.GetTempPath(), "hierrec-midswap-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            string copy = Path.Combine(dir, "concepts");
+            r.Concepts!.Save(copy);
+            string user = split.Train.Users.ToExternal(0), item = r.Recommend(user, 1)[0].ItemId;
+            const string text = "likes mystery and adventure, hates romance";
+            var concept = r.Describe(text);
+            var requests = new (string Name, Action Run)[]
+            {
+                ("Describe", () => r.Describe(text)),
+                ("Recommend(user, description)", () => r.Recommend(user, text, 5)),
+                ("Recommend(user, concept)", () => r.Recommend(user, concept, 5)),
+                ("RecommendByInterest", () => r.RecommendByInterest(user, k: 5)),
+                ("RecommendByInterest with a description", () => r.RecommendByInterest(user, text, 5)),
+                ("RecommendFromDescription", () => r.RecommendFromDescription(text, 5)),
+                ("Explain with a description", () => r.Explain(user, item, text)),
+                ("ExplainFromDescription", () => r.ExplainFromDescription(text, item)),
+                ("Save", () => r.Save(Path.Combine(dir, "saved-" + Guid.NewGuid().ToString("N")))),
+            };
+            foreach (var (name, run) in requests)
+            {
+                var served = r.Concepts!;
+                int holds = 0;
+                r.AfterConceptHold = () =>
+                {
+                    if (holds++ == 0) r.PublishConcepts(HierRec.Concepts.ConceptModel.Load(copy, r.ItemVectors));
+                };
+                try
+                {
+                    run();
+                }
+                catch (ObjectDisposedException e)
+                {
+                    Assert.Fail($"{name} read a concept model that was freed under it: {e.Message}");
+                }
+                finally
+                {
+                    r.AfterConceptHold = null;
+                }
+                Assert.True(holds > 0, $"{name} took no hold on the concept model");
+                Assert.NotSame(served, r.Concepts);
+                Assert.True(served.IsDisposed, $"{name} ended without letting the replaced model go");
+            }
+
+            // A model freed without a hold on it says so on every use, instead of reading freed memory.
+            var unheld = r.Concepts!;
+            r.PublishConcepts(HierRec.Concepts.ConceptModel.Load(copy, r.ItemVectors));
+            Assert.True(unheld.IsDisposed);
+            Assert.Throws<ObjectDisposedException>(() => unheld.Describe(text));
+            Assert.Throws<ObjectDisposedException>(() => unheld.InterestOf([0, 1]));
+            Assert.Throws<ObjectDisposedException>(() => unheld.NeighbourScores(concept, r.Context.Histories));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
     }
 
     /// <summary>
