@@ -372,6 +372,8 @@ public sealed class DisposalTests() : TempFolderTests("hierrec-dispose-")
         {
             using (var cts = new CancellationTokenSource())
                 Assert.ThrowsAny<OperationCanceledException>(() => r.FitConcepts(split.Train, split.Validation, descriptions, options, new CancelAt("alignment", cts), cts.Token));
+            using (var cts = new CancellationTokenSource()) // the refinement's projection head and its snapshot go too
+                Assert.ThrowsAny<OperationCanceledException>(() => r.FitConcepts(split.Train, split.Validation, descriptions, options, new CancelAt("interest refinement", cts), cts.Token));
             using (var cts = new CancellationTokenSource())
                 Assert.ThrowsAny<OperationCanceledException>(() => HierRec.Baselines.SasRec.Fit(split.Train, split.Validation, new HierRec.Baselines.SequentialOptions(), new CancelAt("SasRec", cts), cts.Token));
             using (var cts = new CancellationTokenSource())
