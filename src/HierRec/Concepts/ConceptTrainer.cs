@@ -71,9 +71,9 @@ public static partial class ConceptTrainer
 
             // (1) Self-supervised interest.
             var active = Enumerable.Range(0, users).Where(u => data.Histories[u].Length >= 2).ToArray();
+            Func<double>? validateInterest = data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u]));
             var (interestNdcg, interestEpochs) = Phase(interest, "interest", options.InterestEpochs, active, options, 1, progress, cancellationToken,
-                (batch, r) => InterestLoss(interest, constant, batch.Select(u => data.Histories[u]).ToArray(), options, r),
-                data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
+                (batch, r) => InterestLoss(interest, constant, batch.Select(u => data.Histories[u]).ToArray(), options, r), validateInterest);
 
             // (2) Alignment of descriptions with the interests.
             using var targets = Targets(interest, constant, data.Histories);
@@ -106,8 +106,7 @@ public static partial class ConceptTrainer
             // the better alignment target, so the alignment above read it. Here training goes on with the agreement moved to
             // a projection head (SimCLR's), which leaves I_u free to retrieve; the refined weights are kept only where
             // validation says they rank better.
-            var (refinedNdcg, refinementEpochs) = RefineInterest(interest, constant, data.Histories, active, options, interestNdcg, progress, cancellationToken,
-                data.ValidationItems is null ? null : () => Validate(data, index, u => model.InterestOf(data.Histories[u])));
+            var (refinedNdcg, refinementEpochs) = RefineInterest(interest, constant, data.Histories, active, options, interestNdcg, progress, cancellationToken, validateInterest);
             encoder.eval();
             interest.eval();
             if (options.FilterOnItemText && textItems.Length > 0)
@@ -241,14 +240,11 @@ public static partial class ConceptTrainer
 
         public InterestWithHead(InterestEncoder interest, Generator generator) : base(nameof(InterestWithHead))
         {
-            Interest = interest;
             Head = nn.Sequential(("in", Layers.Linear(interest.Dimension, interest.Dimension, generator)), ("relu", nn.ReLU()),
                 ("out", Layers.Linear(interest.Dimension, interest.Dimension, generator)));
-            register_module("interest", Interest);
+            register_module("interest", interest);
             register_module("head", Head);
         }
-
-        public InterestEncoder Interest { get; }
 
         public TorchSharp.Modules.Sequential Head { get; }
     }
