@@ -68,6 +68,10 @@ public sealed partial class DynamicRecommender
             c.Indices("Histories", manifest.Histories, baseRecommender.Context.Histories.Count, baseRecommender.HierarchicalIndex.Count, "item indices of the base recommender");
             c.Length("LastTimes", manifest.LastTimes, manifest.Histories.Length);
             c.Required("ItemTimes", manifest.ItemTimes, baseRecommender.HierarchicalIndex.Count);
+            for (int i = 0; i < manifest.ItemTimes.Length; i++) // the item features' and the stream sources' binary searches need them ascending
+                for (int j = 1; j < manifest.ItemTimes[i].Length; j++)
+                    if (manifest.ItemTimes[i][j] < manifest.ItemTimes[i][j - 1])
+                        throw c.Error($"ItemTimes[{i}][{j}]", $"is {manifest.ItemTimes[i][j]}, before the time ahead of it ({manifest.ItemTimes[i][j - 1]}): each item's times must ascend.");
         }
         catch
         {

@@ -418,6 +418,25 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
+    public void AManifestWithUnorderedItemTimes_IsRefused_ByField()
+    {
+        var dyn = DynamicFixture.Fit();
+        string folder = Path.Combine(_dir, "dyn-unordered");
+        dyn.Save(folder);
+        string manifest = Path.Combine(folder, "dynamic.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        var all = json["ItemTimes"]!.AsArray();
+        int item = Enumerable.Range(0, all.Count).First(i => all[i]!.AsArray().Count >= 2);
+        var times = all[item]!.AsArray();
+        times[1] = (long)times[0]! - 1; // a binary search over it would count the wrong interactions
+        File.WriteAllText(manifest, json.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        var error = Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder));
+        Assert.Contains("dynamic.json", error.Message);
+        Assert.Contains($"ItemTimes[{item}][1]", error.Message);
+    }
+
+    [Fact]
     public void TheFeatureBias_StartsAtZero_AndIsLearnt()
     {
         using var generator = new TorchSharp.torch.Generator(1);
