@@ -10,7 +10,8 @@
 //    feed the hour's interactions to Update, so both the time of day and new events move the list.
 //    Then a new item appearing: the new item of the stream with the most interactions in its first three days, where
 //    it stands for a user who takes it up, before the stream and after the stream up to that moment was learnt from,
-//    with and without a place kept for new items (MovieLens-100K; the synthetic data has no new items).
+//    whether that user takes up new items (and so is served a place kept for one, the default), and the list with the
+//    place kept for every user (MovieLens-100K; the synthetic data has no new items).
 // 3. With --evaluate (--seed N for the initialisations): prequential evaluation over the stream in daily chunks
 //    (recommend first, then learn) of the static model, the dynamic representation without updates, with updates, and
 //    the ablations; the hit rate on new items and the share of lists showing one, against MostPopular; and latency of
@@ -28,7 +29,8 @@ string dataset = "synthetic", dataRoot = "../shared/data";
 bool evaluate = false;
 string evaluateOn = "test";
 ulong seed = 1; // of every initialisation (the time split is fixed)
-double keptMargin = double.PositiveInfinity; // the kept place's margin in the evaluation's "one place kept" row
+double keptMargin = double.PositiveInfinity; // the kept place's margin in the evaluation's "one place kept" rows
+double[] keptAudiences = [];                 // audiences of extra evaluation rows, "one place kept … (audience m)" (the default row has the option's default)
 for (int a = 0; a < args.Length; a++)
 {
     string next = a + 1 < args.Length ? args[a + 1] : "";
@@ -40,7 +42,8 @@ for (int a = 0; a < args.Length; a++)
         case "--evaluate-on": evaluateOn = next; a++; break; // "validation": every cut 10 % earlier, the stream ends at 80 %
         case "--seed": seed = ulong.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
         case "--kept-margin": keptMargin = double.Parse(next, System.Globalization.CultureInfo.InvariantCulture); a++; break;
-        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate, --evaluate-on test|validation, --seed N).");
+        case "--kept-audience": keptAudiences = next.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray(); a++; break;
+        default: throw new ArgumentException($"Unknown argument '{args[a]}' (--dataset, --data, --evaluate, --evaluate-on test|validation, --seed N, --kept-margin M, --kept-audience A[,A…]).");
     }
 }
 
@@ -167,7 +170,7 @@ void NewItemScenario()
     }
     var late = burst.Burst[^1];
     using var dynamic = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions); // a fresh one: the hour-by-hour replay above moved the other on
-    using var kept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1 }); // Dispose frees the layers, not baseModel
+    using var kept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceAudience = 0 }); // every user; Dispose frees the layers, not baseModel
     string user = data.Users.ToExternal(late.User);
     var context = RequestContext.AtUnixTime(late.Timestamp);
     string Place(IReadOnlyList<DynamicRecommendation> list)
@@ -186,10 +189,17 @@ void NewItemScenario()
     }
     var after = dynamic.Recommend(user, context, 1000);
     AnsiConsole.MarkupLine(Markup.Escape($"  After the {upTo.Count} interactions up to that moment were observed and learnt from ({burst.Burst.Count - 1} of them with the item): {Place(after)}."));
-    // With the last place kept for a new item (DynamicOptions.NewItemPlaces = 1): the best-scored new candidate takes it.
-    var withPlace = kept.Recommend(user, context, 10);
-    AnsiConsole.MarkupLine(Markup.Escape($"  With one place kept for a new item: {(withPlace.Any(r => r.ItemIndex == burst.Item) ? Place(withPlace) : "not in the top 10")}; the last place holds {Name(withPlace[^1].ItemIndex)}."));
-    AnsiConsole.MarkupLine(Markup.Escape($"  User {user}'s top 10 then (one place kept): {string.Join("; ", withPlace.Select(r => (r.ItemIndex == burst.Item ? "→ " : "") + Name(r.ItemIndex)))}"));
+    // The last place of the top 10 is kept for the best new candidate (DynamicOptions.NewItemPlaces), for users who take
+    // up new items (NewItemPlaceAudience: a share of interactions with new items at least that multiple of everyone's).
+    var share = dynamic.NewItemShare(user);
+    bool offered = share.User >= dynamicOptions.NewItemPlaceAudience * share.Everyone && share.User > 0;
+    AnsiConsole.MarkupLine(Markup.Escape($"  User {user} takes up new items: {share.User:P1} of their interactions were with an item new at the time, against {share.Everyone:P1} over everyone's; "
+        + (dynamicOptions.NewItemPlaces == 0 ? "no place is kept (NewItemPlaces = 0)." : offered ? $"at least {dynamicOptions.NewItemPlaceAudience} times that, so the last place of the top 10 is kept for a new item." : $"below {dynamicOptions.NewItemPlaceAudience} times that, so no place is kept for them.")));
+    var served = dynamic.Recommend(user, context, 10);
+    var withPlace = served.Any(r => r.KeptForNewItem) ? served : kept.Recommend(user, context, 10);
+    string how = served.Any(r => r.KeptForNewItem) ? "served by default" : "with the place kept for every user (NewItemPlaceAudience = 0)";
+    AnsiConsole.MarkupLine(Markup.Escape($"  Its top 10, {how}: the item is {(withPlace.Any(r => r.ItemIndex == burst.Item) ? Place(withPlace) : "not in the top 10")}; the kept place holds {Name(withPlace.LastOrDefault(r => r.KeptForNewItem)?.ItemIndex ?? withPlace[^1].ItemIndex)}."));
+    AnsiConsole.MarkupLine(Markup.Escape($"  User {user}'s top 10 ({how}): {string.Join("; ", withPlace.Select(r => (r.ItemIndex == burst.Item ? "→ " : "") + Name(r.ItemIndex) + (r.KeptForNewItem ? " (kept place)" : "")))}"));
 }
 
 // Step 3: prequential evaluation.
@@ -202,7 +212,10 @@ void Prequential()
     using var noItemDynamics = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { UseItemDynamics = false });
     using var staticTrained = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { TrainOnStreamCandidates = false });
     using var noBias = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { ItemDynamicsBias = false });
-    using var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin });
+    using var noKept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 0 });
+    using var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin, NewItemPlaceAudience = 0 });
+    var audiences = keptAudiences;
+    var keptForAdopters = audiences.Select(m => DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin, NewItemPlaceAudience = m })).ToArray();
     var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
     var popularity = new double[data.ItemCount];
     var firstSeen = new long[data.ItemCount]; // 0: never interacted with
@@ -213,9 +226,11 @@ void Prequential()
         itemTimes[x.Item].Add(x.Timestamp);
         if (firstSeen[x.Item] == 0 || x.Timestamp < firstSeen[x.Item]) firstSeen[x.Item] = x.Timestamp;
     }
-    string[] names = ["static (E_i, history-aware x_u)", "static as served (collaborative and sequential dimensions, observed history)", "dynamic S_i, no updates", "dynamic S_i + Update", "dynamic S_i + Update, no context",
-        "dynamic S_i + Update, no item dynamics", "dynamic S_i + Update, re-ranker trained on static candidates only", "dynamic S_i + Update, no feature bias b(f_i)", "dynamic S_i + Update, one place kept for a new item", "MostPopular (updated daily)",
+    string[] names = ["static (E_i, history-aware x_u)", "static as served (collaborative and sequential dimensions, observed history)", "dynamic S_i, no updates", "dynamic S_i + Update (the default)", "dynamic S_i + Update, no context",
+        "dynamic S_i + Update, no item dynamics", "dynamic S_i + Update, re-ranker trained on static candidates only", "dynamic S_i + Update, no feature bias b(f_i)", "dynamic S_i + Update, no place kept for new items", "dynamic S_i + Update, one place kept for a new item, every user",
+        .. audiences.Select(m => $"dynamic S_i + Update, one place kept for a new item, users who take up new items (audience {m})"), "MostPopular (updated daily)",
         "diagnostic: the new items alone, most interactions in the last 3 days first"];
+    int rest = 10 + audiences.Length; // MostPopular's row
     var ndcg = new double[names.Length];
     var recall = new double[names.Length];
     int cases = 0, coldCases = 0, windowCases = 0;
@@ -248,9 +263,11 @@ void Prequential()
             lists[5] = noItemDynamics.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[6] = staticTrained.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
             lists[7] = noBias.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[8] = keptPlace.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
-            lists[9] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
-            lists[10] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i) && IsNew(i))
+            lists[8] = noKept.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[9] = keptPlace.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            for (int m = 0; m < audiences.Length; m++) lists[10 + m] = keptForAdopters[m].Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            lists[rest] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i)).OrderByDescending(i => popularity[i]).ThenBy(i => i).Take(10).ToArray();
+            lists[rest + 1] = Enumerable.Range(0, data.ItemCount).Where(i => !seen.Contains(i) && IsNew(i))
                 .OrderByDescending(i => itemTimes[i].Count(t => t >= dayStart - 3 * 86_400)).ThenBy(i => i).Take(10).ToArray();
             for (int m = 0; m < names.Length; m++)
             {
@@ -279,7 +296,9 @@ void Prequential()
         noItemDynamics.Update(day);
         staticTrained.Update(day);
         noBias.Update(day);
+        noKept.Update(day);
         keptPlace.Update(day);
+        foreach (var m in keptForAdopters) m.Update(day);
         foreach (var x in day)
         {
             popularity[x.Item]++;
@@ -296,6 +315,7 @@ void Prequential()
     for (int m = 0; m < names.Length; m++)
         results.AddRow(names[m], (ndcg[m] / cases).ToString("F4"), (recall[m] / cases).ToString("F4"), Rate(coldHits[m], coldCases), Rate(windowHits[m], windowCases), Rate(exposed[m], cases));
     AnsiConsole.Write(results);
+    foreach (var m in keptForAdopters) m.Dispose(); // frees their layers (baseModel stays)
     AnsiConsole.MarkupLine($"Update throughput: {updated} interactions in {updateTime.TotalSeconds:F1} s = {updated / Math.Max(1e-9, updateTime.TotalSeconds):F0} interactions/s (with replay)");
 
     // Latency on one core: 1,000 requests of random (user, time) pairs.

@@ -6,10 +6,14 @@ namespace HierRec.Items;
 /// <summary>Persistence: one folder with the base recommender, written atomically and checked on load.</summary>
 public sealed partial class DynamicRecommender
 {
-    /// <summary>Format version of saved dynamic folders: 2 since the TorchSharp port, 3 with the feature bias (2 still loads, without it).</summary>
-    public const int FormatVersion = 3;
+    /// <summary>
+    /// Format version of saved dynamic folders: 2 since the TorchSharp port, 3 with the feature bias (2 still loads,
+    /// without it), 4 with the users' novelty counts (3 still loads, offering kept places as it did: to every user).
+    /// </summary>
+    public const int FormatVersion = 4;
 
-    private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes, long[][] ItemTimes);
+    private sealed record Manifest(string Format, int Version, DynamicOptions Options, long SnapshotVersion, int[][] Histories, long[] LastTimes, long[][] ItemTimes,
+        int[]? UserSeen = null, int[]? UserNew = null);
 
     /// <summary>
     /// Writes the base recommender (base/), the dynamic layers (dynamic.safetensors), the options, histories and snapshot
@@ -22,16 +26,19 @@ public sealed partial class DynamicRecommender
         int[][] histories;
         long[] last;
         long[][] itemTimes;
+        int[] seen, fresh;
         lock (_writeLock)
         {
             held = Hold(); // an Update after the lock must not dispose what is being written
             histories = [.. _histories];
             last = [.. _lastTime];
             itemTimes = [.. _itemTimes];
+            seen = [.. _userSeen];
+            fresh = [.. _userNew];
         }
         using var release = held;
         var s = held.Snapshot;
-        var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", FormatVersion, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last, itemTimes));
+        var bytes = ManifestJson.Serialize(new Manifest("hierrec-dynamic", FormatVersion, Options with { Context = s.Context?.Schema ?? Options.Context }, s.Version, histories, last, itemTimes, seen, fresh));
         AtomicFile.WriteDirectory(folder, dir =>
         {
             _base.Save(Path.Combine(dir, "base"));
@@ -57,6 +64,8 @@ public sealed partial class DynamicRecommender
         var c = new ManifestChecks(manifestPath);
         if (manifest.Options is null) throw c.Error("Options", "is missing.");
         if (manifest.Version < 3) manifest = manifest with { Options = manifest.Options with { ItemDynamicsBias = false } }; // written before the feature bias existed
+        if (manifest.Version < 4) // nor the novelty counts: kept places go to every user, as they did, and the counts start afresh
+            manifest = manifest with { Options = manifest.Options with { NewItemPlaceAudience = 0 }, UserSeen = new int[manifest.LastTimes?.Length ?? 0], UserNew = new int[manifest.LastTimes?.Length ?? 0] };
         var baseRecommender = HierarchicalRecommender.LoadCore(Path.Combine(folder, "base"), device, verified: FolderChecksums.Present(folder)); // covered by this folder's checksums
         DynamicLayers? layers = null;
         try
@@ -72,6 +81,14 @@ public sealed partial class DynamicRecommender
                 for (int j = 1; j < manifest.ItemTimes[i].Length; j++)
                     if (manifest.ItemTimes[i][j] < manifest.ItemTimes[i][j - 1])
                         throw c.Error($"ItemTimes[{i}][{j}]", $"is {manifest.ItemTimes[i][j]}, before the time ahead of it ({manifest.ItemTimes[i][j - 1]}): each item's times must ascend.");
+            c.Length("UserSeen", manifest.UserSeen, manifest.Histories.Length);
+            c.Length("UserNew", manifest.UserNew, manifest.Histories.Length);
+            for (int u = 0; u < manifest.UserSeen!.Length; u++)
+            {
+                if (manifest.UserSeen[u] < 0) throw c.Error($"UserSeen[{u}]", $"is {manifest.UserSeen[u]}; a count cannot be negative.");
+                if (manifest.UserNew![u] < 0 || manifest.UserNew[u] > manifest.UserSeen[u])
+                    throw c.Error($"UserNew[{u}]", $"is {manifest.UserNew[u]}, outside [0, UserSeen[{u}] = {manifest.UserSeen[u]}].");
+            }
         }
         catch
         {
@@ -83,6 +100,11 @@ public sealed partial class DynamicRecommender
         recommender._histories = manifest.Histories;
         recommender._lastTime = manifest.LastTimes;
         recommender._itemTimes = manifest.ItemTimes;
+        recommender._userSeen = manifest.UserSeen!;
+        recommender._userNew = manifest.UserNew!;
+        recommender._seenTotal = manifest.UserSeen!.Sum(x => (long)x);
+        recommender._newTotal = manifest.UserNew!.Sum(x => (long)x);
+        recommender._logStart = manifest.ItemTimes.Where(t => t.Length > 0).Select(t => t[0]).DefaultIfEmpty(long.MaxValue).Min();
         recommender._clock = manifest.ItemTimes.Where(t => t.Length > 0).Select(t => t[^1]).DefaultIfEmpty(0).Max();
         return recommender;
     }

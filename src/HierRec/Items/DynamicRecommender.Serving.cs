@@ -34,7 +34,7 @@ public sealed partial class DynamicRecommender
         clock.Restart();
         float[] scores;
         using (var held = Hold()) scores = Rerank(held.Snapshot, user, history, WithLastTime(context, u), [.. ids]);
-        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]), ids, scores, k, stream.NewFilter);
+        var order = KeepPlacesForNewItems(Enumerable.Range(0, ids.Count).OrderByDescending(j => scores[j]).ThenBy(j => ids[j]), ids, scores, k, stream.NewFilter, u, out var kept);
         rerankTime = clock.Elapsed;
         if (HierRec.Diagnostics.HierRecTelemetry.RequestDuration.Enabled)
         {
@@ -43,16 +43,20 @@ public sealed partial class DynamicRecommender
         }
         HierRec.Diagnostics.HierRecTelemetry.Scored("rank", _base.HierarchicalIndex.Count);
         HierRec.Diagnostics.HierRecTelemetry.Scored("rerank", ids.Count);
-        return order.Select(j => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], staticScores[j])).ToArray();
+        return order.Select((j, rank) => new DynamicRecommendation(_base.ItemMap.ToExternal(ids[j]), ids[j], scores[j], staticScores[j]) { KeptForNewItem = kept?.Contains(rank) == true }).ToArray();
     }
 
     /// <summary>
     /// The top <paramref name="k"/> of <paramref name="order"/> (candidate positions, best first), with the last
-    /// <see cref="DynamicOptions.NewItemPlaces"/> places given to the best-ranked new items when fewer are already in it.
+    /// <see cref="DynamicOptions.NewItemPlaces"/> places given to the best-ranked new items when fewer are already in it,
+    /// for a user who takes up new items (<see cref="DynamicOptions.NewItemPlaceAudience"/>); <c>kept</c> gets the places
+    /// (0-based) given that way, or null when none was.
     /// </summary>
-    private int[] KeepPlacesForNewItems(IOrderedEnumerable<int> order, List<int> ids, float[] scores, int k, ItemFilter isNew)
+    private int[] KeepPlacesForNewItems(IOrderedEnumerable<int> order, List<int> ids, float[] scores, int k, ItemFilter isNew, int user, out HashSet<int>? kept)
     {
+        kept = null;
         int places = Math.Min(Options.NewItemPlaces, k - 1);
+        if (places > 0 && !TakesUpNewItems(user)) places = 0;
         if (places <= 0 || ids.Count <= k) return order.Take(k).ToArray(); // the usual case: a partial sort of the top k only
         var ranked = order.ToArray();
         var top = ranked.Take(k).ToList();
@@ -66,7 +70,11 @@ public sealed partial class DynamicRecommender
         if (extra.Length == 0) return [.. top];
         // Replace the lowest-ranked items that are not new themselves.
         for (int r = top.Count - 1, e = 0; r >= 0 && e < extra.Length; r--)
-            if (!isNew.Allows(ids[top[r]])) top[r] = extra[e++];
+            if (!isNew.Allows(ids[top[r]]))
+            {
+                top[r] = extra[e++];
+                (kept ??= []).Add(r);
+            }
         return [.. top];
     }
 

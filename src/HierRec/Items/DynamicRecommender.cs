@@ -67,6 +67,10 @@ public sealed partial class DynamicRecommender
     private long[] _lastTime;                // per user, Unix seconds of the last interaction (0: none)
     private long[][] _itemTimes;             // per item, interaction times ascending; each array replaced, never mutated
     private long _clock;                     // the latest interaction time observed
+    private int[] _userSeen;                 // per user, interactions counted for the novelty share (see CountNovelty)
+    private int[] _userNew;                  // per user, how many of those were with an item new at the time
+    private long _seenTotal, _newTotal;      // the same over every user
+    private long _logStart = long.MaxValue;  // the earliest interaction time observed
 
     /// <summary>Dynamic item features per candidate.</summary>
     internal const int ItemFeatureCount = 5;
@@ -84,6 +88,8 @@ public sealed partial class DynamicRecommender
         _histories = [.. baseRecommender.Context.Histories];
         _lastTime = new long[users];
         _itemTimes = Enumerable.Repeat(Array.Empty<long>(), _itemCount).ToArray();
+        _userSeen = new int[users];
+        _userNew = new int[users];
     }
 
     /// <summary>The options.</summary>
@@ -124,6 +130,7 @@ public sealed partial class DynamicRecommender
         try
         {
             foreach (var x in baseInteractions.Interactions) recommender._lastTime[x.User] = Math.Max(recommender._lastTime[x.User], x.Timestamp);
+            recommender.CountNovelty(baseInteractions.Interactions.OrderBy(x => x.Timestamp).ToList());
             recommender.AddItemTimes(baseInteractions.Interactions);
             var examples = recommender.ObserveLocked(interactions.Interactions);
             recommender.Train(snapshot, examples, options.Epochs, options.LearningRate, progress, cancellationToken);
@@ -158,6 +165,7 @@ public sealed partial class DynamicRecommender
             if ((uint)x.User >= (uint)_histories.Length) throw new ArgumentOutOfRangeException(nameof(interactions), x.User, $"User index {x.User} is outside the {_histories.Length} known users.");
             if ((uint)x.Item >= (uint)_itemCount) throw new ArgumentOutOfRangeException(nameof(interactions), x.Item, $"Item index {x.Item} is outside the {_itemCount} items.");
         }
+        CountNovelty(list.OrderBy(x => x.Timestamp).ToList());
         foreach (var x in list.OrderBy(x => x.Timestamp))
         {
             var before = _histories[x.User];
@@ -170,6 +178,65 @@ public sealed partial class DynamicRecommender
         }
         AddItemTimes(list);
         return examples;
+    }
+
+    /// <summary>
+    /// Counts interactions (in time order, not yet in the items' times) towards their users' novelty shares: how many
+    /// were with an item new at the time, first interacted with within <see cref="DynamicOptions.NewItemWindow"/>. Those
+    /// within the first window of the log are left out: there every item looks new.
+    /// </summary>
+    private void CountNovelty(IReadOnlyList<Interaction> ordered)
+    {
+        if (ordered.Count == 0) return;
+        long window = (long)Options.NewItemWindow.TotalSeconds;
+        _logStart = Math.Min(_logStart, ordered[0].Timestamp);
+        var firsts = new Dictionary<int, long>(); // items' first times including this batch's earlier interactions
+        foreach (var x in ordered)
+        {
+            if ((uint)x.User >= (uint)_userSeen.Length || (uint)x.Item >= (uint)_itemCount) continue; // refused by the caller's checks
+            if (!firsts.TryGetValue(x.Item, out long first)) first = _itemTimes[x.Item].Length > 0 ? _itemTimes[x.Item][0] : long.MaxValue;
+            first = Math.Min(first, x.Timestamp);
+            firsts[x.Item] = first;
+            if (x.Timestamp - _logStart < window) continue;
+            _userSeen[x.User]++;
+            _seenTotal++;
+            if (x.Timestamp - first < window)
+            {
+                _userNew[x.User]++;
+                _newTotal++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// How much a user takes up new items: the share of their interactions that were with an item new at the time (first
+    /// interacted with within <see cref="DynamicOptions.NewItemWindow"/>), and the same share over every user's. The
+    /// kept places (<see cref="DynamicOptions.NewItemPlaces"/>) go to users whose share is at least
+    /// <see cref="DynamicOptions.NewItemPlaceAudience"/> times everyone's. Interactions within the log's first window
+    /// are not counted (every item looks new there); a share without any interaction counted is 0.
+    /// </summary>
+    public (double User, double Everyone) NewItemShare(string userId)
+    {
+        int u = UserIndex(userId);
+        long seenAll = Interlocked.Read(ref _seenTotal), newAll = Interlocked.Read(ref _newTotal);
+        int seen = Volatile.Read(ref _userSeen[u]), fresh = Volatile.Read(ref _userNew[u]);
+        return (seen == 0 ? 0 : (double)fresh / seen, seenAll == 0 ? 0 : (double)newAll / seenAll);
+    }
+
+    /// <summary>The user's novelty counts: interactions counted, and those with an item new at the time.</summary>
+    internal (int Seen, int New) NoveltyCounts(int user) => (_userSeen[user], _userNew[user]);
+
+    /// <summary>
+    /// Whether the kept places (<see cref="DynamicOptions.NewItemPlaces"/>) are offered to <paramref name="user"/>: their
+    /// share of interactions with new items is at least <see cref="DynamicOptions.NewItemPlaceAudience"/> times everyone's.
+    /// </summary>
+    internal bool TakesUpNewItems(int user)
+    {
+        double m = Options.NewItemPlaceAudience;
+        if (m == 0) return true;
+        long seenAll = Interlocked.Read(ref _seenTotal), newAll = Interlocked.Read(ref _newTotal);
+        int seen = Volatile.Read(ref _userSeen[user]), fresh = Volatile.Read(ref _userNew[user]);
+        return seen > 0 && newAll > 0 && (double)fresh / seen >= m * newAll / seenAll;
     }
 
     private void AddItemTimes(IEnumerable<Interaction> interactions)

@@ -308,6 +308,98 @@ public sealed class DynamicRecommenderTests : IDisposable
         Assert.Equal([0f, 0f, 0f, 0f, 1f], dyn.ItemFeaturesAt(item, sorted[0])); // nothing strictly before the first
     }
 
+    /// <summary>A window that makes about a tenth of the fixture's catalogue new as of its latest interaction.</summary>
+    private static long TenthNewWindow(List<HierRec.Data.Interaction> seen)
+    {
+        long clock = seen.Max(x => x.Timestamp);
+        var first = seen.GroupBy(x => x.Item).ToDictionary(g => g.Key, g => g.Min(x => x.Timestamp));
+        return clock - first.Values.OrderDescending().ElementAt(first.Count / 10) + 1;
+    }
+
+    [Fact]
+    public void NoveltyCounts_AreTheInteractionsWithItemsNewAtTheTime_OutsideTheLogsFirstWindow()
+    {
+        var (data, basePart, tune, stream, _) = DynamicFixture.Base.Value;
+        var seen = basePart.Interactions.Concat(tune.Interactions).ToList();
+        long window = TenthNewWindow(seen);
+        var dyn = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemWindow = TimeSpan.FromSeconds(window) });
+        var later = stream.Take(200).ToList();
+        dyn.Observe(later);
+        // Recounted here from the interactions in time order: an interaction counts when it is at least a window after
+        // the log's first; it is "new" when its item's first interaction (this one included) is less than a window before.
+        // Batch by batch, as they were given: the base, the first fit's, then the observed ones.
+        long start = long.MaxValue;
+        var first = new Dictionary<int, long>();
+        var counts = new (int Seen, int New)[data.UserCount];
+        foreach (var batch in new[] { basePart.Interactions, tune.Interactions, later })
+        {
+            start = Math.Min(start, batch.Min(x => x.Timestamp));
+            foreach (var x in batch.OrderBy(x => x.Timestamp))
+            {
+                first[x.Item] = Math.Min(first.GetValueOrDefault(x.Item, long.MaxValue), x.Timestamp);
+                if (x.Timestamp - start < window) continue;
+                counts[x.User].Seen++;
+                if (x.Timestamp - first[x.Item] < window) counts[x.User].New++;
+            }
+        }
+        Assert.Contains(counts, c => c.New > 0);
+        Assert.Contains(counts, c => c.Seen > c.New);
+        for (int u = 0; u < data.UserCount; u++) Assert.Equal(counts[u], dyn.NoveltyCounts(u));
+        // The audience: a share at least the multiple of everyone's; 0 takes every user, a huge multiple nobody.
+        double everyone = (double)counts.Sum(c => c.New) / counts.Sum(c => c.Seen);
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            Assert.Equal(counts[u].Seen > 0 && (double)counts[u].New / counts[u].Seen >= dyn.Options.NewItemPlaceAudience * everyone, dyn.TakesUpNewItems(u));
+            var share = dyn.NewItemShare(data.Users.ToExternal(u));
+            Assert.Equal(counts[u].Seen == 0 ? 0 : (double)counts[u].New / counts[u].Seen, share.User, 12);
+            Assert.Equal(everyone, share.Everyone, 12);
+        }
+        using var all0 = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemPlaceAudience = 0 });
+        Assert.True(all0.TakesUpNewItems(0));
+        using var nobody = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemPlaceAudience = 1e9 });
+        Assert.DoesNotContain(Enumerable.Range(0, data.UserCount), nobody.TakesUpNewItems);
+        foreach (double bad in new[] { -1, double.NaN, double.PositiveInfinity })
+            Assert.Throws<ArgumentOutOfRangeException>(() => DynamicFixture.Fit(new DynamicOptions { NewItemPlaceAudience = bad }));
+    }
+
+    [Fact]
+    public void AKeptPlace_GoesOnlyToUsersWhoTakeUpNewItems()
+    {
+        var (data, basePart, tune, _, _) = DynamicFixture.Base.Value;
+        var seen = basePart.Interactions.Concat(tune.Interactions).ToList();
+        long clock = seen.Max(x => x.Timestamp), window = TenthNewWindow(seen);
+        var first = seen.GroupBy(x => x.Item).ToDictionary(g => g.Key, g => g.Min(x => x.Timestamp));
+        bool IsNew(int item) => !first.TryGetValue(item, out long t) || t >= clock - window;
+        var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemWindow = TimeSpan.FromSeconds(window), NewItemPlaces = 0 };
+        using var plain = DynamicFixture.Fit(options);
+        using var kept = DynamicFixture.Fit(options with { NewItemPlaces = 1, NewItemPlaceAudience = 1 });
+        int offered = 0, passed = 0;
+        for (int u = 0; u < data.UserCount; u++)
+        {
+            string user = data.Users.ToExternal(u);
+            var context = RequestContext.AtUnixTime(clock + 3600);
+            var a = plain.Recommend(user, context, 10).Select(r => r.ItemIndex).ToArray();
+            var served = kept.Recommend(user, context, 10);
+            var b = served.Select(r => r.ItemIndex).ToArray();
+            Assert.DoesNotContain(plain.Recommend(user, context, 10), r => r.KeptForNewItem);
+            if (!kept.TakesUpNewItems(u))
+            {
+                Assert.Equal(a, b); // not offered: served as ranked
+                Assert.DoesNotContain(served, r => r.KeptForNewItem);
+                passed++;
+            }
+            else if (!a.Any(IsNew))
+            {
+                Assert.Equal(a[..9], b[..9]);
+                Assert.True(IsNew(b[9]), $"user {user}: the kept place holds item {b[9]}, which is not new");
+                Assert.Equal([.. Enumerable.Repeat(false, 9), true], served.Select(r => r.KeptForNewItem)); // said so, in the last place only
+                offered++;
+            }
+            else Assert.DoesNotContain(served, r => r.KeptForNewItem); // a new item made it on its score
+        }
+        Assert.True(offered > 0 && passed > 0, $"offered {offered}, passed over {passed}");
+    }
+
     [Fact]
     public void NewItems_WithTextOnly_GetADynamicRepresentation()
     {
@@ -337,6 +429,8 @@ public sealed class DynamicRecommenderTests : IDisposable
         {
             string user = data.Users.ToExternal(u);
             Assert.Equal(dyn.HistoryOf(user), loaded.HistoryOf(user));
+            Assert.Equal(dyn.NoveltyCounts(u), loaded.NoveltyCounts(u));
+            Assert.Equal(dyn.TakesUpNewItems(u), loaded.TakesUpNewItems(u));
             var a = dyn.Recommend(user, context, 10);
             var b = loaded.Recommend(user, context, 10);
             Assert.Equal(a.Select(r => r.ItemId), b.Select(r => r.ItemId));
@@ -375,9 +469,9 @@ public sealed class DynamicRecommenderTests : IDisposable
         var first = seen.GroupBy(x => x.Item).ToDictionary(g => g.Key, g => g.Min(x => x.Timestamp));
         // A window that makes about a tenth of the catalogue new.
         long window = clock - first.Values.OrderDescending().ElementAt(first.Count / 10) + 1;
-        var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemWindow = TimeSpan.FromSeconds(window) };
+        var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemWindow = TimeSpan.FromSeconds(window), NewItemPlaces = 0 };
         var plain = DynamicFixture.Fit(options);
-        var kept = DynamicFixture.Fit(options with { NewItemPlaces = 1 });
+        var kept = DynamicFixture.Fit(options with { NewItemPlaces = 1, NewItemPlaceAudience = 0 }); // every user
         // "New" as of the latest observed interaction: never interacted with, or first within the window.
         bool IsNew(int item) => !first.TryGetValue(item, out long t) || t >= clock - (long)options.NewItemWindow.TotalSeconds;
         int withNew = 0;
@@ -434,6 +528,52 @@ public sealed class DynamicRecommenderTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder));
         Assert.Contains("dynamic.json", error.Message);
         Assert.Contains($"ItemTimes[{item}][1]", error.Message);
+    }
+
+    [Fact]
+    public void AFolderOfFormat3_WithoutNoveltyCounts_StillLoads_OfferingKeptPlacesToEveryUserAsItDid()
+    {
+        var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemPlaces = 1 };
+        var dyn = DynamicFixture.Fit(options with { NewItemPlaceAudience = 0 }); // what a version 3 folder served
+        string folder = Path.Combine(_dir, "dyn-v3");
+        dyn.Save(folder);
+        string manifest = Path.Combine(folder, "dynamic.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
+        json["Version"] = 3;
+        json.Remove("UserSeen");
+        json.Remove("UserNew");
+        json["Options"]!.AsObject().Remove("NewItemPlaceAudience");
+        File.WriteAllText(manifest, json.ToJsonString()); // as a version 3 writer left it
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        using var loaded = DynamicRecommender.Load(folder);
+        Assert.Equal(0, loaded.Options.NewItemPlaceAudience); // the default is 0.5; a version 3 folder offered the place to all
+        Assert.Equal((0, 0), loaded.NoveltyCounts(5));       // counted afresh from here on
+        var (data, _, _, _, _) = DynamicFixture.Base.Value;
+        var context = RequestContext.AtUnixTime(1_600_050_000);
+        string user = data.Users.ToExternal(5);
+        Assert.Equal(dyn.Recommend(user, context, 10).Select(r => r.ItemId), loaded.Recommend(user, context, 10).Select(r => r.ItemId));
+    }
+
+    [Fact]
+    public void AManifestWithImpossibleNoveltyCounts_IsRefused_ByField()
+    {
+        var dyn = DynamicFixture.Fit();
+        string folder = Path.Combine(_dir, "dyn-counts");
+        dyn.Save(folder);
+        string manifest = Path.Combine(folder, "dynamic.json");
+        string original = File.ReadAllText(manifest);
+        string Refusal(Action<System.Text.Json.Nodes.JsonObject> tamper)
+        {
+            var copy = System.Text.Json.Nodes.JsonNode.Parse(original)!.AsObject();
+            tamper(copy);
+            File.WriteAllText(manifest, copy.ToJsonString());
+            HierRec.Serialization.FolderChecksums.Write(folder);
+            return Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message;
+        }
+        Assert.Contains("UserNew[2]", Refusal(m => m["UserNew"]![2] = (int)m["UserSeen"]![2]! + 1));
+        Assert.Contains("UserSeen[3]", Refusal(m => m["UserSeen"]![3] = -1));
+        Assert.Contains("UserNew", Refusal(m => m["UserNew"]!.AsArray().RemoveAt(0)));
+        Assert.Contains("UserSeen", Refusal(m => m.Remove("UserSeen")));
     }
 
     [Fact]
