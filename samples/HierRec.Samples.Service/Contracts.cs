@@ -4,7 +4,8 @@ namespace HierRec.Samples.Service;
 /// <param name="ItemId">The item.</param>
 /// <param name="Score">The model's score.</param>
 /// <param name="Probability">P(i|u) under the softmax over the whole catalogue (null for dynamic re-ranking, which scores candidates only).</param>
-public sealed record RecommendedItem(string ItemId, float Score, double? Probability);
+/// <param name="KeptForNewItem">Dynamic re-ranking only (null otherwise): true when the item holds the place kept for a new item, which the user was offered because they take up new items.</param>
+public sealed record RecommendedItem(string ItemId, float Score, double? Probability, bool? KeptForNewItem = null);
 
 /// <summary>A list of recommendations and the model version that made it.</summary>
 public sealed record RecommendationsResponse(string Model, long Generation, IReadOnlyList<RecommendedItem> Items);

@@ -92,7 +92,7 @@ app.MapGet("/users/{id}/recommendations", Results<Ok<RecommendationsResponse>, V
         if (description is not null) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["description"] = ["description and time cannot be combined: descriptions steer the hierarchical model."] });
         if (!dyn.Base.HasUser(id)) return TypedResults.Problem($"Unknown user '{id}'.", statusCode: 404, title: "Unknown user");
         var ranked = dyn.Recommend(id, HierRec.Items.RequestContext.AtUnixTime(seconds), k ?? 10);
-        return TypedResults.Ok(new RecommendationsResponse("dynamic", dyn.Version, ranked.Select(r => new RecommendedItem(r.ItemId, r.Score, null)).ToArray()));
+        return TypedResults.Ok(new RecommendationsResponse("dynamic", dyn.Version, ranked.Select(r => new RecommendedItem(r.ItemId, r.Score, null, r.KeptForNewItem)).ToArray()));
     }
     using var lease = pool.TryRent(); // holds this version until the response is written, whatever reloads happen meanwhile
     if (lease is null) return NotReady();

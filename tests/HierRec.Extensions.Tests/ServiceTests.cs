@@ -28,6 +28,7 @@ public sealed class ServiceTests : IClassFixture<ServiceFactory>
         var expected = TestModel.Saved.Value.Recommender.Recommend(User(2), 5);
         Assert.Equal(expected.Select(x => x.ItemId), items.Select(i => i.GetProperty("itemId").GetString()));
         Assert.All(items, i => Assert.InRange(i.GetProperty("probability").GetDouble(), 0, 1));
+        Assert.All(items, i => Assert.Equal(JsonValueKind.Null, i.GetProperty("keptForNewItem").ValueKind)); // the static model keeps no place
         Assert.Equal("default", body.GetProperty("model").GetString());
     }
 
@@ -186,6 +187,7 @@ public sealed class DynamicServiceTests : IClassFixture<DynamicServiceTests.Fact
         Assert.Equal("dynamic", first.GetProperty("model").GetString());
         Assert.Equal(5, first.GetProperty("items").GetArrayLength());
         Assert.Equal(JsonValueKind.Null, first.GetProperty("items")[0].GetProperty("probability").ValueKind);
+        Assert.All(first.GetProperty("items").EnumerateArray(), i => Assert.Contains(i.GetProperty("keptForNewItem").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False }));
         long version = first.GetProperty("generation").GetInt64();
 
         var events = Enumerable.Range(0, 20).Select(i => new { userId = TestModel.Saved.Value.Split.Train.Users.ToExternal(i), itemId = TestModel.Saved.Value.Split.Train.Items.ToExternal(i + 1), timestamp = 1_700_000_100L + i }).ToArray();
