@@ -192,7 +192,7 @@ void NewItemScenario()
     // The last place of the top 10 is kept for the best new candidate (DynamicOptions.NewItemPlaces), for users who take
     // up new items (NewItemPlaceAudience: a share of interactions with new items at least that multiple of everyone's).
     var share = dynamic.NewItemShare(user);
-    bool offered = share.User >= dynamicOptions.NewItemPlaceAudience * share.Everyone && share.User > 0;
+    bool offered = dynamic.TakesUpNewItems(user);
     AnsiConsole.MarkupLine(Markup.Escape($"  User {user} takes up new items: {share.User:P1} of their interactions were with an item new at the time, against {share.Everyone:P1} over everyone's; "
         + (dynamicOptions.NewItemPlaces == 0 ? "no place is kept (NewItemPlaces = 0)." : offered ? $"at least {dynamicOptions.NewItemPlaceAudience} times that, so the last place of the top 10 is kept for a new item." : $"below {dynamicOptions.NewItemPlaceAudience} times that, so no place is kept for them.")));
     var served = dynamic.Recommend(user, context, 10);

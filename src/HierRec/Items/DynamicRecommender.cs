@@ -215,11 +215,12 @@ public sealed partial class DynamicRecommender
     /// <see cref="DynamicOptions.NewItemPlaceAudience"/> times everyone's. Interactions within the log's first window
     /// are not counted (every item looks new there); a share without any interaction counted is 0.
     /// </summary>
-    public (double User, double Everyone) NewItemShare(string userId)
+    public (double User, double Everyone) NewItemShare(string userId) => NewItemShare(UserIndex(userId));
+
+    private (double User, double Everyone) NewItemShare(int user)
     {
-        int u = UserIndex(userId);
         long seenAll = Interlocked.Read(ref _seenTotal), newAll = Interlocked.Read(ref _newTotal);
-        int seen = Volatile.Read(ref _userSeen[u]), fresh = Volatile.Read(ref _userNew[u]);
+        int seen = Volatile.Read(ref _userSeen[user]), fresh = Volatile.Read(ref _userNew[user]);
         return (seen == 0 ? 0 : (double)fresh / seen, seenAll == 0 ? 0 : (double)newAll / seenAll);
     }
 
@@ -227,16 +228,18 @@ public sealed partial class DynamicRecommender
     internal (int Seen, int New) NoveltyCounts(int user) => (_userSeen[user], _userNew[user]);
 
     /// <summary>
-    /// Whether the kept places (<see cref="DynamicOptions.NewItemPlaces"/>) are offered to <paramref name="user"/>: their
-    /// share of interactions with new items is at least <see cref="DynamicOptions.NewItemPlaceAudience"/> times everyone's.
+    /// Whether the kept places (<see cref="DynamicOptions.NewItemPlaces"/>) are offered to a user: their share of
+    /// interactions with new items (<see cref="NewItemShare(string)"/>) is at least
+    /// <see cref="DynamicOptions.NewItemPlaceAudience"/> times everyone's (always, with an audience of 0).
     /// </summary>
+    public bool TakesUpNewItems(string userId) => TakesUpNewItems(UserIndex(userId));
+
     internal bool TakesUpNewItems(int user)
     {
         double m = Options.NewItemPlaceAudience;
         if (m == 0) return true;
-        long seenAll = Interlocked.Read(ref _seenTotal), newAll = Interlocked.Read(ref _newTotal);
-        int seen = Volatile.Read(ref _userSeen[user]), fresh = Volatile.Read(ref _userNew[user]);
-        return seen > 0 && newAll > 0 && (double)fresh / seen >= m * newAll / seenAll;
+        var share = NewItemShare(user);
+        return share.Everyone > 0 && share.User >= m * share.Everyone; // a user with nothing counted has share 0: not offered
     }
 
     private void AddItemTimes(IEnumerable<Interaction> interactions)

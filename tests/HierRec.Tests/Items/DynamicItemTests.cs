@@ -353,6 +353,7 @@ public sealed class DynamicRecommenderTests : IDisposable
             var share = dyn.NewItemShare(data.Users.ToExternal(u));
             Assert.Equal(counts[u].Seen == 0 ? 0 : (double)counts[u].New / counts[u].Seen, share.User, 12);
             Assert.Equal(everyone, share.Everyone, 12);
+            Assert.Equal(dyn.TakesUpNewItems(u), dyn.TakesUpNewItems(data.Users.ToExternal(u)));
         }
         using var all0 = DynamicFixture.Fit(new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemPlaceAudience = 0 });
         Assert.True(all0.TakesUpNewItems(0));
@@ -505,10 +506,37 @@ public sealed class DynamicRecommenderTests : IDisposable
         HierRec.Serialization.FolderChecksums.Write(folder);
         var loaded = DynamicRecommender.Load(folder);
         Assert.False(loaded.Options.ItemDynamicsBias); // the default is true; a version 2 folder had no bias
+        AssertServesAlike(dyn, loaded);
+    }
+
+    /// <summary>The same top 10 for a user at a time, from a recommender and its reloaded copy.</summary>
+    private static void AssertServesAlike(DynamicRecommender saved, DynamicRecommender loaded)
+    {
         var (data, _, _, _, _) = DynamicFixture.Base.Value;
         var context = RequestContext.AtUnixTime(1_600_050_000);
         string user = data.Users.ToExternal(5);
-        Assert.Equal(dyn.Recommend(user, context, 10).Select(r => r.ItemId), loaded.Recommend(user, context, 10).Select(r => r.ItemId));
+        Assert.Equal(saved.Recommend(user, context, 10).Select(r => r.ItemId), loaded.Recommend(user, context, 10).Select(r => r.ItemId));
+    }
+
+    /// <summary>
+    /// Rewrites a saved folder's dynamic.json from <paramref name="original"/> by <paramref name="edit"/>, with checksums
+    /// as a writer would leave them (so only the manifest's content is wrong), and returns the manifest's path.
+    /// </summary>
+    private static string RewriteManifest(string folder, string original, Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        string manifest = Path.Combine(folder, "dynamic.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(original)!.AsObject();
+        edit(json);
+        File.WriteAllText(manifest, json.ToJsonString());
+        HierRec.Serialization.FolderChecksums.Write(folder);
+        return manifest;
+    }
+
+    /// <summary>What loading a saved folder throws once its manifest is edited (the message names file and field).</summary>
+    private static string LoadRefusal(string folder, string original, Action<System.Text.Json.Nodes.JsonObject> edit)
+    {
+        RewriteManifest(folder, original, edit);
+        return Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message;
     }
 
     [Fact]
@@ -517,17 +545,16 @@ public sealed class DynamicRecommenderTests : IDisposable
         var dyn = DynamicFixture.Fit();
         string folder = Path.Combine(_dir, "dyn-unordered");
         dyn.Save(folder);
-        string manifest = Path.Combine(folder, "dynamic.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
-        var all = json["ItemTimes"]!.AsArray();
+        string original = File.ReadAllText(Path.Combine(folder, "dynamic.json"));
+        var all = System.Text.Json.Nodes.JsonNode.Parse(original)!["ItemTimes"]!.AsArray();
         int item = Enumerable.Range(0, all.Count).First(i => all[i]!.AsArray().Count >= 2);
-        var times = all[item]!.AsArray();
-        times[1] = (long)times[0]! - 1; // a binary search over it would count the wrong interactions
-        File.WriteAllText(manifest, json.ToJsonString());
-        HierRec.Serialization.FolderChecksums.Write(folder);
-        var error = Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder));
-        Assert.Contains("dynamic.json", error.Message);
-        Assert.Contains($"ItemTimes[{item}][1]", error.Message);
+        string error = LoadRefusal(folder, original, m =>
+        {
+            var times = m["ItemTimes"]![item]!.AsArray();
+            times[1] = (long)times[0]! - 1; // a binary search over it would count the wrong interactions
+        });
+        Assert.Contains("dynamic.json", error);
+        Assert.Contains($"ItemTimes[{item}][1]", error);
     }
 
     [Fact]
@@ -537,21 +564,17 @@ public sealed class DynamicRecommenderTests : IDisposable
         var dyn = DynamicFixture.Fit(options with { NewItemPlaceAudience = 0 }); // what a version 3 folder served
         string folder = Path.Combine(_dir, "dyn-v3");
         dyn.Save(folder);
-        string manifest = Path.Combine(folder, "dynamic.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifest))!.AsObject();
-        json["Version"] = 3;
-        json.Remove("UserSeen");
-        json.Remove("UserNew");
-        json["Options"]!.AsObject().Remove("NewItemPlaceAudience");
-        File.WriteAllText(manifest, json.ToJsonString()); // as a version 3 writer left it
-        HierRec.Serialization.FolderChecksums.Write(folder);
+        RewriteManifest(folder, File.ReadAllText(Path.Combine(folder, "dynamic.json")), m =>
+        {
+            m["Version"] = 3; // as a version 3 writer left it
+            m.Remove("UserSeen");
+            m.Remove("UserNew");
+            m["Options"]!.AsObject().Remove("NewItemPlaceAudience");
+        });
         using var loaded = DynamicRecommender.Load(folder);
         Assert.Equal(0, loaded.Options.NewItemPlaceAudience); // the default is 0.5; a version 3 folder offered the place to all
         Assert.Equal((0, 0), loaded.NoveltyCounts(5));       // counted afresh from here on
-        var (data, _, _, _, _) = DynamicFixture.Base.Value;
-        var context = RequestContext.AtUnixTime(1_600_050_000);
-        string user = data.Users.ToExternal(5);
-        Assert.Equal(dyn.Recommend(user, context, 10).Select(r => r.ItemId), loaded.Recommend(user, context, 10).Select(r => r.ItemId));
+        AssertServesAlike(dyn, loaded);
     }
 
     [Fact]
@@ -560,16 +583,8 @@ public sealed class DynamicRecommenderTests : IDisposable
         var dyn = DynamicFixture.Fit();
         string folder = Path.Combine(_dir, "dyn-counts");
         dyn.Save(folder);
-        string manifest = Path.Combine(folder, "dynamic.json");
-        string original = File.ReadAllText(manifest);
-        string Refusal(Action<System.Text.Json.Nodes.JsonObject> tamper)
-        {
-            var copy = System.Text.Json.Nodes.JsonNode.Parse(original)!.AsObject();
-            tamper(copy);
-            File.WriteAllText(manifest, copy.ToJsonString());
-            HierRec.Serialization.FolderChecksums.Write(folder);
-            return Assert.Throws<InvalidDataException>(() => DynamicRecommender.Load(folder)).Message;
-        }
+        string original = File.ReadAllText(Path.Combine(folder, "dynamic.json"));
+        string Refusal(Action<System.Text.Json.Nodes.JsonObject> tamper) => LoadRefusal(folder, original, tamper);
         Assert.Contains("UserNew[2]", Refusal(m => m["UserNew"]![2] = (int)m["UserSeen"]![2]! + 1));
         Assert.Contains("UserSeen[3]", Refusal(m => m["UserSeen"]![3] = -1));
         Assert.Contains("UserNew", Refusal(m => m["UserNew"]!.AsArray().RemoveAt(0)));
