@@ -540,24 +540,6 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
-    public void AManifestWithUnorderedItemTimes_IsRefused_ByField()
-    {
-        var dyn = DynamicFixture.Fit();
-        string folder = Path.Combine(_dir, "dyn-unordered");
-        dyn.Save(folder);
-        string original = File.ReadAllText(Path.Combine(folder, "dynamic.json"));
-        var all = System.Text.Json.Nodes.JsonNode.Parse(original)!["ItemTimes"]!.AsArray();
-        int item = Enumerable.Range(0, all.Count).First(i => all[i]!.AsArray().Count >= 2);
-        string error = LoadRefusal(folder, original, m =>
-        {
-            var times = m["ItemTimes"]![item]!.AsArray();
-            times[1] = (long)times[0]! - 1; // a binary search over it would count the wrong interactions
-        });
-        Assert.Contains("dynamic.json", error);
-        Assert.Contains($"ItemTimes[{item}][1]", error);
-    }
-
-    [Fact]
     public void AFolderOfFormat3_WithoutNoveltyCounts_StillLoads_OfferingKeptPlacesToEveryUserAsItDid()
     {
         var options = new DynamicOptions { Epochs = 1, Candidates = 40, Negatives = 15, BatchSize = 64, NewItemPlaces = 1 };
@@ -578,13 +560,22 @@ public sealed class DynamicRecommenderTests : IDisposable
     }
 
     [Fact]
-    public void AManifestWithImpossibleNoveltyCounts_IsRefused_ByField()
+    public void AManifestWithUnorderedItemTimes_OrImpossibleNoveltyCounts_IsRefused_ByField()
     {
         var dyn = DynamicFixture.Fit();
         string folder = Path.Combine(_dir, "dyn-counts");
         dyn.Save(folder);
         string original = File.ReadAllText(Path.Combine(folder, "dynamic.json"));
         string Refusal(Action<System.Text.Json.Nodes.JsonObject> tamper) => LoadRefusal(folder, original, tamper);
+        var all = System.Text.Json.Nodes.JsonNode.Parse(original)!["ItemTimes"]!.AsArray();
+        int item = Enumerable.Range(0, all.Count).First(i => all[i]!.AsArray().Count >= 2);
+        string error = Refusal(m =>
+        {
+            var times = m["ItemTimes"]![item]!.AsArray();
+            times[1] = (long)times[0]! - 1; // a binary search over it would count the wrong interactions
+        });
+        Assert.Contains("dynamic.json", error);
+        Assert.Contains($"ItemTimes[{item}][1]", error);
         Assert.Contains("UserNew[2]", Refusal(m => m["UserNew"]![2] = (int)m["UserSeen"]![2]! + 1));
         Assert.Contains("UserSeen[3]", Refusal(m => m["UserSeen"]![3] = -1));
         Assert.Contains("UserNew", Refusal(m => m["UserNew"]!.AsArray().RemoveAt(0)));
