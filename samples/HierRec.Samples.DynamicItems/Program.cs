@@ -214,7 +214,7 @@ void Prequential()
     using var noBias = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { ItemDynamicsBias = false });
     using var noKept = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 0 });
     using var keptPlace = DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin, NewItemPlaceAudience = 0 });
-    var audiences = keptAudiences;
+    var audiences = keptAudiences; // extra rows (--kept-audience), for choosing the default
     var keptForAdopters = audiences.Select(m => DynamicRecommender.Fit(baseModel, basePart, dynamicPart, dynamicOptions with { NewItemPlaces = 1, NewItemPlaceMargin = keptMargin, NewItemPlaceAudience = m })).ToArray();
     var known = new HashSet<int>(basePart.Interactions.Concat(dynamicPart.Interactions).Select(x => x.Item));
     var popularity = new double[data.ItemCount];

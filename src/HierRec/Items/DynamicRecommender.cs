@@ -165,8 +165,9 @@ public sealed partial class DynamicRecommender
             if ((uint)x.User >= (uint)_histories.Length) throw new ArgumentOutOfRangeException(nameof(interactions), x.User, $"User index {x.User} is outside the {_histories.Length} known users.");
             if ((uint)x.Item >= (uint)_itemCount) throw new ArgumentOutOfRangeException(nameof(interactions), x.Item, $"Item index {x.Item} is outside the {_itemCount} items.");
         }
-        CountNovelty(list.OrderBy(x => x.Timestamp).ToList());
-        foreach (var x in list.OrderBy(x => x.Timestamp))
+        var ordered = list.OrderBy(x => x.Timestamp).ToList();
+        CountNovelty(ordered);
+        foreach (var x in ordered)
         {
             var before = _histories[x.User];
             examples.Add(new Example(x.User, x.Item, x.Timestamp, before, _lastTime[x.User]));
