@@ -7,7 +7,8 @@
 // validation; its collaborative dimension's λ and weight too), the same fit served without the collaborative
 // dimension, each layer removed in turn with the same settings, and the cold-start experiment (first seed only).
 // --seeds N repeats everything over N seeds of split and initialisation (seed s: split seed 2020 + s − 1, every
-// model's initialisation seeded from s) and ends with a table of mean ± sd over the seeds.
+// model's initialisation seeded from s) and ends with a table of mean ± sd over the seeds; --first-seed K starts at seed
+// K instead of 1 (to run the seeds of a long protocol in parts).
 // --protocol loo: RecBole's sequential protocol instead (chronological leave-one-out: each user's last interaction is
 // test, the second-to-last validation; the split is the same for every seed, only initialisation varies), with SASRec
 // and BERT4Rec added, fed the validation item as part of the sequence at test time.
@@ -29,7 +30,7 @@ bool hierarchical = args.Contains("--hierarchical");
 bool noColdStart = args.Contains("--no-cold-start");
 bool noMultVae = args.Contains("--no-mult-vae"); // its RecBole batching (one row per training interaction) costs ~100 s an epoch at Last.fm's 17.6k items
 bool socialOnly = args.Contains("--social-ablation-only"); // Last.fm-2K in reasonable time: of the ablations, only the social layer's
-int seeds = 1;
+int seeds = 1, firstSeed = 1;
 string protocol = "random";
 for (int a = 0; a < args.Length - 1; a++)
 {
@@ -37,6 +38,7 @@ for (int a = 0; a < args.Length - 1; a++)
     if (args[a] == "--dataset") dataset = args[a + 1];
     if (args[a] == "--protocol") protocol = args[a + 1];
     if (args[a] == "--seeds") seeds = int.Parse(args[a + 1], System.Globalization.CultureInfo.InvariantCulture);
+    if (args[a] == "--first-seed") firstSeed = int.Parse(args[a + 1], System.Globalization.CultureInfo.InvariantCulture); // resume a long run: seeds firstSeed … firstSeed + seeds − 1
 }
 string[] datasets = dataset == "all" ? ["ml-100k", "lastfm-2k", "synthetic"] : [dataset];
 foreach (var name in datasets)
@@ -47,7 +49,7 @@ foreach (var name in datasets)
         continue;
     }
     var results = new List<(string Model, int Seed, double Validation, IReadOnlyDictionary<string, double> Test, double Seconds)>();
-    for (int seed = 1; seed <= seeds; seed++) RunOne(name, seed, results);
+    for (int seed = firstSeed; seed < firstSeed + seeds; seed++) RunOne(name, seed, results);
     if (seeds > 1) Summary(name, results);
 }
 return 0;
